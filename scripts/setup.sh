@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what rqctl needs and is missing on this machine: redis-server (and supervisord for the
+# deployment tests), then the npm dependencies and the build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ "${RQCTL_SETUP_SUPERVISOR:-1}" = 1 ]; then command -v supervisord >/dev/null 2>&1 || need+=(supervisor); fi
+if [ "${RQCTL_SETUP_DOCKER:-0}" = 1 ]; then
+  command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # policy-rc.d keeps the packages from starting their own services (redis on 6379, supervisord).
+    if [ -z "$SUDO" ] && [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  elif command -v brew >/dev/null 2>&1; then
+    for p in "${need[@]}"; do case "$p" in redis-server) brew install redis ;; supervisor) brew install supervisor ;; *) brew install "$p" ;; esac; done
+  else
+    echo "setup: please install ${need[*]} with your package manager" >&2
+    exit 3
+  fi
+fi
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20 || (a===20 && b<19)) { console.error("rqctl needs Node.js >= 20.19 (found " + process.versions.node + ")"); process.exit(2) }'
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+[ -f dist/cli/main.js ] || npm run build

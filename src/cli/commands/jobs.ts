@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Commands of the "jobs" group. Keep this file light: import core modules inside the actions. */
+export function register(_program: Command): void {}

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import type { Config } from '../config/resolve.js';
+import { Output } from './render.js';
+import { usageError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+
+/** The global options every command has (SPEC §3). */
+export interface GlobalOptions {
+  config?: string;
+  envFile?: string;
+  redisUrl?: string;
+  json?: boolean;
+  color?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export interface CommandContext {
+  globals: GlobalOptions;
+  out: Output;
+  command: Command;
+  /** Resolves the configuration (once); throws ConfigError (exit 2) before anything connects. */
+  config(): Promise<Config>;
+}
+
+/** What the top-level catch needs to know about the command that failed. */
+export const lastContext: { globals: GlobalOptions } = { globals: {} };
+
+let cachedConfig: Promise<Config> | undefined;
+
+/**
+ * Wraps a command's handler: builds the context from the global options and sets the exit code the
+ * handler returns. Thrown errors go to the one catch in main.ts. The config module (zod, yaml) is
+ * imported here, lazily, so `--help` and `--version` never load it.
+ */
+export function action<A extends unknown[]>(handler: (ctx: CommandContext, ...args: A) => Promise<number | void>) {
+  return async (...argv: unknown[]): Promise<void> => {
+    const command = argv[argv.length - 1] as Command;
+    const globals = command.optsWithGlobals() as GlobalOptions;
+    lastContext.globals = globals;
+    const out = new Output(globals);
+    const ctx: CommandContext = {
+      globals,
+      out,
+      command,
+      config: () => {
+        cachedConfig ??= import('../config/resolve.js').then((m) =>
+          m.resolveConfig({ flags: { config: globals.config, envFile: globals.envFile, redisUrl: globals.redisUrl } }),
+        );
+        return cachedConfig;
+      },
+    };
+    const code = await handler(ctx, ...(argv.slice(0, -1) as A));
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+/** Commander option parsers that fail with exit 2 and a clear message. */
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+      throw usageError(`${name} must be an integer ${min}–${max === Number.MAX_SAFE_INTEGER ? '…' : max} (got "${value}")`);
+    }
+    return Number(value);
+  };
+}
+
+/** `10s`, `5m`, `1h`, or a bare number of seconds → milliseconds. */
+export function durationOption(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === undefined) throw usageError(`${name} must be a duration like 30s, 5m, 1h (got "${value}")`);
+    return ms;
+  };
+}
+
+/** Repeatable `--param k=v`. */
+export function collectParam(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const i = value.indexOf('=');
+  if (i <= 0) throw usageError(`--param expects key=value (got "${value}")`);
+  return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
+}

@@ -1,0 +1,113 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import { maskSecrets } from '../config/endpoints.js';
+
+/**
+ * Output discipline: stdout carries the result only; logs, progress and errors go to stderr. With
+ * --json, stdout is exactly one JSON document (or one object per line for streams and event logs).
+ * Colour only on a TTY, never with NO_COLOR, --no-color or --json.
+ */
+export interface OutputOptions {
+  json?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  readonly c: ChalkInstance;
+
+  constructor(opts: OutputOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+    this.json = !!opts.json;
+    this.quiet = !!opts.quiet;
+    this.verbose = !!opts.verbose;
+    this.stdoutIsTTY = !!process.stdout.isTTY;
+    this.stderrIsTTY = !!process.stderr.isTTY;
+    const colour = opts.color !== false && !this.json && env.NO_COLOR === undefined && env.TERM !== 'dumb' && this.stdoutIsTTY;
+    this.c = new Chalk({ level: colour ? 1 : 0 });
+  }
+
+  /** One line of result on stdout. */
+  line(text = ''): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  /** The command's result: JSON when asked, else the human rendering. */
+  result(data: unknown, human: () => void): void {
+    if (this.json) this.line(JSON.stringify(data));
+    else human();
+  }
+
+  /** Progress and notes on stderr; silent with -q. */
+  info(text: string): void {
+    if (!this.quiet) process.stderr.write(`${maskSecrets(text)}\n`);
+  }
+
+  warn(text: string): void {
+    process.stderr.write(`${this.c.yellow('warning:')} ${maskSecrets(text)}\n`);
+  }
+
+  debug(text: string): void {
+    if (this.verbose) process.stderr.write(`${this.c.dim(maskSecrets(text))}\n`);
+  }
+
+  table(head: string[], rows: (string | number | null | undefined)[][]): string {
+    const t = new Table({
+      head: head.map((h) => this.c.bold(h)),
+      style: { head: [], border: [], compact: true },
+      chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    });
+    for (const r of rows) t.push(r.map((v) => (v === null || v === undefined ? '-' : String(v))));
+    return t
+      .toString()
+      .split('\n')
+      .map((l) => l.replace(/^ /, '').trimEnd())
+      .join('\n');
+  }
+
+  /** Aligned `key  value` lines. */
+  kv(pairs: [string, string | number | boolean | null | undefined][]): string {
+    const w = Math.max(0, ...pairs.map(([k]) => k.length));
+    return pairs.map(([k, v]) => `${this.c.dim(k.padEnd(w))}  ${v === null || v === undefined ? '-' : String(v)}`).join('\n');
+  }
+
+  status(s: 'ok' | 'warn' | 'fail'): string {
+    return s === 'ok' ? this.c.green('ok') : s === 'warn' ? this.c.yellow('warn') : this.c.red('fail');
+  }
+}
+
+/**
+ * Long-running commands log one line per event: JSON objects when stdout is not a TTY (or --json),
+ * readable lines on a terminal. Events come from the runtime as plain objects.
+ */
+export interface LogEvent {
+  level?: 'info' | 'warn' | 'error' | 'debug';
+  event: string;
+  msg?: string;
+  [field: string]: unknown;
+}
+
+export function eventLogger(out: Output): (e: LogEvent) => void {
+  const asJson = out.json || !out.stdoutIsTTY;
+  return (e) => {
+    if (e.level === 'debug' && !out.verbose) return;
+    if (out.quiet && (e.level ?? 'info') === 'info') return;
+    if (asJson) {
+      process.stdout.write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
+      return;
+    }
+    const { level = 'info', event, msg, ...rest } = e;
+    const ts = new Date().toISOString().replace('T', ' ').slice(0, 19);
+    const tag = level === 'error' ? out.c.red(event) : level === 'warn' ? out.c.yellow(event) : out.c.cyan(event);
+    const fields = Object.entries(rest)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${out.c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    process.stdout.write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+  };
+}

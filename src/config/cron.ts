@@ -1,0 +1,61 @@
+import { CronExpressionParser } from 'cron-parser';
+import { parseDuration } from '../util/duration.js';
+import type { ScheduleEntry } from './schema.js';
+
+/**
+ * Strict cron: exactly 5 fields (minute hour day month weekday), or 6 when seconds are written
+ * explicitly. cron-parser alone accepts a 4-field `*\/5 * * *` and quietly treats it as something else;
+ * an operator who typed four fields made a mistake and must be told which entry holds it.
+ */
+export function checkCron(expr: string, timezone?: string): string | undefined {
+  const fields = expr.trim().split(/\s+/).filter(Boolean);
+  if (fields.length !== 5 && fields.length !== 6) {
+    return `cron "${expr}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week), or 6 with seconds first`;
+  }
+  if (timezone !== undefined) {
+    const tzProblem = checkTimezone(timezone);
+    if (tzProblem) return tzProblem;
+  }
+  try {
+    const it = CronExpressionParser.parse(fields.join(' '), { tz: timezone ?? 'UTC' });
+    it.next();
+  } catch (e) {
+    return `cron "${expr}" is invalid: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+export function checkTimezone(tz: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    return `unknown timezone "${tz}" (use an IANA name such as Europe/Berlin or UTC)`;
+  }
+}
+
+export function validateScheduleEntries(entries: readonly ScheduleEntry[]): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  entries.forEach((e, i) => {
+    const at = `schedule.${i} (${e.name})`;
+    if (seen.has(e.name)) problems.push({ path: at, message: `duplicate entry name "${e.name}"` });
+    seen.add(e.name);
+    if (e.cron !== undefined) {
+      const p = checkCron(e.cron, e.timezone);
+      if (p) problems.push({ path: at, message: p });
+    } else if (e.timezone !== undefined) {
+      const p = checkTimezone(e.timezone);
+      if (p) problems.push({ path: at, message: p });
+    }
+    if (e.every !== undefined) {
+      const ms = parseDuration(e.every);
+      if (ms === undefined || ms < 1000) problems.push({ path: at, message: `every "${e.every}" is not a duration of at least 1s (e.g. 30s, 15m, 1h)` });
+    }
+    if (e.timeout !== undefined) {
+      const ms = parseDuration(e.timeout);
+      if (ms === undefined || ms < 1000) problems.push({ path: at, message: `timeout "${e.timeout}" is not a duration of at least 1s` });
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../config/resolve.js';
+import { ROLES, type Role } from '../config/endpoints.js';
+import { ExitCode, RqctlError } from '../errors.js';
+import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
+import { envChecks, redisChecks } from './redis-checks.js';
+import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
+
+export type { CheckResult } from './types.js';
+
+/**
+ * Every check family, in the order they are reported. A feature that needs a health check adds its
+ * group here (workers alive, scheduler heartbeat, cache TTLs…).
+ */
+export const checkGroups: CheckGroup[] = [redisChecks, envChecks];
+
+export interface DoctorReport {
+  checks: CheckResult[];
+  exitCode: number;
+}
+
+export async function runDoctor(config: Config, groups: CheckGroup[] = checkGroups): Promise<DoctorReport> {
+  const clients: Partial<Record<Role, RedisClient>> = {};
+  const checks: CheckResult[] = [];
+  let unreachable = 0;
+  try {
+    await Promise.all(
+      ROLES.map(async (role) => {
+        try {
+          clients[role] = await connectRole(config, role);
+          checks.push({ id: `${role}.reachable`, status: 'ok', message: `${role} role: ${config.roles[role].display} reachable` });
+        } catch (e) {
+          if (!(e instanceof RqctlError)) throw e;
+          unreachable++;
+          checks.push({ id: `${role}.reachable`, status: 'fail', message: `${role} role: ${e.message}`, fix: e.hint });
+        }
+      }),
+    );
+    checks.sort((a, b) => ROLES.indexOf(a.id.split('.')[0] as Role) - ROLES.indexOf(b.id.split('.')[0] as Role));
+    const ctx: DoctorContext = { config, clients, now: Date.now() };
+    if (unreachable < ROLES.length) {
+      for (const group of groups) checks.push(...(await group(ctx)));
+    } else {
+      checks.push(...(await envChecks(ctx)));
+    }
+  } finally {
+    await Promise.all(Object.values(clients).map((c) => closeClient(c)));
+  }
+  const failed = checks.some((c) => c.status === 'fail');
+  return { checks, exitCode: unreachable === ROLES.length ? ExitCode.unreachable : failed ? ExitCode.checkFailed : ExitCode.ok };
+}

@@ -1,0 +1,163 @@
+import { ROLES, sameServer, type Role } from '../config/endpoints.js';
+import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
+import type { RedisClient } from '../redis/connect.js';
+import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
+
+/** The roles that share one server, and the facts read from it once. */
+export interface ServerFacts {
+  roles: Role[];
+  client: RedisClient;
+  info: Record<string, string>;
+  /** CONFIG GET results; empty when CONFIG is renamed away or denied. */
+  config: Record<string, string>;
+  authenticated: boolean;
+}
+
+const cache = new WeakMap<DoctorContext, Promise<ServerFacts[]>>();
+
+/** Groups the connected roles by server and reads INFO/CONFIG once per server. */
+export function serverFacts(ctx: DoctorContext): Promise<ServerFacts[]> {
+  let p = cache.get(ctx);
+  if (!p) {
+    p = (async () => {
+      const groups: Role[][] = [];
+      for (const role of ROLES) {
+        if (!ctx.clients[role]) continue;
+        const g = groups.find((g) => sameServer(ctx.config.roles[g[0]], ctx.config.roles[role]));
+        if (g) g.push(role);
+        else groups.push([role]);
+      }
+      return Promise.all(
+        groups.map(async (roles) => {
+          const client = ctx.clients[roles[0]]!;
+          const info = parseInfo(String(await client.info()));
+          let config: Record<string, string> = {};
+          try {
+            config = pairsToObject(await client.call('CONFIG', 'GET', '*'));
+          } catch {
+            /* CONFIG renamed or denied: fine on a hardened server */
+          }
+          return { roles, client, info, config, authenticated: !!ctx.config.roles[roles[0]].password };
+        }),
+      );
+    })();
+    cache.set(ctx, p);
+  }
+  return p;
+}
+
+/** Check id for a per-server fact: plain for the queue's server, `@role` for the others. */
+function idFor(name: string, s: ServerFacts): string {
+  return s.roles.includes('queue') ? name : `${name}@${s.roles[0]}`;
+}
+
+function label(ctx: DoctorContext, s: ServerFacts): string {
+  const ep = ctx.config.roles[s.roles[0]];
+  return `${ep.kind === 'standalone' ? `${ep.host}:${ep.port}` : ep.display} (${s.roles.join(', ')})`;
+}
+
+function isLoopback(addr: string): boolean {
+  const a = addr.replace(/^-/, '');
+  return a === 'localhost' || a.startsWith('127.') || a === '::1';
+}
+
+async function flushCommandsAllowed(client: RedisClient): Promise<'disabled' | 'acl-denied' | 'allowed' | 'unknown'> {
+  const info = (await client.call('COMMAND', 'INFO', 'FLUSHDB', 'FLUSHALL')) as unknown[];
+  if (Array.isArray(info) && info.every((x) => x === null)) return 'disabled';
+  try {
+    const user = String(await client.call('ACL', 'WHOAMI'));
+    const results = await Promise.all(['FLUSHDB', 'FLUSHALL'].map((c) => client.call('ACL', 'DRYRUN', user, c).then(String, (e: Error) => e.message)));
+    if (results.every((r) => r !== 'OK')) return 'acl-denied';
+    return 'allowed';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const redisChecks: CheckGroup = async (ctx) => {
+  const out: CheckResult[] = [];
+  const servers = await serverFacts(ctx);
+  for (const s of servers) {
+    const where = label(ctx, s);
+    const version = s.info.redis_version ?? '0';
+    if (compareVersions(version, '5.0') < 0) out.push({ id: idFor('version', s), status: 'fail', message: `${where} runs Redis ${version}; BullMQ needs 5.0 or newer`, fix: 'upgrade Redis to 7.x' });
+    else if (compareVersions(version, '6.2') < 0) out.push({ id: idFor('version', s), status: 'warn', message: `${where} runs Redis ${version}; 6.2 or newer is recommended`, fix: 'upgrade Redis to 7.x' });
+    else out.push({ id: idFor('version', s), status: 'ok', message: `${where} runs Redis ${version}` });
+
+    const policy = s.info.maxmemory_policy ?? s.config['maxmemory-policy'] ?? 'unknown';
+    const mustNotEvict = s.roles.filter((r) => r === 'queue' || r === 'session');
+    if (mustNotEvict.length) {
+      if (policy === 'noeviction') out.push({ id: idFor('eviction-policy', s), status: 'ok', message: `${where}: maxmemory-policy noeviction` });
+      else
+        out.push({
+          id: idFor('eviction-policy', s),
+          status: 'fail',
+          message: `${where} holds the ${mustNotEvict.join(' and ')} role with maxmemory-policy ${policy}: when memory fills, Redis evicts queued jobs and sessions`,
+          fix: 'set `maxmemory-policy noeviction` on this server (redis.conf, or CONFIG SET maxmemory-policy noeviction) and give the cache its own server with allkeys-lru (`rqctl config generate` writes that split topology)',
+        });
+    }
+    if (s.roles.includes('queue')) {
+      if (s.info.aof_enabled === '1') out.push({ id: 'persistence', status: 'ok', message: `${where}: appendonly yes` });
+      else
+        out.push({
+          id: 'persistence',
+          status: 'warn',
+          message: `${where} holds the queue without AOF (appendonly no): a crash or restart loses every queued job since the last snapshot`,
+          fix: 'set `appendonly yes` and `appendfsync everysec` (CONFIG SET appendonly yes, and in redis.conf)',
+        });
+    }
+    const maxmemory = Number(s.info.maxmemory ?? s.config.maxmemory ?? 0);
+    if (maxmemory > 0) out.push({ id: idFor('maxmemory', s), status: 'ok', message: `${where}: maxmemory ${s.info.maxmemory_human ?? maxmemory}` });
+    else out.push({ id: idFor('maxmemory', s), status: 'warn', message: `${where} has no maxmemory: it grows until the host or container runs out of memory`, fix: 'set `maxmemory` (e.g. 256mb for the cache) below the container memory limit' });
+
+    const flush = await flushCommandsAllowed(s.client);
+    if (flush === 'disabled' || flush === 'acl-denied') out.push({ id: idFor('flush-commands', s), status: 'ok', message: `${where}: FLUSHDB/FLUSHALL ${flush === 'disabled' ? 'disabled' : 'denied by ACL'}` });
+    else
+      out.push({
+        id: idFor('flush-commands', s),
+        status: 'warn',
+        message: `${where}: FLUSHDB/FLUSHALL are ${flush === 'allowed' ? 'enabled' : 'possibly enabled'}: one mistyped command empties the queue, cache and sessions`,
+        fix: 'add `rename-command FLUSHDB ""` and `rename-command FLUSHALL ""` to redis.conf, or deny them with ACL (-flushdb -flushall)',
+      });
+
+    if (s.authenticated) out.push({ id: idFor('auth', s), status: 'ok', message: `${where} requires a password` });
+    else {
+      const bind = (s.config.bind ?? '').split(/\s+/).filter(Boolean);
+      const protectedMode = s.config['protected-mode'];
+      const known = bind.length > 0 || protectedMode !== undefined;
+      const openBind = bind.length === 0 || bind.some((a) => !isLoopback(a));
+      if (known && openBind && (protectedMode === 'no' || bind.some((a) => ['0.0.0.0', '*', '::', '-::*', '*'].includes(a.replace(/^-/, ''))))) {
+        out.push({
+          id: idFor('auth', s),
+          status: 'fail',
+          message: `${where} accepts connections without a password on ${bind.join(' ') || 'all interfaces'} (protected-mode ${protectedMode ?? '?'})`,
+          fix: 'set `requirepass` (or ACL users) and REDIS_PASSWORD; bind to 127.0.0.1 or a private interface',
+        });
+      } else {
+        out.push({
+          id: idFor('auth', s),
+          status: 'warn',
+          message: `${where} has no password${known ? ` (bound to ${bind.join(' ')})` : ''}: any local process can read and delete jobs`,
+          fix: 'set `requirepass` (or ACL users) and REDIS_PASSWORD',
+        });
+      }
+    }
+  }
+  return out;
+};
+
+/** The old stack's driver names: informational, but a non-redis value means the app is not using this Redis. */
+export const envChecks: CheckGroup = async (ctx) => {
+  const out: CheckResult[] = [];
+  const names: [string, string | undefined][] = [
+    ['QUEUE_CONNECTION', ctx.config.env.queueConnection],
+    ['CACHE_STORE', ctx.config.env.cacheStore],
+    ['SESSION_DRIVER', ctx.config.env.sessionDriver],
+  ];
+  for (const [name, value] of names) {
+    if (value === undefined) continue;
+    if (value === 'redis') out.push({ id: `env.${name}`, status: 'ok', message: `${name}=redis` });
+    else out.push({ id: `env.${name}`, status: 'warn', message: `${name}=${value}: the app does not use Redis for this`, fix: `set ${name}=redis in the app's environment` });
+  }
+  return out;
+};

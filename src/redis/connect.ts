@@ -1,0 +1,198 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/resolve.js';
+import type { Role, RoleEndpoint } from '../config/endpoints.js';
+import { ExitCode, RqctlError } from '../errors.js';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * How a connection is used decides its options:
+ * - `oneshot`: CLI commands and producers. No offline queue, no reconnects, a short connect timeout:
+ *   a down Redis is reported within seconds instead of hanging.
+ * - `worker`: workers, QueueEvents, the scheduler. `maxRetriesPerRequest: null` (BullMQ requires it
+ *   for blocking commands) and reconnect forever, so a Redis restart is survived.
+ */
+export type ConnectionUse = 'oneshot' | 'worker';
+
+export interface ConnectOptions {
+  use?: ConnectionUse;
+  /** Overrides the configured connect timeout (ms). */
+  connectTimeoutMs?: number;
+  /** For diagnostics in CLIENT LIST. */
+  connectionName?: string;
+}
+
+function baseOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number, name?: string): RedisOptions {
+  const common: RedisOptions = {
+    username: ep.username,
+    password: ep.password,
+    db: ep.db,
+    connectTimeout: timeoutMs,
+    connectionName: name,
+    tls: ep.tls ? {} : undefined,
+    lazyConnect: true,
+    // How long disconnect() waits for the socket to close before destroying it (ioredis' default: 2 s).
+    disconnectTimeout: 500,
+  };
+  if (use === 'worker') {
+    return {
+      ...common,
+      maxRetriesPerRequest: null,
+      enableReadyCheck: true,
+      // Back off up to 5 s between reconnects, forever: a worker must outlive a Redis restart.
+      retryStrategy: (times) => Math.min(200 * times, 5000),
+    };
+  }
+  return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null };
+}
+
+/** A client for one role's endpoint, not yet connected. Prefer `connectRole` for one-shot use. */
+export function createClient(ep: RoleEndpoint, options: ConnectOptions & { timeoutMs: number }): RedisClient {
+  const use = options.use ?? 'oneshot';
+  const opts = baseOptions(ep, use, options.timeoutMs, options.connectionName);
+  if (ep.kind === 'cluster') {
+    const clusterOpts: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: use === 'worker',
+      redisOptions: { ...opts, db: 0, lazyConnect: false },
+      clusterRetryStrategy: use === 'worker' ? (times) => Math.min(200 * times, 5000) : () => null,
+      maxRedirections: 16,
+    };
+    return new Cluster(ep.nodes ?? [{ host: ep.host, port: ep.port }], clusterOpts);
+  }
+  if (ep.kind === 'sentinel') {
+    return new Redis({ ...opts, sentinels: ep.sentinels, name: ep.sentinelMaster, sentinelPassword: ep.password, sentinelUsername: ep.username });
+  }
+  return new Redis({ ...opts, host: ep.host, port: ep.port });
+}
+
+function where(ep: RoleEndpoint): string {
+  if (ep.kind === 'sentinel') return `Sentinel master "${ep.sentinelMaster}" (${ep.role} role)`;
+  if (ep.kind === 'cluster') return `Redis Cluster ${ep.nodes?.map((n) => `${n.host}:${n.port}`).join(',')} (${ep.role} role)`;
+  return `Redis at ${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port} (${ep.role} role)`;
+}
+
+/** Turns what ioredis reports into one line an operator can act on. */
+export function describeConnectError(ep: RoleEndpoint, err: unknown, timeoutMs: number): RqctlError {
+  const e = err as NodeJS.ErrnoException & { message?: string };
+  const msg = String(e?.message ?? err);
+  const at = where(ep);
+  const code = e?.code;
+  const mk = (c: string, message: string, hint: string, exit: 2 | 3 = ExitCode.unreachable) => new RqctlError(c, exit, message, { hint, cause: err });
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(msg)) {
+    return mk('REDIS_AUTH', `${at} refused the password${ep.username ? ` for user "${ep.username}"` : ''} (REDIS_PASSWORD)`, "set the password that the server's requirepass (or ACL user) expects");
+  }
+  if (/NOAUTH|Authentication required/i.test(msg)) {
+    return mk('REDIS_AUTH', `${at} requires a password and none was given`, 'set REDIS_PASSWORD (or put it in the environment file)');
+  }
+  if (/without any password configured|AUTH <password> called without/i.test(msg)) {
+    return mk('REDIS_AUTH', `${at} has no password configured but one was given`, 'unset REDIS_PASSWORD, or set requirepass on the server');
+  }
+  if (/cluster support disabled/i.test(msg)) {
+    return mk('REDIS_TOPOLOGY', `${at} is a standalone server, but REDIS_CLUSTER=true`, 'unset REDIS_CLUSTER, or point at the nodes of a Redis Cluster', ExitCode.usage);
+  }
+  if (/DB index is out of range/i.test(msg)) {
+    return mk('REDIS_DB', `${at} has fewer databases than DB ${ep.db}`, 'use a DB the server has (its `databases` setting), usually 0–15', ExitCode.usage);
+  }
+  if (code === 'ECONNREFUSED') return mk('REDIS_UNREACHABLE', `${at} refused the connection (nothing listening)`, 'start Redis, or check REDIS_URL / REDIS_HOST and REDIS_PORT');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return mk('REDIS_UNREACHABLE', `${at}: host "${ep.host}" not found`, 'check the host name in REDIS_URL / REDIS_HOST');
+  if (code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)) {
+    return mk('REDIS_TIMEOUT', `${at} did not answer within ${Math.round(timeoutMs / 100) / 10} s`, 'check that the host and port are right and a firewall lets you through');
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return mk('REDIS_UNREACHABLE', `${at} closed the connection (${code}); is it TLS (rediss://) or not Redis at all?`, 'check the scheme and port');
+  if (/Failed to refresh slots cache|None of startup nodes is available/i.test(msg)) {
+    return mk('REDIS_UNREACHABLE', `${at}: no cluster node answered`, 'check REDIS_CLUSTER_NODES, or unset REDIS_CLUSTER for a standalone server');
+  }
+  if (/All sentinels are unreachable/i.test(msg)) return mk('REDIS_UNREACHABLE', `${at}: no Sentinel answered`, 'check REDIS_SENTINELS');
+  return mk('REDIS_ERROR', `${at}: ${msg.split('\n')[0]}`, 'check the Redis settings with `rqctl config show`');
+}
+
+/**
+ * Connects one role and checks that it really is what the config says: a standalone server must not
+ * be a cluster node (commands would fail later with MOVED), and the DB must have been selected.
+ */
+export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions & { timeoutMs: number }): Promise<RedisClient> {
+  const client = createClient(ep, options);
+  let lastError: unknown;
+  const onError = (e: unknown) => {
+    lastError = e;
+  };
+  client.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), options.timeoutMs + 250);
+      }),
+    ]);
+    if (ep.kind === 'standalone' || ep.kind === 'sentinel') {
+      const info = String(await (client as Redis).info('cluster'));
+      if (/cluster_enabled:1/.test(info)) {
+        throw new RqctlError('REDIS_TOPOLOGY', ExitCode.usage, `${where(ep)} is a Redis Cluster node, but REDIS_CLUSTER is not set`, {
+          hint: 'set REDIS_CLUSTER=true (a cluster has only DB 0)',
+        });
+      }
+    }
+  } catch (e) {
+    // ioredis arms a timer on disconnect() that waits for a 'close' a dead socket never sends again.
+    if (client.status !== 'end') client.disconnect();
+    if (e instanceof RqctlError) throw e;
+    // ioredis rejects connect() with "Connection is closed."; the real cause came as an 'error' event.
+    throw describeConnectError(ep, lastError ?? e, options.timeoutMs);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  client.off('error', onError);
+  if (options.use !== 'worker') {
+    // Later errors surface on the command that hit them; this keeps ioredis from printing
+    // "Unhandled error event" on a one-shot command.
+    client.on('error', () => {});
+  }
+  return client;
+}
+
+export function roleEndpoint(config: Config, role: Role): RoleEndpoint {
+  return config.roles[role];
+}
+
+export async function connectRole(config: Config, role: Role, options: ConnectOptions = {}): Promise<RedisClient> {
+  return connectEndpoint(config.roles[role], { ...options, timeoutMs: options.connectTimeoutMs ?? config.redis.connectTimeoutMs });
+}
+
+/** Closes a client politely (QUIT), falling back to a hard disconnect if Redis is gone. */
+export async function closeClient(client: RedisClient | undefined): Promise<void> {
+  if (!client) return;
+  if (client.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([client.quit(), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+  } catch {
+    /* already closed */
+  } finally {
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
+
+/**
+ * Opens the connections a command needs, one per distinct role endpoint, and closes them all.
+ * The one way one-shot commands should use Redis: nothing is left open when the command returns.
+ */
+export async function withRoles<T>(config: Config, roles: readonly Role[], fn: (clients: Record<Role, RedisClient>) => Promise<T>): Promise<T> {
+  const clients = {} as Record<Role, RedisClient>;
+  try {
+    for (const role of roles) clients[role] = await connectRole(config, role);
+    return await fn(clients);
+  } finally {
+    await Promise.all(Object.values(clients).map((c) => closeClient(c)));
+  }
+}
+
+/** ioredis-compatible connection options for BullMQ (which creates its own clients from them). */
+export function bullConnectionOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number): RedisOptions {
+  const opts = baseOptions(ep, use, timeoutMs);
+  delete opts.lazyConnect;
+  if (ep.kind === 'sentinel') return { ...opts, sentinels: ep.sentinels, name: ep.sentinelMaster };
+  return { ...opts, host: ep.host, port: ep.port };
+}
