@@ -1,0 +1,48 @@
+import type { Job } from 'bullmq';
+import type { ZodType } from 'zod';
+import type { Config } from '../config/resolve.js';
+import type { RedisClient } from '../redis/connect.js';
+
+/** What a running job may use. Opened once per worker, shared by its jobs. */
+export interface JobContext {
+  config: Config;
+  /** Fires when the job's timeout (worker --timeout or the type's own) runs out, or on shutdown. */
+  signal: AbortSignal;
+  /** The BullMQ job (id, attemptsMade, parent/children for flows, updateProgress). */
+  job: Job;
+  redis: {
+    /** The queue role: raffles, rqctl's control keys. */
+    queue: RedisClient;
+    /** The cache role: fetch results. */
+    cache: RedisClient;
+  };
+  /** One structured log line (the worker adds job id, name and duration). */
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * A job type: everything the worker, `dispatch`, `jobs` and the scheduler need to know. The BullMQ
+ * job name is `name`. Payloads are validated with `schema` at dispatch (exit 2, nothing enqueued) and
+ * again in the worker (an invalid payload fails at once, without retries).
+ */
+export interface JobType<P = unknown> {
+  name: string;
+  /** `default`, except SendEmail on `emails`. */
+  queue: string;
+  description: string;
+  /** For method-style jobs (FetchCryptoData getCryptoList …): the methods, as `rqctl jobs` lists them. */
+  methods?: readonly string[];
+  schema: ZodType<P>;
+  /** Attempts; undefined = the worker's --tries (default 3). */
+  tries?: number;
+  /** Fixed backoff in seconds; undefined = the worker's --backoff (default 60). */
+  backoff?: number;
+  /** Seconds; undefined = the worker's --timeout (default 300). */
+  timeout?: number;
+  /**
+   * Builds the payload from `rqctl dispatch <Job> [method] --param k=v`: coercion of command-line
+   * strings to the declared param types happens here. Default: `{...params}`.
+   */
+  fromCli?(method: string | undefined, params: Record<string, string>): unknown;
+  process(payload: P, ctx: JobContext): Promise<unknown>;
+}
