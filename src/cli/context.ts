@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/resolve.js';
-import { Output } from './render.js';
+import type { Output } from './render.js';
 import { usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -38,6 +38,8 @@ export function action<A extends unknown[]>(handler: (ctx: CommandContext, ...ar
     const command = argv[argv.length - 1] as Command;
     const globals = command.optsWithGlobals() as GlobalOptions;
     lastContext.globals = globals;
+    // chalk and cli-table3 are loaded only when a command runs, never for --help/--version.
+    const { Output } = await import('./render.js');
     const out = new Output(globals);
     const ctx: CommandContext = {
       globals,
