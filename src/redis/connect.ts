@@ -138,6 +138,10 @@ export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions 
     // ioredis arms a timer on disconnect() that waits for a 'close' a dead socket never sends again.
     if (client.status !== 'end') client.disconnect();
     if (e instanceof RqctlError) throw e;
+    if (ep.kind === 'cluster') {
+      const diagnosis = await diagnoseClusterNode(ep, options.timeoutMs);
+      if (diagnosis) throw diagnosis;
+    }
     // ioredis rejects connect() with "Connection is closed."; the real cause came as an 'error' event.
     throw describeConnectError(ep, lastError ?? e, options.timeoutMs);
   } finally {
@@ -150,6 +154,37 @@ export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions 
     client.on('error', () => {});
   }
   return client;
+}
+
+/**
+ * A cluster client that cannot start says little ("Failed to refresh slots cache"). Asking the first
+ * node directly tells the operator what is wrong: it is a standalone server, or a cluster that is
+ * not serving (no slots assigned, cluster_state:fail).
+ */
+async function diagnoseClusterNode(ep: RoleEndpoint, timeoutMs: number): Promise<RqctlError | undefined> {
+  const node = ep.nodes?.[0] ?? { host: ep.host, port: ep.port };
+  const probe = new Redis({ ...baseOptions({ ...ep, kind: 'standalone', db: 0 }, 'oneshot', Math.min(timeoutMs, 3000)), host: node.host, port: node.port });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const info = String(await probe.info('cluster'));
+    if (/cluster_enabled:0/.test(info)) {
+      return new RqctlError('REDIS_TOPOLOGY', ExitCode.usage, `Redis at ${node.host}:${node.port} is a standalone server, but REDIS_CLUSTER=true`, {
+        hint: 'unset REDIS_CLUSTER, or point REDIS_CLUSTER_NODES at the nodes of a Redis Cluster',
+      });
+    }
+    const state = /cluster_state:(\w+)/.exec(String(await probe.call('CLUSTER', 'INFO')))?.[1];
+    if (state && state !== 'ok') {
+      return new RqctlError('REDIS_CLUSTER_DOWN', ExitCode.unreachable, `Redis Cluster at ${node.host}:${node.port} is not serving (cluster_state:${state})`, {
+        hint: 'check `redis-cli -p PORT cluster info`: every slot must be assigned to a reachable master',
+      });
+    }
+  } catch {
+    return undefined;
+  } finally {
+    if (probe.status !== 'end') probe.disconnect();
+  }
+  return undefined;
 }
 
 export function roleEndpoint(config: Config, role: Role): RoleEndpoint {
