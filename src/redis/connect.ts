@@ -133,6 +133,16 @@ export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions 
           hint: 'set REDIS_CLUSTER=true (a cluster has only DB 0)',
         });
       }
+      // ioredis ignores a failed SELECT on connect and stays on DB 0: confirm where we are.
+      if (ep.db !== 0) {
+        const clientInfo = await (client as Redis).call('CLIENT', 'INFO').then(String, () => '');
+        const db = /\bdb=(\d+)/.exec(clientInfo)?.[1];
+        if (db !== undefined && Number(db) !== ep.db) {
+          throw new RqctlError('REDIS_DB', ExitCode.usage, `${where(ep)}: could not select DB ${ep.db} (the server has fewer databases)`, {
+            hint: 'use a DB the server has (its `databases` setting, 16 by default)',
+          });
+        }
+      }
     }
   } catch (e) {
     // ioredis arms a timer on disconnect() that waits for a 'close' a dead socket never sends again.

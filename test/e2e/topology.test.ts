@@ -91,3 +91,17 @@ describe('topologies', () => {
     expect(r.stderr.split('\n')[0]).toMatch(/^error: Sentinel master "nosuch"/);
   });
 });
+
+describe('DB selection is confirmed after connecting', () => {
+  it('a server with fewer databases is refused (ioredis would silently use DB 0)', async () => {
+    const small = await RedisServer.start({ args: ['--databases', '2'] });
+    try {
+      const r = await runCli(['ping', '--json'], { env: { REDIS_URL: small.url(0) } });
+      expect(r.exitCode).toBe(2);
+      expect(r.json.roles.map((x: any) => x.ok)).toEqual([true, true, false]);
+      expect(r.stderr).toContain('could not select DB 2');
+    } finally {
+      await small.stop();
+    }
+  });
+});
