@@ -40,9 +40,10 @@ export interface JobType<P = unknown> {
   /** Seconds; undefined = the worker's --timeout (default 300). */
   timeout?: number;
   /**
-   * Builds the payload from `rqctl dispatch <Job> [method] --param k=v`: coercion of command-line
-   * strings to the declared param types happens here. Default: `{...params}`.
+   * Builds the payload from `rqctl dispatch <Job> [method] --param k=v [--data JSON]`: `data` is the
+   * parsed --data (or undefined); the result is validated with `schema`, which coerces command-line
+   * strings to the declared param types. Default: `{...data, ...params}`.
    */
-  fromCli?(method: string | undefined, params: Record<string, string>): unknown;
+  fromCli?(method: string | undefined, params: Record<string, string>, data?: unknown): unknown;
   process(payload: P, ctx: JobContext): Promise<unknown>;
 }

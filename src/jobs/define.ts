@@ -1,0 +1,38 @@
+import { UnrecoverableError } from 'bullmq';
+import type { z, ZodType } from 'zod';
+import type { JobContext, JobType } from './types.js';
+
+/** SPEC §5.1 defaults every bundled job type declares. */
+export const DEFAULT_TRIES = 3;
+export const DEFAULT_BACKOFF_SECONDS = 60;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/** `params.page: page must be an integer (got "abc")`, one line per issue. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const path = i.path.map(String).join('.');
+    return path && !i.message.startsWith(path.split('.').pop()!) ? `${path}: ${i.message}` : i.message;
+  });
+}
+
+type Definition<S extends ZodType> = Omit<JobType<z.output<S>>, 'process' | 'schema'> & {
+  schema: S;
+  run(payload: z.output<S>, ctx: JobContext): Promise<unknown>;
+};
+
+/**
+ * A job type whose processor validates its payload first: a payload that does not match fails the
+ * job at once (UnrecoverableError: no retries) with every problem in the reason, whether or not the
+ * caller validated it already. Parsing is idempotent, so a pre-validated payload parses the same.
+ */
+export function defineJob<S extends ZodType>(def: Definition<S>): JobType<z.output<S>> {
+  const { run, ...rest } = def;
+  return {
+    ...rest,
+    async process(payload: unknown, ctx: JobContext) {
+      const parsed = def.schema.safeParse(payload);
+      if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${def.name}: ${formatIssues(parsed.error).join('; ')}`);
+      return run(parsed.data as z.output<S>, ctx);
+    },
+  } as JobType<z.output<S>>;
+}

@@ -1,0 +1,137 @@
+import { createRequire } from 'node:module';
+
+/**
+ * HTTP for the market-data providers. Node's global fetch (undici), a per-request timeout combined
+ * with the job's AbortSignal, and one error type that says whether a retry can help.
+ */
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+export const USER_AGENT = `rqctl/${pkg.version} (+https://www.npmjs.com/package/rqctl)`;
+
+/** The longest Retry-After rqctl honours; longer means "quota exhausted": retrying soon is pointless. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+export type ProviderErrorKind = 'rate-limited' | 'server' | 'client' | 'timeout' | 'network' | 'invalid-response';
+
+/**
+ * A failed provider request. `retryable` decides between a retry (429, 5xx, timeouts, network errors,
+ * a 2xx that is not JSON) and failing at once (other 4xx: unknown symbol, bad key, a plan that lacks
+ * the endpoint). The message always holds the HTTP status (when there was one) and the provider's own
+ * message.
+ */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    message: string,
+    readonly kind: ProviderErrorKind,
+    readonly retryable: boolean,
+    readonly status?: number,
+    /** From a 429's Retry-After header: how long the provider asks us to wait. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ProviderRequest {
+  /** For messages: CoinGecko, Finnhub. */
+  provider: string;
+  baseUrl: string;
+  path: string;
+  query: [string, string][];
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** The job's signal (worker timeout or shutdown); aborting it aborts the request. */
+  signal?: AbortSignal;
+}
+
+export interface ProviderResponse {
+  status: number;
+  /** The body exactly as received (after transfer decoding), never re-serialised. */
+  body: Buffer;
+  contentType?: string;
+}
+
+export function buildUrl(baseUrl: string, path: string, query: [string, string][]): string {
+  const u = new URL(baseUrl.replace(/\/+$/, '') + path);
+  for (const [k, v] of query) u.searchParams.append(k, v);
+  return u.toString();
+}
+
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const s = value.trim();
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  const at = Date.parse(s);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** The provider's own words from an error body: CoinGecko `{"status":{"error_message"}}` or `{"error"}`, Finnhub `{"error"}`. */
+export function providerMessage(body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  if (!text) return '(empty body)';
+  try {
+    const j = JSON.parse(text) as any;
+    const candidates = [j?.error, j?.status?.error_message, j?.message, j?.error?.message, j?.errors?.[0]?.message];
+    for (const c of candidates) if (typeof c === 'string' && c.trim()) return c.trim();
+  } catch {
+    // Not JSON (a proxy's HTML page, plain text): show its start.
+  }
+  const oneLine = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const cause = e?.cause;
+  if (cause?.code && cause.message) return cause.message.includes(cause.code) ? cause.message : `${cause.code}: ${cause.message}`;
+  return cause?.message ?? e?.message ?? String(err);
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * One GET. Resolves with a 2xx response whose body is JSON; everything else throws ProviderError.
+ * A job-signal abort is rethrown as the signal's reason, so the worker reports its own timeout.
+ */
+export async function providerGet(req: ProviderRequest): Promise<ProviderResponse> {
+  const url = buildUrl(req.baseUrl, req.path, req.query);
+  const what = `${req.provider} GET ${req.path}`;
+  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+  let res: Response;
+  let body: Buffer;
+  try {
+    res = await fetch(url, { method: 'GET', headers: { accept: 'application/json', 'user-agent': USER_AGENT, ...req.headers }, signal, redirect: 'follow' });
+    body = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    if (req.signal?.aborted) throw req.signal.reason ?? err;
+    if (timeout.aborted) throw new ProviderError(`${what}: no response within ${seconds(req.timeoutMs)} (timeout)`, 'timeout', true);
+    throw new ProviderError(`${what}: network error: ${describeNetworkError(err)}`, 'network', true);
+  }
+  const status = res.status;
+  if (status >= 200 && status < 300) {
+    try {
+      JSON.parse(body.toString('utf8'));
+    } catch {
+      // A captive portal or a misrouted proxy answering 200 with HTML must not overwrite good data.
+      throw new ProviderError(`${what} → HTTP ${status} but the body is not JSON: ${providerMessage(body)}`, 'invalid-response', true, status);
+    }
+    return { status, body, contentType: res.headers.get('content-type') ?? undefined };
+  }
+  const msg = providerMessage(body);
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    const wait = retryAfterMs === undefined ? '' : ` (Retry-After ${seconds(retryAfterMs)})`;
+    if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
+      throw new ProviderError(`${what} → HTTP 429${wait}: ${msg}; not retried: the provider asks to wait over ${MAX_RETRY_AFTER_MS / 3_600_000} h (quota exhausted?)`, 'rate-limited', false, status, retryAfterMs);
+    }
+    throw new ProviderError(`${what} → HTTP 429 rate limited${wait}: ${msg}`, 'rate-limited', true, status, retryAfterMs);
+  }
+  if (status >= 500) throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'server', true, status);
+  if (status >= 400) throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'client', false, status);
+  // 1xx/3xx that fetch did not resolve: nothing usable.
+  throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'invalid-response', true, status);
+}
