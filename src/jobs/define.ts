@@ -11,7 +11,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((i) => {
     const path = i.path.map(String).join('.');
-    return path && !i.message.startsWith(path.split('.').pop()!) ? `${path}: ${i.message}` : i.message;
+    return path ? `${path}: ${i.message}` : i.message;
   });
 }
 
