@@ -74,12 +74,12 @@ export class ProviderServer {
   ) {}
 
   static async start(): Promise<ProviderServer> {
-    let self!: ProviderServer;
-    const server = createServer((req, res) => self.handle(req.method ?? 'GET', req.url ?? '/', req.headers, res));
+    const ref: { self?: ProviderServer } = {};
+    const server = createServer((req, res) => ref.self!.handle(req.method ?? 'GET', req.url ?? '/', req.headers, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new ProviderServer(server, `http://127.0.0.1:${port}`);
-    return self;
+    ref.self = new ProviderServer(server, `http://127.0.0.1:${port}`);
+    return ref.self;
   }
 
   get coingeckoUrl(): string {

@@ -26,13 +26,13 @@ export class TestSmtp {
   ) {}
 
   static async start(): Promise<TestSmtp> {
-    let self!: TestSmtp;
+    const ref: { self?: TestSmtp } = {};
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
       onRcptTo(address, _session, cb) {
-        if (self.rejectRecipients.has(address.address)) {
+        if (ref.self!.rejectRecipients.has(address.address)) {
           const err = Object.assign(new Error('5.1.1 mailbox unavailable'), { responseCode: 550 });
           return cb(err);
         }
@@ -42,7 +42,7 @@ export class TestSmtp {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          self.messages.push({
+          ref.self!.messages.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks).toString('utf8'),
@@ -54,8 +54,8 @@ export class TestSmtp {
     server.on('error', () => {});
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.server.address() as AddressInfo).port;
-    self = new TestSmtp(server, port);
-    return self;
+    ref.self = new TestSmtp(server, port);
+    return ref.self;
   }
 
   close(): Promise<void> {

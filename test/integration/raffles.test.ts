@@ -125,7 +125,10 @@ describe('SelectRaffleWinners', () => {
     }
 
     // And as two queued jobs on two workers.
-    for (const id of ids) await env.queueDb.del(`raffle:${id}:winners`), await env.queueDb.hdel(`raffle:${id}`, 'winners_drawn_at');
+    for (const id of ids) {
+      await env.queueDb.del(`raffle:${id}:winners`);
+      await env.queueDb.hdel(`raffle:${id}`, 'winners_drawn_at');
+    }
     const second = await startJobWorker(env.config, ['default'], { concurrency: 2 });
     try {
       const [a, b] = await Promise.all([run('SelectRaffleWinners'), run('SelectRaffleWinners')]);
