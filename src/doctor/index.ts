@@ -3,6 +3,7 @@ import { ROLES, type Role } from '../config/endpoints.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
 import { envChecks, redisChecks } from './redis-checks.js';
+import { cacheChecks } from './cache-checks.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 
 export type { CheckResult } from './types.js';
@@ -11,7 +12,7 @@ export type { CheckResult } from './types.js';
  * Every check family, in the order they are reported. A feature that needs a health check adds its
  * group here (workers alive, scheduler heartbeat, cache TTLs…).
  */
-export const checkGroups: CheckGroup[] = [redisChecks, envChecks];
+export const checkGroups: CheckGroup[] = [redisChecks, cacheChecks, envChecks];
 
 export interface DoctorReport {
   checks: CheckResult[];

@@ -1,0 +1,194 @@
+import { Cluster, type Redis } from 'ioredis';
+import type { Config } from '../config/resolve.js';
+import { sameServer } from '../config/endpoints.js';
+import { usageError } from '../errors.js';
+import type { RedisClient } from '../redis/connect.js';
+import { escapeKey, globEscape } from '../redis/keyname.js';
+import { scanBatches } from '../redis/scan.js';
+import { familyOf } from './families.js';
+
+/**
+ * `cache clear`: SCAN + UNLINK in the cache role, never FLUSHDB/FLUSHALL (renamed away in
+ * production, and they would take the queue and sessions with them on a shared server).
+ *
+ * Pacing. Redis runs one command at a time, so what matters for other clients is that no single
+ * command is long: SCAN steps of ~1000 keys and UNLINKs of at most 500 keys each take well under a
+ * millisecond (UNLINK only unlinks; big values are freed by a background thread). The batch size
+ * adapts: an UNLINK slower than 5 ms halves the next batch, fast ones let it grow back to 500.
+ */
+
+export const CLEAR_SCAN_COUNT = 1000;
+export const CLEAR_MAX_UNLINK = 500;
+const CLEAR_MIN_UNLINK = 25;
+const SLOW_MS = 5;
+const FAST_MS = 2;
+
+export interface ClearSelection {
+  /** Key prefixes after CACHE_PREFIX (`stock_quote_`); literal, not globs. */
+  prefixes?: string[];
+  /** Tag names from `cache.tags`. */
+  tags?: string[];
+}
+
+export interface ClearPlan {
+  /** What will be deleted, for messages: `keys starting with "stock_quote_"`. */
+  description: string;
+  /** Full literal prefixes (CACHE_PREFIX included); empty = every key of the cache role's DB. */
+  prefixes: Buffer[];
+  /** SCAN MATCH: the longest prefix the selected prefixes share, as a glob. */
+  match: Buffer;
+  /** No prefix, no tag: the whole cache (every key under CACHE_PREFIX, or the whole DB). */
+  whole: boolean;
+  cachePrefix: string;
+}
+
+function commonPrefix(bufs: Buffer[]): Buffer {
+  if (!bufs.length) return Buffer.alloc(0);
+  let n = Math.min(...bufs.map((b) => b.length));
+  for (const b of bufs) {
+    let i = 0;
+    while (i < n && b[i] === bufs[0][i]) i++;
+    n = i;
+  }
+  return bufs[0].subarray(0, n);
+}
+
+/**
+ * Turns `--prefix`/`--tag` into what to scan for. `--prefix P` is relative to CACHE_PREFIX: it
+ * selects keys starting with CACHE_PREFIX + P, so `--prefix stock_quote_` means the stock quotes
+ * whatever CACHE_PREFIX is. Refuses (exit 2) an unknown tag, and a whole-cache clear that would reach
+ * other roles' keys (a cluster, or a cache DB shared with the queue or sessions, without CACHE_PREFIX).
+ */
+export function planClear(config: Config, selection: ClearSelection): ClearPlan {
+  const cachePrefix = config.cache.prefix;
+  const tags = config.cache.tags;
+  const literal: string[] = [];
+  const what: string[] = [];
+  for (const p of selection.prefixes ?? []) {
+    if (p === '') throw usageError('--prefix must not be empty', 'omit --prefix to clear the whole cache');
+    literal.push(cachePrefix + p);
+    what.push(`"${cachePrefix}${p}"`);
+  }
+  for (const t of selection.tags ?? []) {
+    const families = Object.hasOwn(tags, t) ? tags[t] : undefined;
+    if (!families) {
+      const known = Object.keys(tags);
+      throw usageError(`unknown cache tag "${t}"`, known.length ? `known tags: ${known.join(', ')} (cache.tags in rqctl.config.yaml)` : 'define tags under cache.tags in rqctl.config.yaml');
+    }
+    if (!families.length) throw usageError(`cache tag "${t}" names no key family`, 'list its families under cache.tags in rqctl.config.yaml');
+    for (const f of families) literal.push(`${cachePrefix}${f}_`);
+    what.push(`tag ${t} (${families.join(', ')})`);
+  }
+  const whole = literal.length === 0;
+  const ep = config.roles.cache;
+  if (whole) {
+    if (cachePrefix) literal.push(cachePrefix);
+    else {
+      if (ep.kind === 'cluster') {
+        throw usageError('refusing to clear every key of the cluster: the cache shares it with the queue and sessions', 'set CACHE_PREFIX, or pass --prefix or --tag');
+      }
+      for (const other of ['queue', 'session'] as const) {
+        const o = config.roles[other];
+        if (sameServer(ep, o) && o.db === ep.db) {
+          throw usageError(`refusing to clear every key of DB ${ep.db}: the ${other} role uses the same DB`, 'set CACHE_PREFIX, give the cache its own DB (REDIS_CACHE_DB), or pass --prefix or --tag');
+        }
+      }
+    }
+  } else {
+    // A prefix on a DB shared with the queue must not reach into BullMQ's keys.
+    const q = config.roles.queue;
+    if (ep.kind === 'cluster' || (sameServer(ep, q) && q.db === ep.db)) {
+      const queuePrefix = `${config.queue.prefix}:`;
+      const clash = literal.find((l) => l.startsWith(queuePrefix) || queuePrefix.startsWith(l));
+      if (clash !== undefined) throw usageError(`refusing: keys starting with "${clash}" include the queue's keys (QUEUE_PREFIX ${config.queue.prefix}) in the same DB`, 'use a longer --prefix');
+    }
+  }
+  const prefixes = [...new Set(literal)].map((l) => Buffer.from(l, 'utf8'));
+  const common = commonPrefix(prefixes);
+  const match = prefixes.length === 0 ? Buffer.alloc(0) : Buffer.concat([globEscape(common), Buffer.from('*')]);
+  const description = whole ? (cachePrefix ? `every cache key (starting with "${cachePrefix}")` : `every key of the cache role's DB ${ep.db}`) : `keys starting with ${what.join(' or ')}`;
+  return { description, prefixes, match, whole, cachePrefix };
+}
+
+export interface ClearOptions {
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: { matched: number; deleted: number }) => void;
+  scanCount?: number;
+  maxUnlink?: number;
+}
+
+export interface ClearResult {
+  /** Keys that matched (counted as they were found). */
+  matched: number;
+  /** Keys UNLINK actually removed (a key that expired meanwhile is not counted). */
+  deleted: number;
+  dryRun: boolean;
+  /** Matched keys per key family (`other` for keys of no known family). */
+  families: Record<string, number>;
+  /** UNLINK calls, and the slowest one's round trip in ms (what a client waiting behind it could see). */
+  unlinkCalls: number;
+  slowestUnlinkMs: number;
+  interrupted: boolean;
+  elapsedMs: number;
+  /** A few of the matched keys, escaped (for --dry-run). */
+  sample: string[];
+}
+
+async function unlinkOn(node: Redis, keys: Buffer[], cluster: boolean): Promise<number> {
+  if (!cluster) return Number(await node.unlink(...keys));
+  // Keys of one master may still hash to different slots (CROSSSLOT): one UNLINK per key, pipelined.
+  const p = node.pipeline();
+  for (const k of keys) p.unlink(k);
+  const res = (await p.exec()) ?? [];
+  return res.reduce((a, [err, n]) => a + (err ? 0 : Number(n)), 0);
+}
+
+function startsWithAny(key: Buffer, prefixes: Buffer[]): boolean {
+  for (const p of prefixes) if (key.length >= p.length && key.subarray(0, p.length).equals(p)) return true;
+  return false;
+}
+
+/** Runs a plan: SCAN (MATCH the shared prefix) and UNLINK in small, adaptive batches. */
+export async function clearCache(client: RedisClient, plan: ClearPlan, opts: ClearOptions = {}): Promise<ClearResult> {
+  const started = Date.now();
+  const cluster = client instanceof Cluster;
+  const maxUnlink = Math.max(1, Math.min(opts.maxUnlink ?? CLEAR_MAX_UNLINK, CLEAR_MAX_UNLINK));
+  let batch = maxUnlink;
+  const r: ClearResult = { matched: 0, deleted: 0, dryRun: !!opts.dryRun, families: {}, unlinkCalls: 0, slowestUnlinkMs: 0, interrupted: false, elapsedMs: 0, sample: [] };
+  const prefixLen = Buffer.byteLength(plan.cachePrefix);
+  // With one prefix, SCAN MATCH already selects exactly; with several, MATCH selects their common
+  // prefix and the rest is checked here.
+  const filter = plan.prefixes.length > 1 ? plan.prefixes : null;
+  for await (const { node, keys: scanned } of scanBatches(client, { match: plan.match, count: opts.scanCount ?? CLEAR_SCAN_COUNT, signal: opts.signal })) {
+    const keys = filter ? scanned.filter((k) => startsWithAny(k, filter)) : scanned;
+    r.matched += keys.length;
+    for (const k of keys) {
+      const f = prefixLen <= k.length && k.subarray(0, prefixLen).toString() === plan.cachePrefix ? (familyOf(k, prefixLen) ?? 'other') : 'other';
+      r.families[f] = (r.families[f] ?? 0) + 1;
+      if (r.sample.length < 10) r.sample.push(escapeKey(k));
+    }
+    if (!opts.dryRun) {
+      for (let i = 0; i < keys.length; ) {
+        const chunk = keys.slice(i, i + batch);
+        i += chunk.length;
+        const t0 = performance.now();
+        r.deleted += await unlinkOn(node, chunk, cluster);
+        const ms = performance.now() - t0;
+        r.unlinkCalls++;
+        if (ms > r.slowestUnlinkMs) r.slowestUnlinkMs = ms;
+        if (ms > SLOW_MS) batch = Math.max(CLEAR_MIN_UNLINK, Math.floor(batch / 2));
+        else if (ms < FAST_MS && batch < maxUnlink) batch = Math.min(maxUnlink, batch * 2);
+      }
+    }
+    opts.onProgress?.({ matched: r.matched, deleted: r.deleted });
+    if (opts.signal?.aborted) {
+      r.interrupted = true;
+      break;
+    }
+  }
+  if (opts.signal?.aborted) r.interrupted = true;
+  r.slowestUnlinkMs = Math.round(r.slowestUnlinkMs * 100) / 100;
+  r.elapsedMs = Date.now() - started;
+  return r;
+}

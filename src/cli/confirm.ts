@@ -1,0 +1,20 @@
+import { ExitCode, RqctlError, usageError } from '../errors.js';
+
+/**
+ * The confirmation rule for destructive commands (SPEC §3): ask on a terminal, require `--yes`
+ * otherwise (exit 2, nothing changed). The prompt goes to stderr so stdout keeps only the result.
+ * Returns false when the operator answers no.
+ */
+export async function confirmDestructive(message: string, opts: { yes?: boolean; what: string }): Promise<boolean> {
+  if (opts.yes) return true;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw usageError(`refusing to ${opts.what} without confirmation (not a terminal)`, 'pass --yes to confirm, or --dry-run to see what would happen');
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  try {
+    return await confirm({ message, default: false }, { output: process.stderr });
+  } catch (e) {
+    if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') throw new RqctlError('INTERRUPTED', ExitCode.interrupted, 'interrupted: nothing changed');
+    throw e;
+  }
+}
