@@ -53,7 +53,10 @@ export function createClient(ep: RoleEndpoint, options: ConnectOptions & { timeo
   if (ep.kind === 'cluster') {
     const clusterOpts: ClusterOptions = {
       lazyConnect: true,
-      enableOfflineQueue: use === 'worker',
+      // Must stay on: without it ioredis' cluster ready check runs before the other masters'
+      // connections are up, fails with "Connection is closed", and connect() never settles.
+      // One-shot commands still fail fast: clusterRetryStrategy is null and connect() has a timeout.
+      enableOfflineQueue: true,
       redisOptions: { ...opts, db: 0, lazyConnect: false },
       clusterRetryStrategy: use === 'worker' ? (times) => Math.min(200 * times, 5000) : () => null,
       maxRedirections: 16,
