@@ -12,16 +12,17 @@ import { familyOf } from './families.js';
  * production, and they would take the queue and sessions with them on a shared server).
  *
  * Pacing. Redis runs one command at a time, so what matters for other clients is that no single
- * command is long: SCAN steps of ~1000 keys and UNLINKs of at most 500 keys each take well under a
- * millisecond (UNLINK only unlinks; big values are freed by a background thread). The batch size
- * adapts: an UNLINK slower than 5 ms halves the next batch, fast ones let it grow back to 500.
+ * command is long: SCAN steps of ~1000 keys and UNLINKs of at most 500 keys take about a millisecond
+ * each (UNLINK only unlinks; big values are freed by a background thread). The batch size adapts: a
+ * step whose UNLINKs take longer than 10 ms halves the next batches, fast ones let them grow back.
  */
 
 export const CLEAR_SCAN_COUNT = 1000;
 export const CLEAR_MAX_UNLINK = 500;
-const CLEAR_MIN_UNLINK = 25;
-const SLOW_MS = 5;
-const FAST_MS = 2;
+const CLEAR_MIN_UNLINK = 50;
+/** Round trip of one step's UNLINKs above which the next batches shrink (it includes network and scheduling noise). */
+const SLOW_MS = 10;
+const FAST_MS = 4;
 
 export interface ClearSelection {
   /** Key prefixes after CACHE_PREFIX (`stock_quote_`); literal, not globs. */
@@ -126,7 +127,7 @@ export interface ClearResult {
   dryRun: boolean;
   /** Matched keys per key family (`other` for keys of no known family). */
   families: Record<string, number>;
-  /** UNLINK calls, and the slowest one's round trip in ms (what a client waiting behind it could see). */
+  /** UNLINK calls, and the slowest step's UNLINK round trip in ms (what a client waiting behind it could see). */
   unlinkCalls: number;
   slowestUnlinkMs: number;
   interrupted: boolean;
@@ -155,6 +156,7 @@ export async function clearCache(client: RedisClient, plan: ClearPlan, opts: Cle
   const cluster = client instanceof Cluster;
   const maxUnlink = Math.max(1, Math.min(opts.maxUnlink ?? CLEAR_MAX_UNLINK, CLEAR_MAX_UNLINK));
   let batch = maxUnlink;
+  let smoothMs: number | undefined;
   const r: ClearResult = { matched: 0, deleted: 0, dryRun: !!opts.dryRun, families: {}, unlinkCalls: 0, slowestUnlinkMs: 0, interrupted: false, elapsedMs: 0, sample: [] };
   const prefixLen = Buffer.byteLength(plan.cachePrefix);
   // With one prefix, SCAN MATCH already selects exactly; with several, MATCH selects their common
@@ -168,18 +170,21 @@ export async function clearCache(client: RedisClient, plan: ClearPlan, opts: Cle
       r.families[f] = (r.families[f] ?? 0) + 1;
       if (r.sample.length < 10) r.sample.push(escapeKey(k));
     }
-    if (!opts.dryRun) {
-      for (let i = 0; i < keys.length; ) {
-        const chunk = keys.slice(i, i + batch);
-        i += chunk.length;
-        const t0 = performance.now();
-        r.deleted += await unlinkOn(node, chunk, cluster);
-        const ms = performance.now() - t0;
-        r.unlinkCalls++;
-        if (ms > r.slowestUnlinkMs) r.slowestUnlinkMs = ms;
-        if (ms > SLOW_MS) batch = Math.max(CLEAR_MIN_UNLINK, Math.floor(batch / 2));
-        else if (ms < FAST_MS && batch < maxUnlink) batch = Math.min(maxUnlink, batch * 2);
-      }
+    if (!opts.dryRun && keys.length) {
+      // The chunks of one SCAN step go out together (one round trip; Redis runs them back to back,
+      // ~1 ms per 500 small keys), while the next SCAN step is already queued behind them.
+      const chunks: Buffer[][] = [];
+      for (let i = 0; i < keys.length; i += batch) chunks.push(keys.slice(i, i + batch));
+      const t0 = performance.now();
+      const counts = await Promise.all(chunks.map((chunk) => unlinkOn(node, chunk, cluster)));
+      const ms = performance.now() - t0;
+      for (const n of counts) r.deleted += n;
+      r.unlinkCalls += chunks.length;
+      if (ms > r.slowestUnlinkMs) r.slowestUnlinkMs = ms;
+      // A smoothed round trip, so one hiccup of a busy host does not shrink every later batch.
+      smoothMs = smoothMs === undefined ? ms : smoothMs * 0.7 + ms * 0.3;
+      if (smoothMs > SLOW_MS) batch = Math.max(CLEAR_MIN_UNLINK, Math.floor(batch / 2));
+      else if (smoothMs < FAST_MS && batch < maxUnlink) batch = Math.min(maxUnlink, batch * 2);
     }
     opts.onProgress?.({ matched: r.matched, deleted: r.deleted });
     if (opts.signal?.aborted) {

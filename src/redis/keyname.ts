@@ -62,9 +62,11 @@ export function isPlainKey(buf: Buffer): boolean {
 
 /** One key name as one printable line (see the module comment). */
 export function escapeKey(buf: Buffer): string {
-  if (isPlainKey(buf)) return buf.toString('latin1');
-  let out = '';
-  let i = 0;
+  // A key wrapped in double quotes would read back as redis-cli's quoted form: escape its first quote.
+  const quoted = buf.length >= 2 && buf[0] === 0x22 && buf[buf.length - 1] === 0x22;
+  if (!quoted && isPlainKey(buf)) return buf.toString('latin1');
+  let out = quoted ? '\\"' : '';
+  let i = quoted ? 1 : 0;
   while (i < buf.length) {
     const b = buf[i];
     if (b < 0x80) {

@@ -40,6 +40,8 @@ export interface MonitorOptions {
   match?: string;
   signal?: AbortSignal;
   onLine: (line: MonitorLine) => void;
+  /** Called once every MONITOR connection is in place (commands from then on are seen). */
+  onStart?: () => void;
 }
 
 export interface MonitorSummary {
@@ -174,6 +176,7 @@ export async function runMonitor(targets: MonitorTarget[], opts: MonitorOptions)
         });
       }),
     );
+    opts.onStart?.();
     await done;
   } finally {
     clearTimeout(timer);

@@ -122,7 +122,7 @@ export function register(program: Command): void {
           await closeClient(client);
         }
         const r = result;
-        const json = { deleted: r.deleted, matched: r.matched, dryRun: r.dryRun, families: r.families, interrupted: r.interrupted, slowestUnlinkMs: r.slowestUnlinkMs, elapsedMs: r.elapsedMs, selection: plan.description };
+        const json = { deleted: r.deleted, matched: r.matched, dryRun: r.dryRun, families: r.families, interrupted: r.interrupted, unlinkCalls: r.unlinkCalls, slowestUnlinkMs: r.slowestUnlinkMs, elapsedMs: r.elapsedMs, selection: plan.description };
         out.result(json, () => {
           const fam = Object.entries(r.families)
             .sort((a, b) => b[1] - a[1])

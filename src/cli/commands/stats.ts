@@ -125,12 +125,14 @@ export function register(program: Command): void {
           }
           // Several servers (or cluster masters): say which one each line came from.
           const prefix = targets.length > 1 || groups.some((g) => cfg.roles[g[0]].kind === 'cluster');
-          out.info(`monitoring ${targets.map((t) => `${t.label} (${cfg.roles[groups[targets.indexOf(t)][0]].display}${t.db !== undefined ? `, DB ${t.db} only` : ''})`).join(', ')} for ${durationMs / 1000} s or ${limit} lines…`);
+          const announce = () =>
+            out.info(`monitoring ${targets.map((t) => `${t.label} (${cfg.roles[groups[targets.indexOf(t)][0]].display}${t.db !== undefined ? `, DB ${t.db} only` : ''})`).join(', ')} for ${durationMs / 1000} s or ${limit} lines…`);
           const summary = await runMonitor(targets, {
             durationMs,
             limit,
             match: opts.match,
             signal: irq.signal,
+            onStart: announce,
             onLine: (l) => {
               if (sink.closed) return;
               void sink.write(out.json ? `${JSON.stringify(l)}\n` : `${prefix ? `[${l.source}] ` : ''}${l.line}\n`);
