@@ -9,8 +9,16 @@ import type { ScheduleEntry } from './schema.js';
  */
 export function checkCron(expr: string, timezone?: string): string | undefined {
   const fields = expr.trim().split(/\s+/).filter(Boolean);
+  if (fields.length === 1 && fields[0].startsWith('@')) {
+    return `cron "${expr}": macros such as @hourly are not accepted; write the 5 fields (e.g. "0 * * * *" for @hourly, "0 0 * * *" for @daily)`;
+  }
   if (fields.length !== 5 && fields.length !== 6) {
     return `cron "${expr}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week), or 6 with seconds first`;
+  }
+  // cron-parser reads `H` as a random value per parse unless given a seed, and BullMQ gives none: every
+  // worker computing the next run would pick another minute.
+  if (fields.some((f) => /(^|,)H(?![a-z])/i.test(f))) {
+    return `cron "${expr}": H (hashed) values are not supported; write the number you want`;
   }
   if (timezone !== undefined) {
     const tzProblem = checkTimezone(timezone);
@@ -20,7 +28,10 @@ export function checkCron(expr: string, timezone?: string): string | undefined {
     const it = CronExpressionParser.parse(fields.join(' '), { tz: timezone ?? 'UTC' });
     it.next();
   } catch (e) {
-    return `cron "${expr}" is invalid: ${(e as Error).message}`;
+    const msg = (e as Error).message;
+    // `0 0 31 2 *` (Feb 31st) parses in many cron tools and then simply never runs.
+    if (/explicit day of month|loop limit/i.test(msg)) return `cron "${expr}" never fires: no date matches its day-of-month and month`;
+    return `cron "${expr}" is invalid: ${msg}`;
   }
   return undefined;
 }

@@ -143,7 +143,13 @@ export const scheduleEntrySchema = z
     cron: z.string().optional(),
     every: z.union([z.string(), z.number()]).optional(),
     timezone: z.string().optional(),
-    job: z.object({ name: z.string().min(1), data: z.record(z.string(), z.unknown()).default({}) }).optional(),
+    job: z
+      .object({
+        name: z.string().min(1),
+        data: z.record(z.string(), z.unknown()).default({}),
+        queue: z.string().min(1).optional().describe("the queue to add the job to (default: the job type's queue, else `default`)"),
+      })
+      .optional(),
     command: z.string().min(1).optional(),
     timeout: z.union([z.string(), z.number()]).optional().describe('command entries: how long the command may run (default 1h)'),
     withoutOverlapping: bool().default(false),

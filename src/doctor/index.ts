@@ -4,6 +4,7 @@ import { ExitCode, RqctlError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
 import { envChecks, redisChecks } from './redis-checks.js';
 import { cacheChecks } from './cache-checks.js';
+import { schedulerChecks } from './scheduler-checks.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 
 export type { CheckResult } from './types.js';
@@ -12,7 +13,7 @@ export type { CheckResult } from './types.js';
  * Every check family, in the order they are reported. A feature that needs a health check adds its
  * group here (workers alive, scheduler heartbeat, cache TTLs…).
  */
-export const checkGroups: CheckGroup[] = [redisChecks, cacheChecks, envChecks];
+export const checkGroups: CheckGroup[] = [redisChecks, cacheChecks, envChecks, schedulerChecks];
 
 export interface DoctorReport {
   checks: CheckResult[];

@@ -1,4 +1,140 @@
 import type { Command } from 'commander';
+import { action, intOption } from '../context.js';
+import type { Output } from '../render.js';
+import { formatDuration } from '../../util/duration.js';
 
 /** Commands of the "scheduler" group. Keep this file light: import core modules inside the actions. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('scheduler')
+    .description('run the schedule: job entries as BullMQ job schedulers, command entries once per tick across servers (safe on every server)')
+    .option('--once', 'one tick and exit, like `schedule:run` from cron every minute')
+    .action(
+      action(async ({ out, config }, opts: { once?: boolean }) => {
+        const cfg = await config();
+        const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
+        const log = eventLogger(out);
+        const scheduler = await startScheduler(cfg, { log, once: opts.once });
+        if (opts.once) return 0;
+        // SIGTERM/SIGINT: stop ticking, let running commands finish (each within its timeout).
+        // A second signal stops them too and exits 130.
+        return new Promise<number>((resolve) => {
+          let signals = 0;
+          const onSignal = (signal: NodeJS.Signals) => {
+            signals++;
+            if (signals === 1) {
+              log({ event: 'scheduler.stopping', signal, msg: 'finishing running commands (signal again to stop them)' });
+              void scheduler.close().then(() => resolve(0));
+            } else {
+              log({ level: 'warn', event: 'scheduler.stopping', signal, msg: 'stopping running commands' });
+              void scheduler.close({ force: true }).then(() => resolve(130));
+            }
+          };
+          process.on('SIGTERM', onSignal);
+          process.on('SIGINT', onSignal);
+          void scheduler.done.then(() => {
+            process.off('SIGTERM', onSignal);
+            process.off('SIGINT', onSignal);
+          });
+        });
+      }),
+    );
+
+  const schedule = program.command('schedule').description('the schedule: list the entries and their next runs, sync job schedulers to Redis');
+
+  schedule
+    .command('list')
+    .description('entries with their next runs in their timezone, and the last run where known')
+    .option('--next <n>', 'upcoming runs per entry', intOption('--next', 1, 1000), 3)
+    .action(
+      action(async ({ out, config }, opts: { next: number }) => {
+        const cfg = await config();
+        const [{ listSchedule }, { connectRole, closeClient }, { RqctlError }] = await Promise.all([
+          import('../../schedule/list.js'),
+          import('../../redis/connect.js'),
+          import('../../errors.js'),
+        ]);
+        // The schedule is config: it lists without Redis too, only the last runs are then unknown.
+        let client: Awaited<ReturnType<typeof connectRole>> | undefined;
+        try {
+          client = await connectRole(cfg, 'queue');
+        } catch (e) {
+          if (!(e instanceof RqctlError)) throw e;
+          out.warn(`${e.message}: last runs unknown`);
+        }
+        try {
+          const entries = await listSchedule(cfg, { count: opts.next, client });
+          out.result({ entries }, () => renderList(out, entries, !!client));
+        } finally {
+          await closeClient(client);
+        }
+      }),
+    );
+
+  schedule
+    .command('sync')
+    .description("make Redis' job schedulers match the schedule's job entries; prints what was added, changed and removed (orphans included)")
+    .option('--dry-run', 'show the difference, change nothing')
+    .action(
+      action(async ({ out, config }, opts: { dryRun?: boolean }) => {
+        const cfg = await config();
+        const [{ syncJobSchedulers }, { planEntries }, { scheduleKeys }, { withRoles }] = await Promise.all([
+          import('../../schedule/job-schedulers.js'),
+          import('../../schedule/entries.js'),
+          import('../../schedule/keys.js'),
+          import('../../redis/connect.js'),
+        ]);
+        const r = await withRoles(cfg, ['queue'], ({ queue }) =>
+          syncJobSchedulers(cfg, queue, planEntries(cfg.schedule), { dryRun: opts.dryRun, orphans: 'all', keys: scheduleKeys(cfg.queue.prefix) }),
+        );
+        for (const w of r.warnings) out.warn(w);
+        out.result(
+          { added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged.map((x) => x.name), dryRun: r.dryRun },
+          () => {
+            const when = (x: { cron: string | null; everyMs: number | null; timezone: string | null }) =>
+              x.cron !== null ? `${x.cron}${x.timezone && x.timezone !== 'UTC' ? ` (${x.timezone})` : ''}` : `every ${formatDuration(x.everyMs!)}`;
+            for (const x of r.added) out.line(`${out.c.green('+')} ${x.name}  ${when(x)}  ${x.job} → queue ${x.queue}`);
+            for (const x of r.changed) out.line(`${out.c.yellow('~')} ${x.name}  ${x.changes.join(', ')}`);
+            for (const x of r.removed) out.line(`${out.c.red('-')} ${x.name}  (queue ${x.queue}, ${when(x)}, ${x.job})`);
+            const summary = `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.unchanged.length} unchanged`;
+            out.info(r.dryRun ? `${summary} (dry run: nothing changed)` : summary);
+          },
+        );
+      }),
+    );
+}
+
+interface ListedLike {
+  name: string;
+  kind: 'job' | 'command';
+  cron: string | null;
+  every: string | null;
+  timezone: string;
+  target: string;
+  queue?: string;
+  next: string[];
+  synced?: boolean | null;
+  withoutOverlapping: boolean;
+  onOneServer: boolean;
+  lastRun: { at: string; status: string; durationMs?: number; exitCode?: number | null; error?: string } | null;
+}
+
+function renderList(out: Output, entries: ListedLike[], redis: boolean): void {
+  if (entries.length === 0) {
+    out.info('the schedule is empty (`schedule:` in rqctl.config.yaml)');
+    return;
+  }
+  // Next runs are shown as wall time in the entry's zone (the ISO strings carry it already).
+  const wall = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+  const rows = entries.map((e) => {
+    const flags = [e.withoutOverlapping ? 'no-overlap' : '', e.kind === 'command' && !e.onOneServer ? 'every-server' : ''].filter(Boolean).join(', ');
+    const target = e.kind === 'job' ? `job ${e.target} → ${e.queue}${e.synced === false ? out.c.yellow(' (not synced)') : ''}` : `$ ${e.target.length > 60 ? `${e.target.slice(0, 59)}…` : e.target}`;
+    const last = e.lastRun
+      ? `${wall(e.lastRun.at)} UTC ${e.lastRun.status === 'ok' || e.lastRun.status === 'completed' ? out.c.green(e.lastRun.status) : e.lastRun.status === 'running' || e.lastRun.status === 'active' ? e.lastRun.status : out.c.red(e.lastRun.status)}${e.lastRun.durationMs !== undefined ? ` ${(e.lastRun.durationMs / 1000).toFixed(1)}s` : ''}${e.lastRun.exitCode !== undefined && e.lastRun.exitCode !== null && e.lastRun.exitCode !== 0 ? ` exit ${e.lastRun.exitCode}` : ''}`
+      : redis
+        ? '-'
+        : '?';
+    return [e.name, e.cron ?? `every ${e.every}`, e.timezone, target + (flags ? out.c.dim(` [${flags}]`) : ''), e.next.map(wall).join('\n'), last];
+  });
+  out.line(out.table(['name', 'when', 'timezone', 'runs', 'next', 'last run'], rows));
+}
