@@ -31,7 +31,7 @@ export interface SchedulerOptions {
   log: (e: SchedulerEvent) => void;
   /**
    * One tick, then stop (like `schedule:run` from cron every minute): job schedulers are synced, the
-   * command entries due in the current minute (second, for entries that tick in seconds) run, and
+   * command entries whose tick came in the last minute (second, for entries that tick in seconds) run, and
    * the promise resolves when they have finished.
    */
   once?: boolean;

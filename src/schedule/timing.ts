@@ -57,19 +57,20 @@ export function intervalAt(entry: PlannedEntry, tickMs: number): number {
 
 /**
  * The window `rqctl scheduler --once` looks at (like `schedule:run`, started by cron every minute):
- * the current minute, or the current second for entries that tick in seconds.
+ * the last minute up to now, or the last second for entries that tick in seconds. Trailing rather
+ * than the calendar minute, so a tick in the middle of a minute (`every: 90s`) is run when it has
+ * come, never before.
  */
 export function onceWindow(entry: PlannedEntry, nowMs: number): { start: number; end: number } {
   const size = entry.seconds ? 1000 : 60_000;
-  const start = Math.floor(nowMs / size) * size;
-  return { start, end: start + size };
+  return { start: nowMs - size, end: nowMs };
 }
 
-/** The tick of this entry that falls in the current `--once` window, if any. */
+/** The tick of this entry in the `--once` window (after `start`, not after now), if any. */
 export function dueInWindow(entry: PlannedEntry, nowMs: number): number | undefined {
   const { start, end } = onceWindow(entry, nowMs);
-  const t = nextRunAfter(entry, start - 1);
-  return t !== undefined && t < end ? t : undefined;
+  const t = nextRunAfter(entry, start);
+  return t !== undefined && t <= end ? t : undefined;
 }
 
 /**

@@ -80,7 +80,7 @@ describe('command entries', () => {
     expect(groupAlive()).toBe(false);
   });
 
-  it('--once runs the entry due in the current minute once, however often it is started in that minute', async () => {
+  it('--once runs the tick of the last minute once, however often it is started', async () => {
     const prefix = newPrefix('once');
     const file = join(scheduleDir(undefined), 'ticks.log');
     const { config } = scheduleConfig(

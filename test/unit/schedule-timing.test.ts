@@ -68,7 +68,7 @@ describe('every', () => {
   });
 });
 
-describe('--once: the tick due in the current window', () => {
+describe('--once: the tick due in the last minute (second)', () => {
   it('minute window for 5-field crons', () => {
     const e = entry({ cron: '*/5 * * * *' });
     expect(iso(dueInWindow(e, Date.parse('2026-05-01T14:05:42Z'))!)).toBe('2026-05-01T14:05:00.000Z');
@@ -81,6 +81,12 @@ describe('--once: the tick due in the current window', () => {
     expect(dueInWindow(e, Date.parse('2026-05-01T14:00:03.500Z'))).toBeUndefined();
     expect(iso(dueInWindow(entry({ every: '30s' }), Date.parse('2026-05-01T14:15:30.200Z'))!)).toBe('2026-05-01T14:15:30.000Z');
     expect(iso(dueInWindow(entry({ every: '15m' }), Date.parse('2026-05-01T14:15:30Z'))!)).toBe('2026-05-01T14:15:00.000Z');
+  });
+
+  it('never runs a tick before it has come (every: 90s ticks mid-minute)', () => {
+    const e = entry({ every: '90s' });
+    expect(dueInWindow(e, Date.parse('2026-05-01T00:01:05Z'))).toBeUndefined();
+    expect(iso(dueInWindow(e, Date.parse('2026-05-01T00:01:40Z'))!)).toBe('2026-05-01T00:01:30.000Z');
   });
 
   it('in a timezone: the window is the same instant, the cron is read in local time', () => {
