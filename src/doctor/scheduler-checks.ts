@@ -1,4 +1,4 @@
-import { entryQueue, planEntries } from '../schedule/entries.js';
+import { entryQueue, loadJobTypes, planEntries } from '../schedule/entries.js';
 import { scheduleKeys } from '../schedule/keys.js';
 import { liveSchedulers, readLastRuns } from '../schedule/records.js';
 import type { CheckGroup, CheckResult } from './types.js';
@@ -12,6 +12,7 @@ const FIX_ALIVE = 'run `rqctl scheduler` (or `rqctl up`) under supervisord on at
 export const schedulerChecks: CheckGroup = async (ctx) => {
   const client = ctx.clients.queue;
   if (!client) return [];
+  await loadJobTypes();
   const entries = planEntries(ctx.config.schedule);
   const keys = scheduleKeys(ctx.config.queue.prefix);
   const out: CheckResult[] = [];

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { findJobType, jobTypes } from '../jobs/registry.js';
 import { discoverQueues, openQueue } from '../queue/queues.js';
 import type { RedisClient } from '../redis/connect.js';
-import { entryQueue, type PlannedEntry } from './entries.js';
+import { entryQueue, loadJobTypes, type PlannedEntry } from './entries.js';
 import type { ScheduleKeys } from './keys.js';
 
 /**
@@ -49,7 +49,7 @@ export type OrphanPolicy =
   /** `rqctl scheduler` start-up: remove only what rqctl created and the config no longer has. */
   | 'managed';
 
-export function desiredItem(entry: PlannedEntry): SchedulerItem {
+export function desiredItem(config: Config, entry: PlannedEntry): SchedulerItem {
   const type = findJobType(entry.job!.name);
   return {
     name: entry.name,
@@ -58,11 +58,12 @@ export function desiredItem(entry: PlannedEntry): SchedulerItem {
     cron: entry.cron ?? null,
     everyMs: entry.everyMs ?? null,
     timezone: entry.cron ? entry.timezone : null,
+    // As written: the worker applies the schema's defaults when the job runs (a default computed
+    // from the current date, like getStockChart's from/to, must not be frozen at sync time).
     data: entry.job!.data,
-    // A job type that sets its own tries/backoff gets them; otherwise the worker's --tries/--backoff
-    // apply (SPEC §5.2), so nothing is written here.
-    attempts: type?.tries ?? null,
-    backoffMs: type?.backoff === undefined ? null : type.backoff * 1000,
+    // The same attempts and backoff `rqctl dispatch` gives a job of this type.
+    attempts: type?.tries ?? config.worker.tries,
+    backoffMs: (type?.backoff ?? config.worker.backoff) * 1000,
   };
 }
 
@@ -218,8 +219,9 @@ export interface SyncOptions {
 
 /** Makes Redis' job schedulers match the job entries of the schedule, and says what changed. */
 export async function syncJobSchedulers(config: Config, client: RedisClient, entries: readonly PlannedEntry[], options: SyncOptions): Promise<SyncResult> {
+  await loadJobTypes();
   const { warnings } = checkJobEntries(entries);
-  const desired = entries.filter((e) => e.kind === 'job').map(desiredItem);
+  const desired = entries.filter((e) => e.kind === 'job').map((e) => desiredItem(config, e));
   const queues = new Map<string, Queue>();
   const result: SyncResult = { added: [], changed: [], removed: [], unchanged: [], kept: [], warnings, dryRun: !!options.dryRun };
   try {

@@ -3,7 +3,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config/resolve.js';
 import { openQueue } from '../queue/queues.js';
 import type { RedisClient } from '../redis/connect.js';
-import { planEntries, type PlannedEntry } from './entries.js';
+import { loadJobTypes, planEntries, type PlannedEntry } from './entries.js';
 import { compareItems, desiredItem, repeatKey, schedulerItem } from './job-schedulers.js';
 import { scheduleKeys } from './keys.js';
 import { readLastRuns } from './records.js';
@@ -51,6 +51,7 @@ export interface ListOptions {
 
 export async function listSchedule(config: Config, options: ListOptions): Promise<ListedEntry[]> {
   const now = options.now ?? Date.now();
+  await loadJobTypes();
   const entries = planEntries(config.schedule);
   const client = options.client;
   const lastRuns = client ? await readLastRuns(client, scheduleKeys(config.queue.prefix)) : new Map();
@@ -78,7 +79,7 @@ export async function listSchedule(config: Config, options: ListOptions): Promis
         out.push(base);
         continue;
       }
-      const want = desiredItem(e);
+      const want = desiredItem(config, e);
       base.queue = want.queue;
       let anchor: number | undefined;
       if (client) {

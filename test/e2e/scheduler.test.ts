@@ -100,6 +100,19 @@ describe('rqctl scheduler', () => {
   });
 });
 
+describe('job entry payloads', () => {
+  it("a payload that fails the job type's schema is refused with exit 2, naming the entry; nothing is written", async () => {
+    const prefix = newPrefix('payload');
+    const cwd = scheduleDir([{ name: 'bad-mail', cron: '0 8 * * *', job: { name: 'SendEmail', data: { template: 'nope' } } }]);
+    for (const args of [['schedule', 'sync'], ['scheduler', '--once']]) {
+      const r = await runCli(args, { cwd, env: { REDIS_URL: url, QUEUE_PREFIX: prefix } });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/schedule\.0 \(bad-mail\): job data does not match SendEmail's payload schema/);
+    }
+    expect(await keysUnder(redis, prefix)).toEqual([]);
+  });
+});
+
 describe('rqctl schedule list', () => {
   it('shows the four default entries with their next runs (--json)', async () => {
     const prefix = newPrefix('list');
@@ -194,11 +207,17 @@ describe('rqctl schedule sync', () => {
 
     const v2 = scheduleDir([
       { name: 'a', cron: '*/10 * * * *', job: { name: 'UpdateRaffleStatuses' } },
-      { name: 'c', cron: '0 8 * * *', timezone: 'Europe/Berlin', job: { name: 'SendEmail', queue: 'emails', data: { template: 'new-inquiry' } } },
+      { name: 'c', cron: '0 8 * * *', timezone: 'Europe/Berlin', job: { name: 'SendEmail', data: { template: 'new-inquiry', data: { name: 'Ann', email: 'ann@example.com', message: 'Weekly digest' } } } },
+      // A job rqctl does not bundle, for another application's worker, on a queue of its own.
+      { name: 'd', cron: '0 9 * * *', job: { name: 'BuildReport', queue: 'reports' } },
     ]);
     const r = await runCli(['schedule', 'sync', '--json'], { cwd: v2, env });
     expect(r.exitCode).toBe(0);
-    expect(r.json.added.map((x: any) => [x.name, x.queue])).toEqual([['c', 'emails']]);
+    expect(r.json.added.map((x: any) => [x.name, x.queue])).toEqual([
+      ['c', 'emails'],
+      ['d', 'reports'],
+    ]);
+    expect(r.stderr).toMatch(/no job type "BuildReport" is registered/);
     expect(r.json.changed).toHaveLength(1);
     expect(r.json.changed[0]).toMatchObject({ name: 'a', changes: ['cron: "*/5 * * * *" → "*/10 * * * *"'] });
     expect(r.json.removed.map((x: any) => x.name)).toEqual(['b']);

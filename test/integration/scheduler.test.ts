@@ -6,6 +6,8 @@ import { runDoctor } from '../../src/doctor/index.js';
 import { schedulerChecks } from '../../src/doctor/scheduler-checks.js';
 import { startScheduler, type SchedulerEvent } from '../../src/runtime/scheduler.js';
 import { scheduleKeys } from '../../src/schedule/keys.js';
+import { startJobWorker } from '../helpers/job-worker.js';
+import { RedisServer } from '../helpers/redis-server.js';
 import { dropPrefix, keysUnder, redisClient, scheduleConfig, scheduleDir, sleep, uniquePrefix } from '../helpers/schedule.js';
 
 const url = inject('plainRedisUrl');
@@ -168,6 +170,55 @@ describe('job entries', () => {
     await q.removeJobScheduler('foreign');
     await q.removeJobScheduler('keep');
     await q.close();
+  });
+});
+
+describe('the raffle jobs run on schedule', () => {
+  it('two schedulers and a worker: statuses move on and winners are drawn once', async () => {
+    // Raffle keys are unprefixed (SPEC §5.1): a server of our own, so no other test's raffles move.
+    const server = await RedisServer.start({ args: ['--maxmemory-policy', 'noeviction'] });
+    const c = server.client();
+    try {
+      const { config } = scheduleConfig(
+        [
+          { name: 'raffles:update-statuses', cron: '* * * * * *', job: { name: 'UpdateRaffleStatuses' } },
+          { name: 'raffles:select-winners', cron: '* * * * * *', job: { name: 'SelectRaffleWinners' } },
+        ],
+        { REDIS_URL: server.url() },
+      );
+      const now = Math.floor(Date.now() / 1000);
+      await c.sadd('raffles', 'starting', 'over');
+      await c.hset('raffle:starting', { name: 'Starting', status: 'scheduled', starts_at: now - 5, ends_at: now + 3600, winners_count: 1 });
+      await c.hset('raffle:over', { name: 'Over', status: 'active', starts_at: now - 3600, ends_at: now - 5, winners_count: 2 });
+      await c.sadd('raffle:over:entries', 'u1', 'u2', 'u3', 'u4', 'u5');
+
+      const a = await startScheduler(config, { log: () => {} });
+      const b = await startScheduler(config, { log: () => {} });
+      const worker = await startJobWorker(config, ['default']);
+      for (let i = 0; i < 100; i++) {
+        const [status, winners] = await Promise.all([c.hget('raffle:starting', 'status'), c.llen('raffle:over:winners')]);
+        if (status === 'active' && winners > 0) break;
+        await sleep(100);
+      }
+      await sleep(2500); // a few more ticks: winners must not be drawn again
+      await worker.close();
+      await Promise.all([a.close(), b.close()]);
+
+      expect(await c.hget('raffle:starting', 'status')).toBe('active');
+      expect(await c.hget('raffle:over', 'status')).toBe('ended');
+      const winners = await c.lrange('raffle:over:winners', 0, -1);
+      expect(winners).toHaveLength(2);
+      expect(new Set(winners).size).toBe(2);
+      const dq = new Queue('default', { connection: c, prefix: config.queue.prefix });
+      const ran = await dq.getCompleted();
+      await dq.close();
+      expect(ran.length).toBeGreaterThanOrEqual(4);
+      expect(ran.every((j) => /^repeat:raffles:(update-statuses|select-winners):\d+$/.test(j.id!))).toBe(true);
+      expect(new Set(ran.map((j) => j.id)).size).toBe(ran.length);
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
   });
 });
 
