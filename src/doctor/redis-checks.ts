@@ -2,6 +2,7 @@ import { ROLES, sameServer, type Role } from '../config/endpoints.js';
 import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
+import { EVICTION_FIX, evictionProblem, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction } from '../deploy/facts.js';
 
 /** The roles that share one server, and the facts read from it once. */
 export interface ServerFacts {
@@ -85,25 +86,25 @@ export const redisChecks: CheckGroup = async (ctx) => {
     else out.push({ id: idFor('version', s), status: 'ok', message: `${where} runs Redis ${version}` });
 
     const policy = s.info.maxmemory_policy ?? s.config['maxmemory-policy'] ?? 'unknown';
-    const mustNotEvict = s.roles.filter((r) => r === 'queue' || r === 'session');
-    if (mustNotEvict.length) {
-      if (policy === 'noeviction') out.push({ id: idFor('eviction-policy', s), status: 'ok', message: `${where}: maxmemory-policy noeviction` });
+    const atRisk = rolesAtRiskOfEviction(s.roles, policy);
+    if (s.roles.includes('queue') || s.roles.includes('session')) {
+      if (!atRisk.length) out.push({ id: idFor('eviction-policy', s), status: 'ok', message: `${where}: maxmemory-policy ${policy}` });
       else
         out.push({
           id: idFor('eviction-policy', s),
           status: 'fail',
-          message: `${where} holds the ${mustNotEvict.join(' and ')} role with maxmemory-policy ${policy}: when memory fills, Redis evicts queued jobs and sessions`,
-          fix: 'set `maxmemory-policy noeviction` on this server (redis.conf, or CONFIG SET maxmemory-policy noeviction) and give the cache its own server with allkeys-lru (`rqctl config generate` writes that split topology)',
+          message: evictionProblem(where, atRisk, policy),
+          fix: `set \`maxmemory-policy noeviction\` on this server (redis.conf, or CONFIG SET maxmemory-policy noeviction) and ${EVICTION_FIX}`,
         });
     }
-    if (s.roles.includes('queue')) {
+    if (needsAppendOnly(s.roles)) {
       if (s.info.aof_enabled === '1') out.push({ id: 'persistence', status: 'ok', message: `${where}: appendonly yes` });
       else
         out.push({
           id: 'persistence',
           status: 'warn',
           message: `${where} holds the queue without AOF (appendonly no): a crash or restart loses every queued job since the last snapshot`,
-          fix: 'set `appendonly yes` and `appendfsync everysec` (CONFIG SET appendonly yes, and in redis.conf)',
+          fix: `${PERSISTENCE_FIX} (CONFIG SET appendonly yes, and in redis.conf)`,
         });
     }
     const maxmemory = Number(s.info.maxmemory ?? s.config.maxmemory ?? 0);

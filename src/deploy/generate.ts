@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RqctlError, ExitCode } from '../errors.js';
+
+/**
+ * `rqctl config generate` (SPEC §8.1): the deployment files, rendered from templates/ (files, not
+ * strings in code) with a plain `{{name}}` renderer. The repository's own top-level files are exactly
+ * the default output (test/unit/deploy-generate.test.ts regenerates and compares).
+ */
+export type Topology = 'split' | 'single';
+
+export interface GenerateOptions {
+  topology: Topology;
+  /** supervisord `numprocs` of rqctl-worker. */
+  workers: number;
+  /** `rqctl worker --concurrency`. */
+  concurrency: number;
+}
+
+export const GENERATE_DEFAULTS: GenerateOptions = { topology: 'split', workers: 3, concurrency: 1 };
+
+/** The old stack's job timeout (queue:work --timeout=300), and the margins the timeout chain needs. */
+export const JOB_TIMEOUT = 300;
+export const STOPWAIT_MARGIN = 30;
+export const GRACE_MARGIN = 30;
+
+export interface GeneratedFile {
+  /** Relative to the output folder, with `/`. */
+  path: string;
+  content: string;
+}
+
+/** templates/ at the package root: the same relative place from src/deploy and dist/deploy. */
+export function templatesDir(): string {
+  return fileURLToPath(new URL('../../templates/', import.meta.url));
+}
+
+export function readTemplate(name: string): string {
+  return readFileSync(join(templatesDir(), name), 'utf8');
+}
+
+/** Replaces `{{name}}`; a name without a value is a bug in the template, not something to leave behind. */
+export function renderTemplate(text: string, vars: Record<string, string | number>): string {
+  return text.replace(/\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => {
+    if (!(name in vars)) throw new Error(`template variable {{${name}}} has no value`);
+    return String(vars[name]);
+  });
+}
+
+export interface SupervisordVars {
+  /** How supervisord starts rqctl: `rqctl` in the image, `node /path/bin/rqctl.js` elsewhere. */
+  rqctl: string;
+  /** The unprivileged account programs and supervisord run as. */
+  user: string;
+  /** Socket, pid file and child logs. */
+  runDir: string;
+  workers: number;
+  concurrency: number;
+  queues: string;
+  timeout: number;
+  stopwaitsecs: number;
+  stopGracePeriod: string;
+}
+
+function chain(): { timeout: number; stopwaitsecs: number; stopGracePeriod: string } {
+  const stopwaitsecs = JOB_TIMEOUT + STOPWAIT_MARGIN;
+  return { timeout: JOB_TIMEOUT, stopwaitsecs, stopGracePeriod: `${stopwaitsecs + GRACE_MARGIN}s` };
+}
+
+/** The supervisord file for the image, or — same template, other values — for a local run. */
+export function renderSupervisord(vars: Partial<SupervisordVars> & Pick<GenerateOptions, 'workers' | 'concurrency'>): string {
+  return renderTemplate(readTemplate('supervisord.prod.conf'), { rqctl: 'rqctl', user: 'rqctl', runDir: '/tmp', queues: 'default,emails', ...chain(), ...vars });
+}
+
+export function generateFiles(options: Partial<GenerateOptions> = {}): GeneratedFile[] {
+  const o = { ...GENERATE_DEFAULTS, ...options };
+  const vars = {
+    ...chain(),
+    topology: o.topology,
+    workers: o.workers,
+    concurrency: o.concurrency,
+    queueMaxmemory: '512mb',
+    queueMemoryLimit: '768M',
+    queueMemoryReservation: '512M',
+    cacheMaxmemory: '256mb',
+  };
+  const files: GeneratedFile[] = [
+    { path: 'docker-compose.prod.yml', content: renderTemplate(readTemplate(`docker-compose.prod.${o.topology}.yml`), vars) },
+    { path: 'supervisord.prod.conf', content: renderSupervisord({ workers: o.workers, concurrency: o.concurrency }) },
+    { path: 'docker/Dockerfile', content: renderTemplate(readTemplate('Dockerfile'), vars) },
+  ];
+  if (o.topology === 'split') {
+    files.push({ path: 'docker/redis-queue.conf', content: renderTemplate(readTemplate('redis-queue.conf'), vars) });
+    files.push({ path: 'docker/redis-cache.conf', content: renderTemplate(readTemplate('redis-cache.conf'), vars) });
+  } else {
+    files.push({ path: 'docker/redis.conf', content: renderTemplate(readTemplate('redis-single.conf'), vars) });
+  }
+  files.push({ path: '.env.production.example', content: renderTemplate(readTemplate(`env.production.${o.topology}.example`), vars) });
+  return files;
+}
+
+export interface WriteResult {
+  outDir: string;
+  written: string[];
+  unchanged: string[];
+}
+
+/**
+ * Writes the files under `outDir`, all or nothing: a file that exists with other content is only
+ * replaced with `force` (otherwise exit 2 naming every such file, nothing written).
+ */
+export function writeGenerated(outDir: string, files: GeneratedFile[], options: { force?: boolean } = {}): WriteResult {
+  const abs = resolve(outDir);
+  const conflicts: string[] = [];
+  const unchanged: string[] = [];
+  for (const f of files) {
+    const target = join(abs, f.path);
+    if (!existsSync(target)) continue;
+    if (readFileSync(target, 'utf8') === f.content) unchanged.push(f.path);
+    else conflicts.push(f.path);
+  }
+  if (conflicts.length && !options.force) {
+    throw new RqctlError('FILES_EXIST', ExitCode.usage, `${conflicts.length === 1 ? 'this file exists' : 'these files exist'} with other content and would be overwritten: ${conflicts.join(', ')}`, {
+      hint: 'nothing was written; pass --force to overwrite them, or --out DIR to write elsewhere',
+      details: { files: conflicts },
+    });
+  }
+  const written: string[] = [];
+  for (const f of files) {
+    if (unchanged.includes(f.path)) continue;
+    const target = join(abs, f.path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, f.content);
+    written.push(f.path);
+  }
+  return { outDir: abs, written, unchanged };
+}

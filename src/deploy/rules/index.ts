@@ -1,0 +1,41 @@
+import { composeEnvFileMissing, composeSchema, composeVariableUnset, redisConfInvalid, supervisorDuplicate, supervisorParse, supervisorUnknownKey } from './parse.js';
+import { redisConfVariable, redisNoAuth, redisPasswordCmdline, redisPasswordLiteral, redisProtectedModeOff } from './redis-auth.js';
+import { redisDangerousCommands, redisDebugCommand, redisMemoryHeadroom, redisNoMaxmemory, redisPortPublic, redisQueueEviction, redisQueuePersistence } from './redis-server.js';
+import { containerHardening, dockerSocketMounted } from './docker.js';
+import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, supervisorRootUser, supervisorSocketPerms } from './supervisor.js';
+import { timeoutChain } from './timeout-chain.js';
+import type { Rule } from './types.js';
+
+/** The rule catalogue, in the order of SPEC §8.2, then rqctl's additions. */
+export const RULES: readonly Rule[] = [
+  composeSchema,
+  redisNoAuth,
+  redisPasswordLiteral,
+  redisPasswordCmdline,
+  redisPortPublic,
+  redisProtectedModeOff,
+  redisDangerousCommands,
+  redisNoMaxmemory,
+  redisQueueEviction,
+  redisQueuePersistence,
+  redisMemoryHeadroom,
+  redisDebugCommand,
+  redisConfInvalid,
+  dockerSocketMounted,
+  containerHardening,
+  supervisorParse,
+  supervisorDuplicate,
+  supervisorProcessName,
+  supervisorAutorestart,
+  supervisorRootUser,
+  supervisorHttpExposed,
+  supervisorSocketPerms,
+  timeoutChain,
+  // Beyond the SPEC's catalogue:
+  redisConfVariable,
+  supervisorUnknownKey,
+  composeVariableUnset,
+  composeEnvFileMissing,
+];
+
+export type { Rule } from './types.js';
