@@ -151,7 +151,7 @@ export const redisQueuePersistence: Rule = {
       const d = last(server, 'appendonly');
       if (d?.args[0]?.value.toLowerCase() === 'yes') continue;
       if (!d && !fullyKnown(server)) continue;
-      out.push(hit(d ? whereOf(d) : server.where, `Redis ${server.label} holds the queue without AOF (appendonly ${d ? d.args[0]?.value : 'no, the default'}): a crash loses queued jobs`, `${PERSISTENCE_FIX}${server.service ? ' and keep /data on a named volume' : ''}`));
+      out.push(hit(d ? whereOf(d) : server.where, `Redis ${server.label} holds the queue without AOF (appendonly ${d ? d.args[0]?.value ?? 'no' : 'no, the default'}): a crash loses queued jobs`, `${PERSISTENCE_FIX}${server.service ? ' and keep /data on a named volume' : ''}`));
     }
     return out;
   },

@@ -28,6 +28,7 @@ export const timeoutChain: Rule = {
       for (const p of s.programs) {
         if (!isWorkerKind(p.info.kind) || p.info.timeout === undefined) continue;
         const sw = p.get('stopwaitsecs');
+        if (sw && !/^\d+$/.test(sw.value.trim())) continue; // supervisor-parse reports it; supervisord would not start
         const stopwait = sw && /^\d+$/.test(sw.value.trim()) ? Number(sw.value) : SUPERVISOR_DEFAULT_STOPWAIT;
         const timeoutText = p.info.timeoutExplicit ? `--timeout ${p.info.timeoutText}` : `the default timeout of ${p.info.timeout} s`;
         const where = { file: s.input.file, line: sw?.line ?? p.section.line, path: `${p.section.name}${sw ? '.stopwaitsecs' : ''}` };

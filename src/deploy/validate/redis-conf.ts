@@ -96,14 +96,15 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
     try {
       words = splitArgs(text);
     } catch (e) {
-      problems.push({ line, path: text.split(/\s+/)[0].toLowerCase(), message: `line ${line} "${text}": unbalanced quotes (${(e as Error).message}); redis-server refuses to start` });
+      problems.push({ line, path: text.split(/\s+/)[0].toLowerCase(), message: `line ${line} "${text}": ${(e as Error).message}; redis-server refuses to start ("Unbalanced quotes in configuration line")` });
       return;
     }
     if (!words.length) return;
     const name = words[0].value.toLowerCase();
     const args = words.slice(1).map((a) => ({ ...a, line }));
     const d: RedisDirective = { name, args, file, line, path: name, source: 'conf' };
-    const comment = args.findIndex((a) => !a.quoted && a.value.startsWith('#'));
+    // `#<64 hex>` is an ACL password hash in a `user` line, not a comment.
+    const comment = args.findIndex((a) => !a.quoted && a.value.startsWith('#') && !(name === 'user' && /^#[0-9a-fA-F]{64}$/.test(a.value)));
     if (comment >= 0) {
       problems.push({
         line,
@@ -113,8 +114,9 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
       return;
     }
     const problem = checkDirective(d);
+    // A refused line never takes effect (Redis does not start): the rules judge the rest.
     if (problem) problems.push({ line, path: name, message: `line ${line} "${text}": ${problem}` });
-    directives.push(d);
+    else directives.push(d);
   });
   return { directives, problems };
 }
@@ -179,7 +181,8 @@ export function checkDirective(d: RedisDirective): string | undefined {
 
 function isAclRule(r: string): boolean {
   if (/^(on|off|nopass|resetpass|reset|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels|clearselectors|skip-sanitize-payload|sanitize-payload)$/i.test(r)) return true;
-  if (/^[><#!]/.test(r)) return true;
+  if (/^[<>]/.test(r)) return true;
+  if (/^[#!][0-9a-fA-F]{64}$/.test(r)) return true;
   if (/^(~|%R~|%W~|%RW~|&)/i.test(r)) return true;
   if (/^[+-]@?[a-z|_-]+$/i.test(r)) return true;
   if (/^\(.*\)$/.test(r)) return true;
@@ -212,11 +215,14 @@ export function parseRedisArgs(argv: RedisArg[], file: string, pathOf: (index: n
     } else if (current) current.args.push(a);
     else problems.push({ line: lineOf(i), path: pathOf(i), message: `"${a.value}" is neither an option (--name) nor the config file (which must come first)` });
   }
+  const valid: RedisDirective[] = [];
   for (const d of directives) {
     // `--save` followed directly by another option means `save ""` (redis-server special-cases it).
     if (d.name === 'save' && d.args.length === 0) d.args.push({ value: '' });
+    // An empty requirepass is valid (no password): redis-no-auth judges it.
     const problem = d.args.length === 0 ? `--${d.name} has no value (an unset variable?): redis-server refuses to start` : checkDirective(d);
     if (problem) problems.push({ line: d.line, path: d.path, message: problem });
+    else valid.push(d);
   }
-  return { configFile, directives, problems };
+  return { configFile, directives: valid, problems };
 }
