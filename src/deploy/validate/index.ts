@@ -37,7 +37,7 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     if (!existsSync(absPath) || !statSync(absPath).isFile()) throw usageError(`${p}: no such file`, 'name compose, supervisord and redis.conf files, or run `rqctl config validate` without arguments in the project folder');
     const text = readFileSync(absPath, 'utf8');
     const kind = kindOf(absPath, text);
-    if (!kind) throw usageError(`${p}: cannot tell what kind of file this is`, 'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name');
+    if (!kind) throw usageError(`${p}: cannot tell what kind of file this is${/sentinel/i.test(p) ? ' (Sentinel configurations are not checked)' : ''}`, 'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name');
     inputs.push({ file: displayName(absPath, cwd), absPath, kind, text });
   }
   const stack = buildStack(inputs, { cwd, env: options.env ?? {} });
@@ -81,7 +81,7 @@ export function discoverFiles(cwd: string): string[] {
     for (const name of readdirSync(abs).sort()) {
       const lower = name.toLowerCase();
       if (!lower.endsWith('.conf')) continue;
-      if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor'))) found.push(dir === '.' ? name : `${dir}/${name}`);
+      if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor') && !lower.includes('sentinel'))) found.push(dir === '.' ? name : `${dir}/${name}`);
     }
   }
   return found;

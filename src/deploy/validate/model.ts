@@ -407,6 +407,8 @@ function readSupervisor(input: InputFile, stack: Stack, diag: (d: Diagnostic) =>
 export function kindOf(file: string, text: string): FileKind | undefined {
   const name = basename(file).toLowerCase();
   if (/\.ya?ml$/.test(name)) return 'compose';
+  // A sentinel.conf is not a redis.conf (its `sentinel …` lines are refused by redis-server itself).
+  if (name.includes('sentinel')) return undefined;
   if (name.includes('supervisor')) return 'supervisord';
   if (name.endsWith('.conf') && name.includes('redis')) return 'redis';
   if (/^\s*services\s*:/m.test(text)) return 'compose';
