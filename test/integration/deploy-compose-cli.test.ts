@@ -33,11 +33,9 @@ describe.each([
   it.skipIf(!available).each(['split', 'single'] as const)('accepts the %s topology with only REDIS_PASSWORD set, and refuses it without', (topology) => {
     const dir = generated(topology);
     const run = (env: Record<string, string>, ...args: string[]) => spawnSync(cmd[0], [...cmd.slice(1), '-f', join(dir, 'docker-compose.prod.yml'), 'config', ...args], { cwd: dir, env, encoding: 'utf8' });
-    // (`config` without -q validates the same way and also shows the interpolated result.)
-    const ok = run(onlyPassword({ REDIS_PASSWORD: 'pw-from-ci' }));
+    const ok = run(onlyPassword({ REDIS_PASSWORD: 'pw-from-ci' }), '-q');
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('127.0.0.1');
-    expect(ok.stdout).toContain('pw-from-ci');
+    expect(ok.stderr).not.toMatch(/WARNING/i);
     const missing = run(onlyPassword(), '-q');
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain('REDIS_PASSWORD');
