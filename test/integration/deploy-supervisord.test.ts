@@ -15,12 +15,14 @@ import { RedisServer } from '../helpers/redis-server.js';
 const HAVE_SUPERVISORD = spawnSync('supervisord', ['--version']).status === 0;
 const STAND_IN = join(ROOT, 'test/fixtures/deploy/bin/stand-in-rqctl.mjs');
 
-/** The real `rqctl worker` and `rqctl scheduler` (built by other issues): used once they are on main. */
-function realCommandsAvailable(): boolean {
+/** The real `rqctl worker` and `rqctl scheduler` (built by other issues): used as soon as they are on main. */
+function realCommand(name: 'worker' | 'scheduler'): boolean {
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) return false;
-  const help = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--help'], { encoding: 'utf8' }).stdout ?? '';
-  return /--timeout/.test(help(['worker'])) && /--once/.test(help(['scheduler']));
+  const help = spawnSync(process.execPath, [BIN, name, '--help'], { encoding: 'utf8' }).stdout ?? '';
+  return name === 'worker' ? /--timeout/.test(help) : /--once/.test(help);
 }
+const REAL_WORKER = realCommand('worker');
+const REAL_SCHEDULER = realCommand('scheduler');
 
 interface Supervisor {
   dir: string;
@@ -122,7 +124,21 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
     expect((await states(s))['rqctl-worker:rqctl-worker_00']).toBe('RUNNING');
   }, 90_000);
 
-  it.skipIf(!realCommandsAvailable())('with the real `rqctl worker` and `rqctl scheduler` against a test Redis: all RUNNING, and a stop exits 0', async () => {
+  it.skipIf(!REAL_SCHEDULER)('with the real `rqctl scheduler` (and stand-in workers) against a test Redis: all RUNNING, the scheduler stops with exit 0', async () => {
+    const redis = await RedisServer.start({ password: 'supervisord-test' });
+    try {
+      const s = await startSupervisor(`${process.execPath} ${STAND_IN}`, { STANDIN_REAL_RQCTL: BIN, STANDIN_JOB_MS: '500', REDIS_URL: redis.url(0), QUEUE_PREFIX: `svs-${process.pid}`, NO_COLOR: '1' });
+      await allRunning(s);
+      const stop = await ctl(s, 'stop', 'rqctl-scheduler');
+      expect(stop.stdout).toMatch(/rqctl-scheduler: stopped/);
+      expect(s.output()).toMatch(/stopped: rqctl-scheduler \(exit status 0\)/);
+    } finally {
+      for (const s of running.splice(0)) await shutdown(s);
+      await redis.stop();
+    }
+  }, 90_000);
+
+  it.skipIf(!REAL_WORKER || !REAL_SCHEDULER)('with the real `rqctl worker` and `rqctl scheduler` against a test Redis: all RUNNING, and a stop exits 0', async () => {
     const redis = await RedisServer.start({ password: 'supervisord-test' });
     try {
       const s = await startSupervisor(`${process.execPath} ${BIN}`, { REDIS_URL: redis.url(0), QUEUE_PREFIX: `sv-${process.pid}`, NO_COLOR: '1' });
@@ -130,8 +146,8 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
       const stop = await ctl(s, 'stop', 'all');
       expect(stop.exitCode).toBe(0);
       for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler']) expect(s.output()).toMatch(new RegExp(`stopped: ${n} \\(exit status 0\\)`));
-      await shutdown(running.pop()!);
     } finally {
+      for (const s of running.splice(0)) await shutdown(s);
       await redis.stop();
     }
   }, 90_000);
