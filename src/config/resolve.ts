@@ -71,6 +71,7 @@ export const ENV_MAP: Record<string, string> = {
   QUEUE_CONNECTION: 'env.queueConnection',
   CACHE_STORE: 'env.cacheStore',
   SESSION_DRIVER: 'env.sessionDriver',
+  RQCTL_EXTRA_JOBS: 'jobs.modules',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

@@ -107,6 +107,13 @@ export const workerSchema = z.object({
   timeout: int(1, 86_400, 'seconds').default(300).describe('job timeout, seconds'),
   maxTime: int(0, 30 * 86_400, 'seconds').default(0).describe('stop after this many seconds (0 = never)'),
   sleep: int(1, 10, 'seconds').default(3).describe('one blocking wait for a job when the queues are empty'),
+  grace: int(1, 3600, 'seconds').default(10).describe('after a job\'s timeout, how long it may take to honour its AbortSignal before the worker process exits non-zero (keep timeout + grace below supervisord stopwaitsecs)'),
+});
+
+export const jobsSchema = z.object({
+  modules: stringList()
+    .default([])
+    .describe('RQCTL_EXTRA_JOBS: extra job modules to load beside the bundled jobs (paths relative to the working directory, or package names; comma-separated in the environment)'),
 });
 
 export const refreshSchema = z.object({
@@ -176,6 +183,7 @@ export const configSchema = z.object({
   providers: providersSchema.prefault({}),
   mail: mailSchema.prefault({}),
   worker: workerSchema.prefault({}),
+  jobs: jobsSchema.prefault({}),
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */

@@ -1,0 +1,476 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { Config } from '../config/resolve.js';
+import { ExitCode, RqctlError, usageError } from '../errors.js';
+import { findJobType, jobTypes } from '../jobs/registry.js';
+import type { JobContext, JobType } from '../jobs/types.js';
+import { queueConnection } from '../queue/queues.js';
+import { closeClient, connectRole, createClient, type RedisClient } from '../redis/connect.js';
+import type { EventLog } from './events.js';
+import { HEARTBEAT_INTERVAL_MS, RESERVED_QUEUE_NAME, readRestart, removeHeartbeat, writeHeartbeat, type WorkerRecord } from './worker-registry.js';
+
+/**
+ * One worker process (SPEC §5.2): BullMQ Workers on the queue role, one per queue, sharing one
+ * process-wide concurrency limit, with the old `queue:work` knobs mapped onto BullMQ honestly.
+ *
+ * Defaults a job does not set itself, applied when the job is processed (BullMQ decides retries in
+ * the worker, from the job's own `opts.attempts` / `opts.backoff`):
+ *   attempts: the job's opts.attempts (set at dispatch) > its type's `tries` > `--tries`
+ *   backoff:  the job's opts.backoff > its type's `backoff` > `--backoff` (fixed, seconds)
+ *   timeout:  the type's `timeout`, capped by `--timeout` (the worker's flag is the ceiling that
+ *             supervisord's stopwaitsecs is computed from, so a type can only ask for less)
+ */
+export interface WorkerSettings {
+  queues: string[];
+  /** Jobs at a time in this process, across all its queues. */
+  concurrency: number;
+  /** Attempts for jobs that set none. */
+  tries: number;
+  /** Fixed backoff between attempts, seconds, for jobs that set none. */
+  backoff: number;
+  /** Seconds before a job's AbortSignal fires and the job fails with "timed out after S s". */
+  timeout: number;
+  /** Seconds a timed-out job may take to honour its signal before the process must exit non-zero. */
+  grace: number;
+  /** Stop taking jobs after this many seconds (0 = never). */
+  maxTime: number;
+  /** Stop taking jobs after this many (0 = no limit). */
+  maxJobs: number;
+  /** Stop taking jobs once the process' RSS exceeds this many MB (0 = no limit). */
+  memoryMb: number;
+  /** Stop once every queue is empty and nothing runs. */
+  stopWhenEmpty: boolean;
+  /** Seconds one blocking wait for a job lasts when the queues are empty (BullMQ drainDelay). */
+  sleep: number;
+  name?: string;
+  /** rqctl's version, for `rqctl workers`. */
+  version?: string;
+}
+
+export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job' | 'killed';
+
+export interface WorkerStop {
+  reason: StopReason;
+  /** What the process should exit with: 0, or 1 when a job ignored its timeout (supervisord restarts it). */
+  exitCode: number;
+  message: string;
+}
+
+export interface WorkerStats {
+  jobsDone: number;
+  jobsFailed: number;
+  running: number;
+  started: number;
+}
+
+export interface RunningWorker {
+  id: string;
+  name: string;
+  /** Resolves once the worker has stopped by itself (max-jobs, restart, a stuck job…) or by `close()`. */
+  readonly stopped: Promise<WorkerStop>;
+  /** Graceful: stop taking jobs, let running ones finish (each within its timeout), close connections. */
+  close(reason?: StopReason, message?: string): Promise<WorkerStop>;
+  /** Hard: abort running jobs' signals and drop the connections without waiting (their jobs stall). */
+  kill(): Promise<void>;
+  stats(): WorkerStats;
+}
+
+/** How often the worker looks at the restart key, its memory and its queues. */
+const CONTROL_INTERVAL_MS = 1000;
+
+/** Errors BullMQ uses for control flow: a processor throws them on purpose, they are not failures. */
+const CONTROL_ERRORS = new Set(['WaitingError', 'WaitingChildrenError', 'DelayedError', 'RateLimitError']);
+
+class Slots {
+  private free: number;
+  private readonly waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next.resolve();
+    else this.free++;
+  }
+  /** Jobs still waiting for a slot go back to their queue. */
+  cancelWaiters(): void {
+    for (const w of this.waiters.splice(0)) w.reject(new Error('stopping'));
+  }
+}
+
+interface Tracked {
+  job: Job;
+  queue: string;
+  stuck: boolean;
+  /** The wrapper returned; kept until BullMQ has recorded the outcome (its completed/failed event). */
+  returned: boolean;
+  controller?: AbortController;
+  settleTimer?: NodeJS.Timeout;
+}
+
+function formatIssues(error: unknown): string {
+  const issues = (error as { issues?: { path?: PropertyKey[]; message: string }[] })?.issues;
+  if (!Array.isArray(issues) || !issues.length) return String((error as Error)?.message ?? error);
+  return issues.map((i) => `${i.path && i.path.length ? i.path.map(String).join('.') : '(payload)'}: ${i.message}`).join('; ');
+}
+
+function validateSettings(s: WorkerSettings): void {
+  if (!s.queues.length) throw usageError('--queue needs at least one queue name');
+  for (const q of s.queues) {
+    if (q === RESERVED_QUEUE_NAME) throw usageError(`the queue name "${RESERVED_QUEUE_NAME}" is reserved for rqctl's own keys`);
+    if (!/^[^\s:]+$/.test(q)) throw usageError(`invalid queue name "${q}" (no spaces or colons)`);
+  }
+  if (new Set(s.queues).size !== s.queues.length) throw usageError(`--queue lists a queue twice: ${s.queues.join(',')}`);
+  if (s.concurrency < 1) throw usageError('--concurrency must be at least 1');
+  if (s.timeout <= 0) throw usageError('--timeout must be at least 1 second');
+  if (s.sleep <= 0) throw usageError('--sleep must be more than 0 seconds');
+}
+
+export async function startWorker(config: Config, settings: WorkerSettings, log: EventLog): Promise<RunningWorker> {
+  validateSettings(settings);
+  const host = hostname();
+  const id = `${host}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const name = settings.name ?? `${host}:${process.pid}`;
+
+  // The control client (heartbeat, restart key, jobs' queue-role access) must reach Redis now: a
+  // worker that cannot is misconfigured, and exit 3 tells supervisord's operator why.
+  const queueClient = await connectRole(config, 'queue', { use: 'worker', connectionName: `rqctl:worker:${name}` });
+  // The cache is only needed by jobs that write it: connect in the background, so a cache outage
+  // does not stop e-mails from going out.
+  const cacheClient = createClient(config.roles.cache, { use: 'worker', timeoutMs: config.redis.connectTimeoutMs, connectionName: `rqctl:worker:${name}` });
+  watchConnection(queueClient, 'queue', log);
+  watchConnection(cacheClient, 'cache', log);
+  cacheClient.connect().catch(() => {});
+
+  let restartBaseline: string | null;
+  try {
+    restartBaseline = await readRestart(config, queueClient);
+  } catch (e) {
+    await Promise.all([closeClient(queueClient), closeClient(cacheClient)]);
+    throw new RqctlError('REDIS_ERROR', ExitCode.unreachable, `cannot read rqctl's control keys in the queue role: ${(e as Error).message}`, { cause: e });
+  }
+
+  const startedAt = Date.now();
+  const stats: WorkerStats = { jobsDone: 0, jobsFailed: 0, running: 0, started: 0 };
+  const tracked = new Map<Job, Tracked>();
+  const startTimes = new WeakMap<Job, number>();
+  const drained = new Map<string, boolean>(settings.queues.map((q) => [q, false]));
+  const slots = new Slots(settings.concurrency);
+  let stopping: { reason: StopReason; message: string } | undefined;
+  let stopResult: Promise<WorkerStop> | undefined;
+  let resolveStopped!: (s: WorkerStop) => void;
+  const stopped = new Promise<WorkerStop>((r) => (resolveStopped = r));
+  const timers: NodeJS.Timeout[] = [];
+
+  const record = (): WorkerRecord => ({
+    id,
+    name,
+    host,
+    pid: process.pid,
+    queues: settings.queues,
+    concurrency: settings.concurrency,
+    started: new Date(startedAt).toISOString(),
+    jobsDone: stats.jobsDone,
+    jobsFailed: stats.jobsFailed,
+    running: stats.running,
+    lastSeen: new Date().toISOString(),
+    version: settings.version,
+  });
+  const heartbeat = () =>
+    writeHeartbeat(config, queueClient, record()).catch((e: Error) => log({ level: 'debug', event: 'heartbeat-failed', error: e.message }));
+
+  const jobFields = (job: Job, queue: string) => ({ msg: `${job.name} #${job.id}`, queue, job: job.name, id: job.id });
+
+  /** Returns a job this worker will not run to its queue, at the front (it was next in line). */
+  const giveBack = async (job: Job, token: string | undefined): Promise<never> => {
+    await job.moveToWait(token);
+    throw new WaitingError('returned to the queue: the worker is stopping');
+  };
+
+  const settle = (t: Tracked) => {
+    if (t.settleTimer) clearTimeout(t.settleTimer);
+    tracked.delete(t.job);
+  };
+
+  const runJob = async (job: Job, queue: string, t: Tracked, bullSignal: AbortSignal | undefined): Promise<unknown> => {
+    const type: JobType<any> | undefined = findJobType(job.name);
+    startTimes.set(job, performance.now());
+    log({ event: 'processing', ...jobFields(job, queue), attempt: job.attemptsMade + 1 });
+    if (!type) {
+      const known = jobTypes().map((x) => x.name);
+      throw new UnrecoverableError(`unknown job "${job.name}": this worker knows ${known.length ? known.join(', ') : 'no job types'}`);
+    }
+    // Defaults for jobs that set none (see the comment at the top): BullMQ reads these from the job
+    // object when it decides whether to retry.
+    if (!job.opts.attempts) job.opts.attempts = type.tries ?? settings.tries;
+    if (!job.opts.backoff) job.opts.backoff = { type: 'fixed', delay: (type.backoff ?? settings.backoff) * 1000 };
+
+    const parsed = type.schema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${formatIssues(parsed.error)}`);
+
+    const timeoutS = Math.min(type.timeout ?? settings.timeout, settings.timeout);
+    const controller = new AbortController();
+    t.controller = controller;
+    const signal = bullSignal ? AbortSignal.any([controller.signal, bullSignal]) : controller.signal;
+    const ctx: JobContext = {
+      config,
+      signal,
+      job,
+      redis: { queue: queueClient, cache: cacheClient },
+      log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
+    };
+    let timedOut = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(Object.assign(new Error(`timed out after ${timeoutS} s`), { name: 'TimeoutError' }));
+      log({ level: 'warn', event: 'timeout', ...jobFields(job, queue), timeoutS, msg: `${job.name} #${job.id} timed out after ${timeoutS} s; aborting it` });
+      graceTimer = setTimeout(() => {
+        // The job ignored its signal: it keeps its lock until this process exits, then BullMQ
+        // recovers it as stalled. Nothing else is taken meanwhile.
+        t.stuck = true;
+        log({
+          level: 'error',
+          event: 'stuck',
+          ...jobFields(job, queue),
+          msg: `${job.name} #${job.id} ignored its timeout for ${settings.grace} s; the worker stops and exits non-zero (the job is recovered as stalled)`,
+        });
+        requestStop('stuck-job', `${job.name} #${job.id} did not stop within ${settings.grace} s of its ${timeoutS} s timeout`);
+      }, settings.grace * 1000);
+    }, timeoutS * 1000);
+    try {
+      return await type.process(parsed.data, ctx);
+    } catch (e) {
+      const err = e as Error;
+      if (timedOut && !CONTROL_ERRORS.has(err?.name) && !(err instanceof UnrecoverableError)) {
+        throw Object.assign(new Error(`timed out after ${timeoutS} s`), { name: 'TimeoutError', cause: e });
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (graceTimer) clearTimeout(graceTimer);
+    }
+  };
+
+  const processor = (queue: string) =>
+    async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
+      if (stopping) return giveBack(job, token);
+      drained.set(queue, false);
+      try {
+        await slots.acquire();
+      } catch {
+        return giveBack(job, token);
+      }
+      if (stopping) {
+        slots.release();
+        return giveBack(job, token);
+      }
+      stats.started++;
+      stats.running++;
+      if (settings.maxJobs > 0 && stats.started >= settings.maxJobs) requestStop('max-jobs', `processed ${settings.maxJobs} jobs (--max-jobs)`);
+      const t: Tracked = { job, queue, stuck: false, returned: false };
+      tracked.set(job, t);
+      let control = false;
+      try {
+        return await runJob(job, queue, t, bullSignal);
+      } catch (e) {
+        control = CONTROL_ERRORS.has((e as Error)?.name);
+        throw e;
+      } finally {
+        stats.running--;
+        slots.release();
+        t.returned = true;
+        // BullMQ records the outcome right after this returns and then emits completed/failed; a
+        // flow parent waiting for its children emits nothing. The timer covers a lost lock.
+        if (control) settle(t);
+        else t.settleTimer = setTimeout(() => settle(t), 15_000);
+        if (settings.memoryMb > 0) checkMemory();
+      }
+    };
+
+  // Own connections per BullMQ Worker (options); a cluster needs the open client, which BullMQ shares.
+  const connection = queueConnection(config, 'worker', config.roles.queue.kind === 'cluster' ? queueClient : undefined);
+  const workers: Worker[] = [];
+  for (const queue of settings.queues) {
+    const w = new Worker(queue, processor(queue), {
+      connection,
+      prefix: config.queue.prefix,
+      concurrency: settings.concurrency,
+      drainDelay: settings.sleep,
+      name,
+      // For jobs added without their own retention (foreign producers): the configured one.
+      removeOnComplete: { age: config.queue.keepCompleted.age, count: config.queue.keepCompleted.count },
+      removeOnFail: { age: config.queue.keepFailed.age, count: config.queue.keepFailed.count },
+    });
+    w.on('completed', (job) => {
+      stats.jobsDone++;
+      const t = tracked.get(job);
+      if (t) settle(t);
+      const t0 = startTimes.get(job);
+      log({ event: 'processed', ...jobFields(job, queue), durationMs: t0 === undefined ? undefined : Math.round(performance.now() - t0) });
+    });
+    w.on('failed', (job, err) => {
+      if (!job) {
+        log({ level: 'error', event: 'failed', queue, error: err?.message });
+        return;
+      }
+      stats.jobsFailed++;
+      const t = tracked.get(job);
+      if (t) settle(t);
+      const t0 = startTimes.get(job);
+      const attempts = job.opts.attempts || 1;
+      const final = err?.name === 'UnrecoverableError' || err instanceof UnrecoverableError || job.attemptsMade >= attempts;
+      log({
+        level: final ? 'error' : 'warn',
+        event: 'failed',
+        ...jobFields(job, queue),
+        durationMs: t0 === undefined ? undefined : Math.round(performance.now() - t0),
+        attempt: job.attemptsMade,
+        attempts,
+        retry: !final,
+        error: err?.message,
+      });
+    });
+    w.on('drained', () => drained.set(queue, true));
+    w.on('stalled', (jobId) => log({ level: 'warn', event: 'stalled', queue, id: jobId, msg: `job #${jobId} stalled (its worker died or lost the lock): moved back to wait` }));
+    w.on('error', throttledErrorLog(log, queue));
+    workers.push(w);
+  }
+
+  const checkMemory = () => {
+    const rssMb = process.memoryUsage.rss() / 1024 / 1024;
+    if (settings.memoryMb > 0 && rssMb > settings.memoryMb) requestStop('memory', `memory ${Math.round(rssMb)} MB exceeds --memory ${settings.memoryMb} MB`);
+  };
+
+  let controlBusy = false;
+  const control = async () => {
+    if (controlBusy || stopping) return;
+    controlBusy = true;
+    try {
+      checkMemory();
+      if (settings.stopWhenEmpty && stats.running === 0 && tracked.size === 0 && [...drained.values()].every(Boolean)) {
+        requestStop('empty', 'the queues are empty (--stop-when-empty)');
+      }
+      const restart = await readRestart(config, queueClient);
+      if (restart !== null && restart !== restartBaseline) requestStop('restart', `restart requested at ${new Date(Number(restart)).toISOString()} (rqctl worker restart)`);
+    } catch {
+      /* Redis unreachable: the connection watcher reports it; try again on the next tick */
+    } finally {
+      controlBusy = false;
+    }
+  };
+
+  function requestStop(reason: StopReason, message: string): void {
+    if (stopping) return;
+    stopping = { reason, message };
+    stopResult = shutdown();
+  }
+
+  const untilIdle = async () => {
+    // Jobs that ignored their timeout never finish: wait for every other job to be recorded.
+    while ([...tracked.values()].some((t) => !t.stuck)) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  async function shutdown(): Promise<WorkerStop> {
+    const { reason, message } = stopping!;
+    for (const t of timers) clearInterval(t);
+    slots.cancelWaiters();
+    log({ event: 'stopping', reason, msg: message, running: stats.running });
+    // close() stops fetching at once and resolves when the worker's jobs are done.
+    const closes = workers.map((w) => w.close().catch(() => {}));
+    await untilIdle();
+    const stuck = [...tracked.values()].filter((t) => t.stuck);
+    if (stuck.length) {
+      await withTimeout(removeHeartbeat(config, queueClient, id), 2000).catch(() => {});
+      const result: WorkerStop = { reason: 'stuck-job', exitCode: 1, message: stopping!.reason === 'stuck-job' ? message : `${message}; a job ignored its timeout` };
+      log({ level: 'error', event: 'stopped', reason: result.reason, msg: result.message, exitCode: result.exitCode, jobsDone: stats.jobsDone, jobsFailed: stats.jobsFailed });
+      resolveStopped(result);
+      return result;
+    }
+    // During a Redis outage BullMQ's close can wait on a reconnect: bounded, then dropped.
+    if (!(await withTimeout(Promise.all(closes), 15_000).then(() => true, () => false))) await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+    await withTimeout(removeHeartbeat(config, queueClient, id), 2000).catch(() => {});
+    await Promise.all([closeClient(queueClient), closeClient(cacheClient)]);
+    const result: WorkerStop = { reason, exitCode: 0, message };
+    log({ event: 'stopped', reason, msg: message, exitCode: 0, jobsDone: stats.jobsDone, jobsFailed: stats.jobsFailed });
+    resolveStopped(result);
+    return result;
+  }
+
+  await heartbeat();
+  timers.push(setInterval(heartbeat, HEARTBEAT_INTERVAL_MS));
+  timers.push(setInterval(control, CONTROL_INTERVAL_MS));
+  if (settings.maxTime > 0) timers.push(setTimeout(() => requestStop('max-time', `ran for ${settings.maxTime} s (--max-time)`), settings.maxTime * 1000));
+
+  log({
+    event: 'started',
+    msg: `worker ${name} on ${settings.queues.join(', ')}`,
+    name,
+    id,
+    pid: process.pid,
+    queues: settings.queues,
+    concurrency: settings.concurrency,
+    redis: config.roles.queue.display,
+    jobTypes: jobTypes().length,
+  });
+
+  return {
+    id,
+    name,
+    stopped,
+    close(reason = 'signal', message = 'stop requested') {
+      requestStop(reason, message);
+      return stopResult!;
+    },
+    async kill() {
+      if (!stopping) stopping = { reason: 'killed', message: 'killed' };
+      for (const t of timers) clearInterval(t);
+      slots.cancelWaiters();
+      for (const t of tracked.values()) t.controller?.abort(new Error('worker shutting down'));
+      await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+      queueClient.disconnect();
+      cacheClient.disconnect();
+      resolveStopped({ reason: 'killed', exitCode: ExitCode.interrupted, message: 'killed' });
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Reports a lost connection once and its recovery once, instead of one line per retry. */
+function watchConnection(client: RedisClient, role: string, log: EventLog): void {
+  let down = false;
+  client.on('error', (e: Error) => {
+    if (down) return;
+    down = true;
+    log({ level: 'warn', event: 'redis-down', role, error: e.message, msg: `lost the ${role} role's connection; reconnecting` });
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log({ event: 'redis-up', role, msg: `${role} role reconnected` });
+  });
+}
+
+function throttledErrorLog(log: EventLog, queue: string): (e: Error) => void {
+  const last = new Map<string, number>();
+  return (e) => {
+    const key = e?.message ?? String(e);
+    const now = Date.now();
+    if ((last.get(key) ?? 0) > now - 30_000) return;
+    last.set(key, now);
+    log({ level: 'warn', event: 'worker-error', queue, error: key });
+  };
+}
