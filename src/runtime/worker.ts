@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job, type Queue } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { ExitCode, RqctlError, usageError } from '../errors.js';
 import { findJobType, jobTypes } from '../jobs/registry.js';
 import type { JobContext, JobType } from '../jobs/types.js';
-import { queueConnection } from '../queue/queues.js';
+import { openQueue, queueConnection } from '../queue/queues.js';
 import { closeClient, connectRole, createClient, type RedisClient } from '../redis/connect.js';
 import type { EventLog } from './events.js';
 import { HEARTBEAT_INTERVAL_MS, RESERVED_QUEUE_NAME, readRestart, removeHeartbeat, writeHeartbeat, type WorkerRecord } from './worker-registry.js';
@@ -162,7 +162,6 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   const stats: WorkerStats = { jobsDone: 0, jobsFailed: 0, running: 0, started: 0 };
   const tracked = new Map<Job, Tracked>();
   const startTimes = new WeakMap<Job, number>();
-  const drained = new Map<string, boolean>(settings.queues.map((q) => [q, false]));
   const slots = new Slots(settings.concurrency);
   let stopping: { reason: StopReason; message: string } | undefined;
   let stopResult: Promise<WorkerStop> | undefined;
@@ -184,8 +183,20 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     lastSeen: new Date().toISOString(),
     version: settings.version,
   });
-  const heartbeat = () =>
-    writeHeartbeat(config, queueClient, record()).catch((e: Error) => log({ level: 'debug', event: 'heartbeat-failed', error: e.message }));
+  // Written every HEARTBEAT_INTERVAL_MS, and within a second of a change (a job started or ended),
+  // so `rqctl workers` is never more than about a second behind.
+  let beat = { at: 0, of: '' };
+  const heartbeat = async (force = false) => {
+    const of = `${stats.jobsDone}/${stats.jobsFailed}/${stats.running}`;
+    const now = Date.now();
+    if (!force && of === beat.of && now - beat.at < HEARTBEAT_INTERVAL_MS) return;
+    try {
+      await writeHeartbeat(config, queueClient, record());
+      beat = { at: now, of };
+    } catch (e) {
+      log({ level: 'debug', event: 'heartbeat-failed', error: (e as Error).message });
+    }
+  };
 
   const jobFields = (job: Job, queue: string) => ({ msg: `${job.name} #${job.id}`, queue, job: job.name, id: job.id });
 
@@ -263,7 +274,6 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   const processor = (queue: string) =>
     async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
       if (stopping) return giveBack(job, token);
-      drained.set(queue, false);
       try {
         await slots.acquire();
       } catch {
@@ -339,11 +349,18 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
         error: err?.message,
       });
     });
-    w.on('drained', () => drained.set(queue, true));
+
     w.on('stalled', (jobId) => log({ level: 'warn', event: 'stalled', queue, id: jobId, msg: `job #${jobId} stalled (its worker died or lost the lock): moved back to wait` }));
     w.on('error', throttledErrorLog(log, queue));
     workers.push(w);
   }
+
+  let countQueues: Queue[] | undefined;
+  const queuesEmpty = async () => {
+    countQueues ??= settings.queues.map((q) => openQueue(config, q, queueClient));
+    const counts = await Promise.all(countQueues.map((q) => q.getJobCounts('wait', 'prioritized')));
+    return counts.every((c) => (c.wait ?? 0) + (c.prioritized ?? 0) === 0);
+  };
 
   const checkMemory = () => {
     const rssMb = process.memoryUsage.rss() / 1024 / 1024;
@@ -355,8 +372,11 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     if (controlBusy || stopping) return;
     controlBusy = true;
     try {
+      await heartbeat();
       checkMemory();
-      if (settings.stopWhenEmpty && stats.running === 0 && tracked.size === 0 && [...drained.values()].every(Boolean)) {
+      // Asked of Redis, not inferred from BullMQ's `drained` events: with concurrency > 1 they can
+      // arrive out of order with `active`.
+      if (settings.stopWhenEmpty && stats.running === 0 && tracked.size === 0 && (await queuesEmpty())) {
         requestStop('empty', 'the queues are empty (--stop-when-empty)');
       }
       const restart = await readRestart(config, queueClient);
@@ -398,6 +418,7 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     // During a Redis outage BullMQ's close can wait on a reconnect: bounded, then dropped.
     if (!(await withTimeout(Promise.all(closes), 15_000).then(() => true, () => false))) await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
     await withTimeout(removeHeartbeat(config, queueClient, id), 2000).catch(() => {});
+    await Promise.all((countQueues ?? []).map((q) => q.close().catch(() => {})));
     await Promise.all([closeClient(queueClient), closeClient(cacheClient)]);
     const result: WorkerStop = { reason, exitCode: 0, message };
     log({ event: 'stopped', reason, msg: message, exitCode: 0, jobsDone: stats.jobsDone, jobsFailed: stats.jobsFailed });
@@ -405,8 +426,7 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     return result;
   }
 
-  await heartbeat();
-  timers.push(setInterval(heartbeat, HEARTBEAT_INTERVAL_MS));
+  await heartbeat(true);
   timers.push(setInterval(control, CONTROL_INTERVAL_MS));
   if (settings.maxTime > 0) timers.push(setTimeout(() => requestStop('max-time', `ran for ${settings.maxTime} s (--max-time)`), settings.maxTime * 1000));
 
