@@ -48,8 +48,11 @@ export function register(program: Command): void {
         };
         const onInt = () => onSignal('SIGINT');
         const onTerm = () => onSignal('SIGTERM');
+        // The terminal closed: stop as gracefully as on Ctrl-C (the workers and Redis run detached).
+        const onHup = () => onSignal('SIGHUP');
         process.on('SIGINT', onInt);
         process.on('SIGTERM', onTerm);
+        process.on('SIGHUP', onHup);
         try {
           const { startUp } = await import('../../runtime/up.js');
           const globalArgs: string[] = [];
@@ -109,6 +112,7 @@ export function register(program: Command): void {
         } finally {
           process.off('SIGINT', onInt);
           process.off('SIGTERM', onTerm);
+          process.off('SIGHUP', onHup);
         }
       }),
     );
