@@ -22,8 +22,11 @@ import type { EventLog, RuntimeEvent } from './events.js';
  * status view down with it. The price is one Node process (~50 MB) more than running in-process.
  */
 
-/** The scheduler seam: another module provides it (src/runtime/scheduler.ts, `startScheduler`). */
-export type StartScheduler = (config: Config, log: EventLog) => Promise<{ close(): Promise<void> | void }>;
+/**
+ * The scheduler seam: src/runtime/scheduler.ts exports `startScheduler(config, {log})` (SPEC §5.3);
+ * `up` runs it in its own process when the module is part of the build.
+ */
+export type StartScheduler = (config: Config, options: { log: EventLog }) => Promise<{ close(): Promise<void> | void }>;
 
 export interface UpOptions {
   /** Working directory: `.rqctl/` lives here. */
@@ -230,7 +233,7 @@ export async function startUp(baseConfig: Config, options: UpOptions): Promise<R
     if (options.scheduler) {
       const start = options.startScheduler === undefined ? await lookupScheduler() : options.startScheduler;
       if (start) {
-        const scheduler = await start(config, log);
+        const scheduler = await start(config, { log });
         cleanups.push(async () => {
           await scheduler.close();
         });

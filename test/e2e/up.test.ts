@@ -146,7 +146,7 @@ describe('rqctl up with a configured Redis', () => {
     expect(info.workers).toMatchObject({ count: 2, concurrency: 2 });
     expect(new Set(info.workers.pids).size).toBe(2);
     await eventually(async () => p.eventsNamed('started').length === 2, 20_000, 'two workers');
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await addJob(plain, prefix, 'uq', 'TestSlow', { ms: 300 }));
     await eventually(async () => ids.every((id) => p.events.some((e) => e.event === 'processed' && e.id === id)), 20_000, 'four jobs');
     expect(existsSync(join(cwd, '.rqctl'))).toBe(false);

@@ -86,7 +86,7 @@ describe('rqctl worker: stopping', () => {
 
   it('--max-jobs N runs exactly N jobs (concurrency 2), then exits 0', async () => {
     const t = setup('maxjobs');
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await t.add('q1', 'TestSlow', { ms: 200 }));
     const w = t.worker('--queue', 'q1', '--max-jobs', '3', '--concurrency', '2');
     const r = await w.exit();

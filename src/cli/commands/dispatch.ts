@@ -48,9 +48,11 @@ Examples:
     .action(
       action(async ({ out, config }, job: string, method: string | undefined, flags: DispatchFlags) => {
         if (flags.timeout !== undefined && !flags.wait) throw usageError('--timeout only applies with --wait');
-        await import('../../jobs/index.js');
-        const { prepareDispatch, dispatch } = await import('../../jobs/dispatch.js');
         const cfg = await config();
+        // The bundled job types and the operator's extra job modules (RQCTL_EXTRA_JOBS).
+        const { loadJobTypes } = await import('../../jobs/load.js');
+        await loadJobTypes(cfg, process.cwd());
+        const { prepareDispatch, dispatch } = await import('../../jobs/dispatch.js');
         const prepared = prepareDispatch(cfg, { job, method, params: flags.param, data: flags.data, queue: flags.queue, delayMs: flags.delay, tries: flags.tries, backoffSeconds: flags.backoff });
         const waitMs = flags.wait ? (flags.timeout ?? 60_000) : undefined;
         const r = await dispatch(cfg, prepared, {

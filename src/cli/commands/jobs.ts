@@ -7,8 +7,10 @@ export function register(program: Command): void {
     .description('the registered job types: methods, queue, tries, backoff, timeout; with a job name, its methods and params')
     .action(
       action(async ({ out, config }, name: string | undefined) => {
-        const { describeJobs } = await import('../../jobs/describe.js');
         const cfg = await config();
+        const { loadJobTypes } = await import('../../jobs/load.js');
+        await loadJobTypes(cfg, process.cwd());
+        const { describeJobs } = await import('../../jobs/describe.js');
         const jobs = describeJobs(cfg, name);
         out.result({ jobs }, () => {
           if (name === undefined) {
