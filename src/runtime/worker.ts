@@ -368,6 +368,7 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   };
 
   let controlBusy = false;
+  let controlRun: Promise<void> | undefined;
   const control = async () => {
     if (controlBusy || stopping) return;
     controlBusy = true;
@@ -407,6 +408,8 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     // close() stops fetching at once and resolves when the worker's jobs are done.
     const closes = workers.map((w) => w.close().catch(() => {}));
     await untilIdle();
+    // A heartbeat written after the record is removed would bring the worker back for 30 s.
+    await withTimeout(controlRun ?? Promise.resolve(), 2000).catch(() => {});
     const stuck = [...tracked.values()].filter((t) => t.stuck);
     if (stuck.length) {
       await withTimeout(removeHeartbeat(config, queueClient, id), 2000).catch(() => {});
@@ -427,7 +430,11 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   }
 
   await heartbeat(true);
-  timers.push(setInterval(control, CONTROL_INTERVAL_MS));
+  timers.push(
+    setInterval(() => {
+      controlRun = control();
+    }, CONTROL_INTERVAL_MS),
+  );
   if (settings.maxTime > 0) timers.push(setTimeout(() => requestStop('max-time', `ran for ${settings.maxTime} s (--max-time)`), settings.maxTime * 1000));
 
   log({

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, durationOption, intOption } from '../context.js';
-import { eventLogger, type LogEvent } from '../render.js';
+import type { LogEvent } from '../render.js';
 
 interface UpFlags {
   workers?: number;
@@ -26,6 +26,7 @@ export function register(program: Command): void {
       action(async ({ out, config, globals }, flags: UpFlags) => {
         const cfg = await config();
         const tty = out.stdoutIsTTY && !out.json;
+        const { eventLogger } = await import('../render.js');
         const write = eventLogger(out);
         let statusLine = '';
         const clearLine = () => {

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createRequire } from 'node:module';
 import { action, durationOption, intOption } from '../context.js';
-import { eventLogger } from '../render.js';
 import { usageError } from '../../errors.js';
 
 const seconds = (name: string, min = 0) => {
@@ -54,6 +53,7 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
     )
     .action(
       action(async ({ out, config }, flags: WorkerFlags) => {
+        const { eventLogger } = await import('../render.js');
         const log = eventLogger(out);
         // Signals that arrive while connecting still stop the worker gracefully once it runs.
         let signals = 0;
