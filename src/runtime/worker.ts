@@ -110,11 +110,13 @@ interface Tracked {
   job: Job;
   queue: string;
   stuck: boolean;
-  /** The wrapper returned; kept until BullMQ has recorded the outcome (its completed/failed event). */
-  returned: boolean;
+  /** When the processor returned; the entry stays until BullMQ has recorded the outcome (its completed/failed event). */
+  returnedAt?: number;
   controller?: AbortController;
-  settleTimer?: NodeJS.Timeout;
 }
+
+/** An outcome BullMQ never reported (a lost lock) stops counting after this long. */
+const SETTLE_MS = 15_000;
 
 function formatIssues(error: unknown): string {
   const issues = (error as { issues?: { path?: PropertyKey[]; message: string }[] })?.issues;
@@ -207,11 +209,15 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   };
 
   const settle = (t: Tracked) => {
-    if (t.settleTimer) clearTimeout(t.settleTimer);
     tracked.delete(t.job);
   };
+  /** Drops entries whose outcome BullMQ never reported (a timer per job would cost throughput). */
+  const sweep = () => {
+    const now = Date.now();
+    for (const t of tracked.values()) if (t.returnedAt !== undefined && now - t.returnedAt > SETTLE_MS) tracked.delete(t.job);
+  };
 
-  const runJob = async (job: Job, queue: string, t: Tracked, bullSignal: AbortSignal | undefined): Promise<unknown> => {
+  const runJob = async (job: Job, queue: string, t: Tracked): Promise<unknown> => {
     const type: JobType<any> | undefined = findJobType(job.name);
     startTimes.set(job, performance.now());
     log({ event: 'processing', ...jobFields(job, queue), attempt: job.attemptsMade + 1 });
@@ -230,10 +236,9 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     const timeoutS = Math.min(type.timeout ?? settings.timeout, settings.timeout);
     const controller = new AbortController();
     t.controller = controller;
-    const signal = bullSignal ? AbortSignal.any([controller.signal, bullSignal]) : controller.signal;
     const ctx: JobContext = {
       config,
-      signal,
+      signal: controller.signal,
       job,
       redis: { queue: queueClient, cache: cacheClient },
       log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
@@ -272,7 +277,9 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
   };
 
   const processor = (queue: string) =>
-    async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
+    // Two parameters on purpose: BullMQ gives a processor that declares a third one an AbortController
+    // of its own per job, which costs throughput; the job's signal is rqctl's (timeout, kill).
+    async function processJob(job: Job, token?: string): Promise<unknown> {
       if (stopping) return giveBack(job, token);
       try {
         await slots.acquire();
@@ -286,22 +293,21 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
       stats.started++;
       stats.running++;
       if (settings.maxJobs > 0 && stats.started >= settings.maxJobs) requestStop('max-jobs', `processed ${settings.maxJobs} jobs (--max-jobs)`);
-      const t: Tracked = { job, queue, stuck: false, returned: false };
+      const t: Tracked = { job, queue, stuck: false };
       tracked.set(job, t);
       let control = false;
       try {
-        return await runJob(job, queue, t, bullSignal);
+        return await runJob(job, queue, t);
       } catch (e) {
         control = CONTROL_ERRORS.has((e as Error)?.name);
         throw e;
       } finally {
         stats.running--;
         slots.release();
-        t.returned = true;
         // BullMQ records the outcome right after this returns and then emits completed/failed; a
-        // flow parent waiting for its children emits nothing. The timer covers a lost lock.
+        // flow parent waiting for its children emits nothing. `sweep` covers a lost lock.
         if (control) settle(t);
-        else t.settleTimer = setTimeout(() => settle(t), 15_000);
+        else t.returnedAt = Date.now();
         if (settings.memoryMb > 0) checkMemory();
       }
     };
@@ -373,6 +379,7 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     if (controlBusy || stopping) return;
     controlBusy = true;
     try {
+      sweep();
       await heartbeat();
       checkMemory();
       // Asked of Redis, not inferred from BullMQ's `drained` events: with concurrency > 1 they can
@@ -397,7 +404,11 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
 
   const untilIdle = async () => {
     // Jobs that ignored their timeout never finish: wait for every other job to be recorded.
-    while ([...tracked.values()].some((t) => !t.stuck)) await new Promise((r) => setTimeout(r, 50));
+    for (;;) {
+      sweep();
+      if (![...tracked.values()].some((t) => !t.stuck)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
 
   async function shutdown(): Promise<WorkerStop> {
