@@ -6,7 +6,7 @@ import type { RedisClient } from '../redis/connect.js';
 /** What a running job may use. Opened once per worker, shared by its jobs. */
 export interface JobContext {
   config: Config;
-  /** Fires when the job's timeout (worker --timeout or the type's own) runs out, or on shutdown. */
+  /** Fires when the job's timeout (the type's own, capped by worker --timeout) runs out. A graceful stop lets running jobs finish. */
   signal: AbortSignal;
   /** The BullMQ job (id, attemptsMade, parent/children for flows, updateProgress). */
   job: Job;

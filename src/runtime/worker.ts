@@ -48,7 +48,7 @@ export interface WorkerSettings {
   version?: string;
 }
 
-export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job' | 'killed';
+export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job';
 
 export interface WorkerStop {
   reason: StopReason;
@@ -71,8 +71,6 @@ export interface RunningWorker {
   readonly stopped: Promise<WorkerStop>;
   /** Graceful: stop taking jobs, let running ones finish (each within its timeout), close connections. */
   close(reason?: StopReason, message?: string): Promise<WorkerStop>;
-  /** Hard: abort running jobs' signals and drop the connections without waiting (their jobs stall). */
-  kill(): Promise<void>;
   stats(): WorkerStats;
 }
 
@@ -112,7 +110,6 @@ interface Tracked {
   stuck: boolean;
   /** When the processor returned; the entry stays until BullMQ has recorded the outcome (its completed/failed event). */
   returnedAt?: number;
-  controller?: AbortController;
 }
 
 /** An outcome BullMQ never reported (a lost lock) stops counting after this long. */
@@ -235,7 +232,6 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
 
     const timeoutS = Math.min(type.timeout ?? settings.timeout, settings.timeout);
     const controller = new AbortController();
-    t.controller = controller;
     const ctx: JobContext = {
       config,
       signal: controller.signal,
@@ -467,16 +463,6 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     close(reason = 'signal', message = 'stop requested') {
       requestStop(reason, message);
       return stopResult!;
-    },
-    async kill() {
-      if (!stopping) stopping = { reason: 'killed', message: 'killed' };
-      for (const t of timers) clearInterval(t);
-      slots.cancelWaiters();
-      for (const t of tracked.values()) t.controller?.abort(new Error('worker shutting down'));
-      await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
-      queueClient.disconnect();
-      cacheClient.disconnect();
-      resolveStopped({ reason: 'killed', exitCode: ExitCode.interrupted, message: 'killed' });
     },
     stats: () => ({ ...stats }),
   };

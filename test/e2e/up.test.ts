@@ -150,9 +150,33 @@ describe('rqctl up with a configured Redis', () => {
     for (let i = 0; i < 4; i++) ids.push(await addJob(plain, prefix, 'uq', 'TestSlow', { ms: 300 }));
     await eventually(async () => ids.every((id) => p.events.some((e) => e.event === 'processed' && e.id === id)), 20_000, 'four jobs');
     expect(existsSync(join(cwd, '.rqctl'))).toBe(false);
+
+    // A worker that dies is replaced, like supervisord would.
+    process.kill(info.workers.pids[0], 'SIGKILL');
+    const exited = await p.waitFor((e) => e.event === 'worker-exited', 10_000, 'worker-exited');
+    expect(exited).toMatchObject({ level: 'warn', signal: 'SIGKILL' });
+    const replacement = await p.waitFor((e) => e.event === 'started' && e.worker === exited.worker && !info.workers.pids.includes(e.pid), 20_000, 'the replacement');
+    pids.push(replacement.pid);
+
     p.signal('SIGTERM');
     expect((await p.exit(30_000)).code).toBe(0);
-    for (const pid of info.workers.pids) expect(pidAlive(pid)).toBe(false);
+    for (const pid of [...info.workers.pids, replacement.pid]) expect(pidAlive(pid)).toBe(false);
+  });
+
+  it('a second Ctrl-C stops the workers at once: exit 130, nothing left', async () => {
+    const cwd = tempCwd();
+    const prefix = uniquePrefix('up-hard');
+    prefixes.push(prefix);
+    const p = up(['--no-scheduler', '--queue', 'uq'], { REDIS_URL: plain, QUEUE_PREFIX: prefix }, cwd);
+    const info = await ready(p);
+    await p.waitFor((e) => e.event === 'started', 20_000, 'the worker');
+    await addJob(plain, prefix, 'uq', 'TestSlow', { ms: 60_000 });
+    await p.waitFor((e) => e.event === 'slow-started', 20_000, 'the slow job');
+    p.signal('SIGINT');
+    await p.waitFor((e) => e.event === 'stopping' && e.worker === 1, 10_000, 'the worker stopping');
+    p.signal('SIGINT');
+    expect((await p.exit(15_000)).code).toBe(130);
+    expect(pidAlive(info.workers.pids[0])).toBe(false);
   });
 
   it('an unreachable configured Redis exits 3 and starts nothing', async () => {

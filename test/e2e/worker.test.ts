@@ -97,6 +97,18 @@ describe('rqctl worker: stopping', () => {
     expect(states.filter((s) => s === 'waiting')).toHaveLength(2);
   });
 
+  it('--max-time and --memory stop the worker with exit 0', async () => {
+    const t = setup('limits');
+    const timed = t.worker('--queue', 'q1', '--max-time', '1');
+    expect((await timed.exit()).code).toBe(0);
+    expect(timed.eventsNamed('stopped')[0]).toMatchObject({ reason: 'max-time', exitCode: 0 });
+    // 1 MB of RSS: exceeded by any Node process, so it stops at its first check.
+    const small = t.worker('--queue', 'q1', '--memory', '1');
+    expect((await small.exit()).code).toBe(0);
+    expect(small.eventsNamed('stopped')[0]).toMatchObject({ reason: 'memory', exitCode: 0 });
+    expect(small.eventsNamed('stopped')[0].msg).toMatch(/exceeds --memory 1 MB/);
+  });
+
   it('--stop-when-empty exits 0 once the queues are drained', async () => {
     const t = setup('empty');
     const a = await t.add('q1', 'TestNoop', { n: 1 });
