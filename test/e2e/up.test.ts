@@ -50,6 +50,9 @@ describe('rqctl up with no Redis configured (embedded redis-server)', () => {
     expect(info.redis.url).toBe(`redis://:****@127.0.0.1:${port}/0`);
     expect(info.queues).toEqual(['default', 'emails']);
     expect(info.workers).toMatchObject({ count: 1, concurrency: 3 });
+    expect(info.scheduler).toBe('running');
+    expect(info.nextRuns.map((n: any) => n.name)).toContain('raffles:update-statuses');
+    for (const n of info.nextRuns) expect(Date.parse(n.next)).toBeGreaterThan(Date.now() - 1000);
 
     // The password: generated, 0600, on no command line.
     const passwordFile = join(cwd, '.rqctl', 'redis-password');

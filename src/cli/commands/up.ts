@@ -55,6 +55,10 @@ export function register(program: Command): void {
         process.on('SIGTERM', onTerm);
         process.on('SIGHUP', onHup);
         try {
+          // Extra job modules load here too (the scheduler runs in this process) and fail before
+          // anything starts when they are broken.
+          const { loadJobTypes } = await import('../../jobs/load.js');
+          await loadJobTypes(cfg, process.cwd());
           const { startUp } = await import('../../runtime/up.js');
           const globalArgs: string[] = [];
           if (globals.config) globalArgs.push('--config', globals.config);
