@@ -6,6 +6,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { RedisServer, freePort } from '../helpers/redis-server.js';
 
+/** A port for a cluster node: its bus port (port + 10000) must be free and valid too. */
+async function freeClusterPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 > 65535) continue;
+    const busFree = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port + 10000, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (busFree) return port;
+  }
+}
+
 /** Cluster and Sentinel, for real: three cluster masters, and a master watched by one Sentinel. */
 describe('topologies', () => {
   const servers: RedisServer[] = [];
@@ -17,7 +32,7 @@ describe('topologies', () => {
 
   beforeAll(async () => {
     const nodes = await Promise.all([0, 1, 2].map(async () => {
-      const port = await freePort();
+      const port = await freeClusterPort();
       return RedisServer.start({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'] });
     }));
     servers.push(...nodes);
@@ -25,13 +40,15 @@ describe('topologies', () => {
     execFileSync('redis-cli', ['--cluster', 'create', ...clusterPorts.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
     // Wait until every node reports the cluster as ok.
     for (const n of nodes) {
-      for (let i = 0; i < 100; i++) {
-        if (/cluster_state:ok/.test(execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }))) break;
-        await new Promise((r) => setTimeout(r, 100));
+      let ok = false;
+      for (let i = 0; i < 300 && !ok; i++) {
+        ok = /cluster_state:ok/.test(execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }));
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
       }
+      if (!ok) throw new Error(`cluster node ${n.port} never reported cluster_state:ok`);
     }
     standalone = await RedisServer.start();
-    const lonelyPort = await freePort();
+    const lonelyPort = await freeClusterPort();
     lonelyClusterNode = await RedisServer.start({ port: lonelyPort, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${lonelyPort}.conf`] });
     master = await RedisServer.start({ args: ['--maxmemory-policy', 'noeviction'] });
     servers.push(standalone, lonelyClusterNode, master);
