@@ -12,6 +12,8 @@ import { generateFiles, writeGenerated } from '../../src/deploy/generate.js';
  */
 const HAVE_V1 = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
 const HAVE_V2 = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+if (!HAVE_V1) console.warn('skipping the docker-compose (v1) config checks: docker-compose is not installed (scripts/setup.sh with RQCTL_SETUP_DOCKER=1 installs it)');
+if (!HAVE_V2) console.warn('skipping the docker compose (v2) config checks: the compose plugin is not installed (Debian ships only docker-compose v1)');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

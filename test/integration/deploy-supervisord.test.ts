@@ -23,6 +23,8 @@ function realCommand(name: 'worker' | 'scheduler'): boolean {
 }
 const REAL_WORKER = realCommand('worker');
 const REAL_SCHEDULER = realCommand('scheduler');
+if (!HAVE_SUPERVISORD) console.warn('skipping the supervisord tests: supervisord is not installed (npm run setup installs it)');
+if (!REAL_WORKER || !REAL_SCHEDULER) console.warn('skipping the real worker/scheduler supervisord test: the built rqctl lacks `worker` or `scheduler`');
 
 interface Supervisor {
   dir: string;
