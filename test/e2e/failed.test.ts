@@ -233,7 +233,7 @@ describe('corrupt job hashes', () => {
     expect(r.json.retried).toBe(4);
     expect(r.json.corrupt.map((c: any) => c.id).sort()).toEqual(['2', '4', 'ghost']);
     expect(r.stderr).toMatch(/3 corrupt job hashes skipped/);
-    const failedNow = await fx.redis.zrange(`${fx.prefix}:default:failed`, 0, -1);
+    const failedNow = await fx.redis.zrange(`${fx.prefix}:default:failed`, '0', '-1');
     expect(failedNow.sort()).toEqual(['2', '4', 'ghost']);
 
     const byId = await cli('failed', 'retry', '2', '--json');
