@@ -23,8 +23,14 @@ export interface RetryResult {
   dryRun: boolean;
   /** Per queue, for the human summary. */
   queues: { name: string; retried: number; method: 'bulk' | 'per-job' }[];
-  /** Unreadable jobs left in the failed set (filtered and id retries skip them). */
+  /**
+   * Unreadable jobs. Filtered and id retries skip them (they stay failed). An unfiltered `retry all`
+   * moves them with the rest (BullMQ's bulk move does not read jobs): its dry run lists them and
+   * counts them in `retried`, the real run does not read them at all.
+   */
   corrupt: CorruptJob[];
+  /** True when the corrupt jobs listed are moved too (a dry run of the unfiltered bulk retry). */
+  corruptMoved?: boolean;
   /** Jobs that left the failed set between reading and retrying (another operator, retention). */
   skipped: SkippedJob[];
 }
@@ -115,6 +121,7 @@ export async function retryFailed(config: Config, client: RedisClient, selection
   // Jobs that fail while we work get newer scores: the cut-off keeps them out (no endless loop when
   // a retried job fails again at once).
   const until = Date.now();
+  if (!f.narrows && limit === 0 && dryRun) result.corruptMoved = true;
   return withQueues(config, client, queues, async (get) => {
     for (const queue of queues) {
       if (limit > 0 && result.retried >= limit) break;
@@ -136,11 +143,14 @@ export async function retryFailed(config: Config, client: RedisClient, selection
         continue;
       }
       let n = 0;
+      // A dry run of the bulk move counts what it would move: corrupt hashes included.
+      const bulkDryRun = !f.narrows && limit === 0;
       for await (const page of walkFailed(client, prefix, queue, { since: f.since, until })) {
         const batch: FailedJob[] = [];
         for (const e of page.entries) {
           if (!e.read.ok) {
             result.corrupt.push(e.read.corrupt);
+            if (bulkDryRun) n++;
             continue;
           }
           if (f.match && !f.match(e.read.job)) continue;

@@ -227,6 +227,15 @@ describe('corrupt job hashes', () => {
     expect(human.stdout).toMatch(/corrupt job hashes \(3\)/);
   });
 
+  it('a dry run of the unfiltered `retry all` says the bulk move would take the corrupt ones too', async () => {
+    const r = await cli('failed', 'retry', 'all', '--dry-run', '--json');
+    expect(r.exitCode).toBe(0);
+    expect(r.json).toMatchObject({ retried: 7, dryRun: true, corruptMoved: true });
+    expect(r.json.corrupt).toHaveLength(3);
+    expect(r.stderr).toMatch(/moves them too/);
+    expect(await fx.redis.zcard(`${fx.prefix}:default:failed`)).toBe(7);
+  });
+
   it('filtered retries skip and report them; show prints the raw fields', async () => {
     const r = await cli('failed', 'retry', 'all', '--name', 'FetchStockData', '--json');
     expect(r.exitCode).toBe(0);

@@ -177,9 +177,11 @@ export function register(program: Command): void {
         const selection = all ? { filter, limit: flags.limit ?? 0 } : { ids: await locateFailed(config, client, ids, filter.queues) };
         return retryFailed(config, client, selection, !!flags.dryRun);
       });
-      warnCorrupt(out, res.corrupt, 'skipped');
+      if (res.corruptMoved && res.corrupt.length) {
+        out.warn(`${res.corrupt.length} of them ${res.corrupt.length > 1 ? 'are corrupt job hashes' : 'is a corrupt job hash'}: \`retry all\` without filters moves them too (BullMQ's server-side bulk retry does not read jobs) and a worker fails them again; \`rqctl failed forget\` them first, or add a filter to skip them`);
+      } else warnCorrupt(out, res.corrupt, 'skipped');
       for (const s of res.skipped.slice(0, 20)) out.warn(`${s.queue} ${s.id} not retried: ${s.reason}`);
-      out.result({ retried: res.retried, ...(res.dryRun ? { dryRun: true } : {}), queues: res.queues, corrupt: res.corrupt, skipped: res.skipped }, () => {
+      out.result({ retried: res.retried, ...(res.dryRun ? { dryRun: true } : {}), queues: res.queues, corrupt: res.corrupt, ...(res.corruptMoved ? { corruptMoved: true } : {}), skipped: res.skipped }, () => {
         const per = res.queues.filter((q) => q.retried > 0).map((q) => `${q.name}: ${q.retried}`);
         out.line(`${res.dryRun ? 'would retry' : 'retried'} ${res.retried} failed job${res.retried === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`);
       });
