@@ -62,6 +62,12 @@ export function reportError(err: unknown, argv: string[]): number {
 }
 
 export async function run(argv: string[]): Promise<void> {
+  // `rqctl failed list | head`: a reader that goes away ends the command quietly, as SIGPIPE would
+  // (Node ignores SIGPIPE and reports EPIPE as an error event instead).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
