@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { BIN, cleanEnv, runCli } from '../helpers/cli.js';
 import { makeFixture, providerServer, stockQuoteProcessor, type Fixture } from '../helpers/failed-fixtures.js';
 
 const plain = inject('plainRedisUrl');
@@ -345,3 +346,59 @@ describe('failed export --out', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+/** The confirmation on a terminal, through a real pseudo-terminal (`script` from util-linux). */
+describe.runIf(hasScript())('confirmation on a terminal', () => {
+  let fx: Fixture;
+
+  beforeAll(async () => {
+    fx = await makeFixture(plain);
+    const q = fx.queue('default');
+    await q.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'SendEmail', data: { i }, opts: { attempts: 1 } })));
+    await fx.work(
+      'default',
+      async () => {
+        throw new Error('SMTP 554');
+      },
+      async () => (await q.getFailedCount()) === 3,
+    );
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  async function onTerminal(args: string[], answer: string): Promise<{ code: number | null; output: string }> {
+    const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: cleanEnv(fx.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    const deadline = Date.now() + 20_000;
+    while (!/\(y\/N\)/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.stdin.write(`${answer}\r`);
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    return { code, output };
+  }
+
+  it('asks; "n" removes nothing (exit 0), "y" removes', async () => {
+    const no = await onTerminal(['failed', 'flush'], 'n');
+    expect(no.output).toMatch(/Remove 3 failed jobs \(default: 3\)\?/);
+    expect(no.code).toBe(0);
+    expect(no.output).toMatch(/nothing removed/);
+    expect(await fx.queue('default').getFailedCount()).toBe(3);
+
+    const yes = await onTerminal(['failed', 'flush'], 'y');
+    expect(yes.code).toBe(0);
+    expect(yes.output).toMatch(/removed 3 failed jobs/);
+    expect(await fx.queue('default').getFailedCount()).toBe(0);
+  });
+});
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

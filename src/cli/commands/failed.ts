@@ -210,8 +210,9 @@ export function register(program: Command): void {
           return forgetFailed(config, client, located, !!flags.dryRun);
         });
         if (!res) {
-          out.info('nothing removed');
-          return 1;
+          // Declining is the operator's choice, not an error: exit 0, nothing changed.
+          out.result({ removed: 0, declined: true }, () => out.info('not confirmed: nothing removed'));
+          return 0;
         }
         out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}) }, () =>
           out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${res.dryRun ? ' (dry run, nothing changed)' : ''}`),
@@ -248,8 +249,9 @@ export function register(program: Command): void {
           return flushFailed(config, client, plan);
         });
         if (!res) {
-          out.info('nothing removed');
-          return 1;
+          // Declining is the operator's choice, not an error: exit 0, nothing changed.
+          out.result({ removed: 0, declined: true }, () => out.info('not confirmed: nothing removed'));
+          return 0;
         }
         out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}) }, () => {
           const per = res.queues.filter((q) => q.removed > 0).map((q) => `${q.name}: ${q.removed}`);

@@ -83,8 +83,9 @@ export function register(program: Command): void {
           return { ...(await clearQueue(config, client, name)), dryRun: false };
         });
         if (!res) {
-          out.info('nothing removed');
-          return 1;
+          // Declining is the operator's choice, not an error: exit 0, nothing changed.
+          out.result({ removed: 0, declined: true }, () => out.info('not confirmed: nothing removed'));
+          return 0;
         }
         out.result({ removed: res.removed, waiting: res.waiting, delayed: res.delayed, ...(res.dryRun ? { dryRun: true } : {}) }, () =>
           out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} job${res.removed === 1 ? '' : 's'} from ${name} (waiting ${res.waiting}, delayed ${res.delayed})${res.dryRun ? ' (dry run, nothing changed)' : ''}`),
