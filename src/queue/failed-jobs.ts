@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/connect.js';
+import { execPipeline } from '../redis/pipeline.js';
 
 /**
  * Reading BullMQ's failed jobs without BullMQ's getters. `Queue.getFailed()` parses every hash of a
@@ -141,7 +142,7 @@ export async function readJobs(client: RedisClient, prefix: string, queue: strin
     if (full) pipe.hgetall(jobKey(prefix, queue, id));
     else pipe.hmget(jobKey(prefix, queue, id), ...LIST_FIELDS);
   }
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await execPipeline(pipe);
   return ids.map((id, i) => {
     const [err, value] = replies[i] ?? [new Error('no reply'), null];
     if (err) return { result: parseJobHash(queue, id, null, err), raw: null };

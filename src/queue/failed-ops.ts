@@ -5,6 +5,7 @@ import { compileFilter, type FailedFilter } from './failed-filter.js';
 import { failedKey, readJobs, type CorruptJob, type FailedJob } from './failed-jobs.js';
 import { PAGE_SIZE, resolveQueues, walkFailed, type Located } from './failed.js';
 import { openQueue } from './queues.js';
+import { execPipeline } from '../redis/pipeline.js';
 
 /**
  * Changing failed jobs: retry, forget, flush. Memory stays bounded by one page (1,000 jobs) however
@@ -219,7 +220,7 @@ export async function planFlush(config: Config, client: RedisClient, queuesAsked
   const cutoff = Date.now() - (hours ?? 0) * 3_600_000;
   const pipe = client.pipeline();
   for (const q of queues) pipe.zcount(failedKey(config.queue.prefix, q), '-inf', cutoff);
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await execPipeline(pipe);
   const list = queues.map((name, i) => ({ name, count: Number(replies[i]?.[1] ?? 0) }));
   return { cutoff, queues: list, total: list.reduce((s, q) => s + q.count, 0) };
 }

@@ -5,6 +5,7 @@ import { FailedSetCursor } from './failed-cursor.js';
 import { compileFilter, type CompiledFilter, type FailedFilter } from './failed-filter.js';
 import { failedKey, jobKey, readJobs, type CorruptJob, type FailedJob, type ReadResult } from './failed-jobs.js';
 import { discoverQueues } from './queues.js';
+import { execPipeline } from '../redis/pipeline.js';
 
 /** Failed jobs: list, show, export (read-only). Retry and removal are in failed-ops.ts. */
 
@@ -132,7 +133,7 @@ export async function locateFailed(config: Config, client: RedisClient, ids: rea
   const prefix = config.queue.prefix;
   const pipe = client.pipeline();
   for (const id of unique) for (const q of queues) pipe.zscore(failedKey(prefix, q), id);
-  const replies = (await pipe.exec()) ?? [];
+  const replies = await execPipeline(pipe);
   const located: Located[] = [];
   const missing: string[] = [];
   const ambiguous: { id: string; queues: string[] }[] = [];
@@ -156,7 +157,7 @@ export async function locateFailed(config: Config, client: RedisClient, ids: rea
     // Say where a missing id is when it exists in another state: "not failed" reads better than "not found".
     const where = client.pipeline();
     for (const id of missing) for (const q of queues) where.exists(jobKey(prefix, q, id));
-    const ex = (await where.exec()) ?? [];
+    const ex = await execPipeline(where);
     const notes = missing.map((id, i) => {
       const qs = queues.filter((_, j) => (ex[i * queues.length + j]?.[1] as number) === 1);
       return qs.length ? `${id} (exists in ${qs.join(', ')} but is not failed)` : id;

@@ -1,6 +1,7 @@
 import type { Config } from '../config/resolve.js';
 import type { RedisClient } from '../redis/connect.js';
 import { discoverQueues } from './queues.js';
+import { execPipeline } from '../redis/pipeline.js';
 
 /**
  * `queue monitor`: backlog size and the age of the oldest job ready to run, per queue, against
@@ -65,7 +66,7 @@ export async function sampleQueues(config: Config, client: RedisClient, names: r
       .zrange(k(q, 'delayed'), '0', '0', 'WITHSCORES');
   }
   const PER = 10;
-  const r = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? null : v));
+  const r = (await execPipeline(pipe)).map(([err, v]) => (err ? null : v));
   const perQueue = names.map((name, i) => {
     const at = (j: number) => r[i * PER + j];
     const waitTail = ((at(6) as string[] | null) ?? []).filter((id) => !id.startsWith('0:')); // BullMQ < 5 markers
@@ -92,7 +93,7 @@ export async function sampleQueues(config: Config, client: RedisClient, names: r
   // The candidates' add times and delays, in one more round trip.
   const tpipe = client.pipeline();
   for (const q of perQueue) for (const c of q.candidates) tpipe.hmget(k(q.name, c.id), 'timestamp', 'delay');
-  const times = ((await tpipe.exec()) ?? []).map(([err, v]) => (err ? null : (v as (string | null)[])));
+  const times = (await execPipeline(tpipe)).map(([err, v]) => (err ? null : (v as (string | null)[])));
   let t = 0;
   const queues: QueueSample[] = perQueue.map((q) => {
     let oldestWaitMs: number | null = null;
@@ -143,10 +144,13 @@ export interface MonitorHandle {
   close(): Promise<void>;
 }
 
+const REDISCOVER_MS = 60_000;
+
 /**
  * Samples every `intervalMs` until closed, or until a threshold is crossed (so a CI step or a
  * supervised watchdog ends with exit 4 at the first crossing), or after one sample with `once`.
- * Queue names are discovered again at every sample: a queue created meanwhile is watched too.
+ * Without --queue, queue names are discovered again every minute: a queue created meanwhile is
+ * watched too.
  */
 export function startMonitor(config: Config, client: RedisClient, opts: MonitorOptions): MonitorHandle {
   let closed = false;
@@ -155,8 +159,16 @@ export function startMonitor(config: Config, client: RedisClient, opts: MonitorO
   let samples = 0;
   const done = (async () => {
     let ok = true;
+    let names: readonly string[] = [];
+    let discoveredAt = -Infinity;
     for (;;) {
-      const names = opts.queues && opts.queues.length ? opts.queues : await discoverQueues(config, client);
+      if (opts.queues && opts.queues.length) names = opts.queues;
+      else if (Date.now() - discoveredAt >= REDISCOVER_MS) {
+        // Discovery SCANs the whole keyspace: once a minute, not at every sample.
+        names = await discoverQueues(config, client);
+        discoveredAt = Date.now();
+      }
+      // A lost connection throws (exit 3): a watchdog never reports an empty queue it cannot see.
       const sample = await sampleQueues(config, client, names, opts);
       samples++;
       opts.onSample(sample);

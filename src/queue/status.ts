@@ -3,6 +3,7 @@ import type { Config } from '../config/resolve.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import type { RedisClient } from '../redis/connect.js';
 import { discoverQueues, openQueue } from './queues.js';
+import { execPipeline } from '../redis/pipeline.js';
 
 /**
  * Queue-level operations: counts, pause/resume, clear. BullMQ does the work (its scripts keep
@@ -108,21 +109,16 @@ export interface ClearPlan {
 export async function planClear(config: Config, client: RedisClient, name: string): Promise<ClearPlan> {
   await knownQueue(config, client, name);
   const k = (s: string) => `${config.queue.prefix}:${name}:${s}`;
-  const [wait, pausedList, prioritized, delayed, schedulers] = (await client
-    .pipeline()
-    .llen(k('wait'))
-    .llen(k('paused'))
-    .zcard(k('prioritized'))
-    .zcard(k('delayed'))
-    .zrange(k('repeat'), '0', '-1', 'WITHSCORES')
-    .exec())!.map(([err, v]) => (err ? null : v)) as [number, number, number, number, string[] | null];
+  const [wait, pausedList, prioritized, delayed, schedulers] = (
+    await execPipeline(client.pipeline().llen(k('wait')).llen(k('paused')).zcard(k('prioritized')).zcard(k('delayed')).zrange(k('repeat'), '0', '-1', 'WITHSCORES'))
+  ).map(([err, v]) => (err ? null : v)) as [number, number, number, number, string[] | null];
   // A job scheduler's pending run is the delayed job "repeat:<scheduler>:<millis>".
   let keptScheduled = 0;
   const sched = schedulers ?? [];
   if (sched.length) {
     const pipe = client.pipeline();
     for (let i = 0; i < sched.length; i += 2) pipe.zscore(k('delayed'), `repeat:${sched[i]}:${sched[i + 1]}`);
-    keptScheduled = ((await pipe.exec()) ?? []).filter(([err, v]) => !err && v !== null).length;
+    keptScheduled = (await execPipeline(pipe)).filter(([err, v]) => !err && v !== null).length;
   }
   const waiting = (wait ?? 0) + (pausedList ?? 0) + (prioritized ?? 0);
   const delayedRemovable = Math.max(0, (delayed ?? 0) - keptScheduled);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, spawnCli, stopProcess, waitForOutput } from '../helpers/cli.js';
 import { makeFixture, type Fixture } from '../helpers/failed-fixtures.js';
+import { RedisServer } from '../helpers/redis-server.js';
 
 const plain = inject('plainRedisUrl');
 
@@ -162,5 +163,27 @@ describe('queue monitor', () => {
   it('bad thresholds exit 2', async () => {
     expect((await cli('queue', 'monitor', '--max-size', 'lots', '--once')).exitCode).toBe(2);
     expect((await cli('queue', 'monitor', '--max-wait', 'forever', '--once')).exitCode).toBe(2);
+  });
+});
+
+describe('queue monitor when Redis goes away', () => {
+  it('exits 3 with one clear line, never reporting empty queues it cannot see', async () => {
+    const server = await RedisServer.start();
+    const child = spawnCli(['queue', 'monitor', '--interval', '200ms', '--json'], { env: { REDIS_URL: server.url() } });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    try {
+      await waitForOutput(child, () => out.split('\n').filter(Boolean).length >= 2);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      await server.kill();
+      expect(await exited).toBe(3);
+      expect(err).toMatch(/lost the connection to Redis/);
+      for (const line of out.split('\n').filter(Boolean)) expect(JSON.parse(line).ok).toBe(true);
+    } finally {
+      await stopProcess(child);
+      await server.stop();
+    }
   });
 });

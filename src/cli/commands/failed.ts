@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { action, intOption, type CommandContext } from '../context.js';
+import { withQueueClient } from '../queue-client.js';
+import { action, intOption } from '../context.js';
 import type { Output } from '../render.js';
 import { usageError } from '../../errors.js';
 import type { FailedFilter } from '../../queue/failed-filter.js';
@@ -66,11 +67,6 @@ function warnCorrupt(out: Output, corrupt: { id: string; queue: string; error: s
   out.info(`  \`rqctl failed forget <id> --queue <queue>\` removes them, \`rqctl failed show <id>\` shows the raw fields`);
 }
 
-async function withQueueClient<T>(ctx: CommandContext, fn: (client: import('../../redis/connect.js').RedisClient, config: import('../../config/resolve.js').Config) => Promise<T>): Promise<T> {
-  const config = await ctx.config();
-  const { withRoles } = await import('../../redis/connect.js');
-  return withRoles(config, ['queue'], ({ queue }) => fn(queue, config));
-}
 
 /** The prompt and the refusal of a destructive command, from one phrase ("remove 3 failed jobs"). */
 function question(what: string, yes: boolean | undefined): [string, { yes?: boolean; what: string }] {

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { action, durationOption, intOption, type CommandContext } from '../context.js';
+import { withQueueClient } from '../queue-client.js';
+import { action, durationOption, intOption } from '../context.js';
 import { ExitCode } from '../../errors.js';
 
 /** Commands of the "queue" group. Keep this file light: import core modules inside the actions. */
 
-async function withQueueClient<T>(ctx: CommandContext, fn: (client: import('../../redis/connect.js').RedisClient, config: import('../../config/resolve.js').Config) => Promise<T>): Promise<T> {
-  const config = await ctx.config();
-  const { withRoles } = await import('../../redis/connect.js');
-  return withRoles(config, ['queue'], ({ queue }) => fn(queue, config));
-}
 
 function age(ms: number | null): string {
   if (ms === null) return '-';
