@@ -31,18 +31,26 @@ export async function* walkFailed(
   client: RedisClient,
   prefix: string,
   queue: string,
-  opts: { since?: number; until?: number; full?: boolean; pageSize?: number } = {},
+  opts: { since?: number; until?: number; full?: boolean; pageSize?: number; readOnly?: boolean } = {},
 ): AsyncGenerator<WalkPage> {
   const cursor = new FailedSetCursor(client, failedKey(prefix, queue), { from: opts.until, to: opts.since, pageSize: opts.pageSize ?? PAGE_SIZE });
-  for (let page = await cursor.next(); page; page = await cursor.next()) {
-    const reads = await readJobs(
+  let page = await cursor.next();
+  while (page) {
+    const current = page;
+    const reads = readJobs(
       client,
       prefix,
       queue,
-      page.map((e) => e.id),
+      current.map((e) => e.id),
       opts.full,
     );
-    yield { queue, cursor, entries: page.map((e, i) => ({ id: e.id, score: e.score, read: reads[i].result, raw: reads[i].raw })) };
+    // Read-only walks ask for the next page's ids while this page's hashes are on the wire (one
+    // connection, so the commands pipeline). Callers that remove jobs must report removals first.
+    const next = opts.readOnly ? cursor.next() : undefined;
+    next?.catch(() => {});
+    const r = await reads;
+    yield { queue, cursor, entries: current.map((e, i) => ({ id: e.id, score: e.score, read: r[i].result, raw: r[i].raw })) };
+    page = next ? await next : await cursor.next();
   }
 }
 
@@ -98,7 +106,7 @@ export async function listFailed(config: Config, client: RedisClient, filter: Fa
   const corrupt: CorruptJob[] = [];
   let total = 0;
   for (const queue of queues) {
-    for await (const page of walkFailed(client, prefix, queue, { since: f.since })) {
+    for await (const page of walkFailed(client, prefix, queue, { since: f.since, readOnly: true })) {
       for (const e of page.entries) {
         if (!e.read.ok) {
           corrupt.push(e.read.corrupt);
@@ -279,7 +287,7 @@ export async function exportFailed(
   let exported = 0;
   let corrupt = 0;
   for (const queue of queues) {
-    for await (const page of walkFailed(client, config.queue.prefix, queue, { since: f.since, full: true })) {
+    for await (const page of walkFailed(client, config.queue.prefix, queue, { since: f.since, full: true, readOnly: true })) {
       for (const e of page.entries) {
         if (limit > 0 && exported >= limit) return { exported, corrupt, queues };
         if (e.read.ok && f.match && !f.match(e.read.job)) continue;
