@@ -32,6 +32,8 @@ export interface RetryResult {
   corrupt: CorruptJob[];
   /** True when the corrupt jobs listed are moved too (a dry run of the unfiltered bulk retry). */
   corruptMoved?: boolean;
+  /** Queues that got jobs back but are paused: nothing runs them until `queue resume`. */
+  pausedQueues?: string[];
   /** Jobs that left the failed set between reading and retrying (another operator, retention). */
   skipped: SkippedJob[];
 }
@@ -86,12 +88,24 @@ function describeRetryError(err: unknown): string {
 }
 
 export async function retryFailed(config: Config, client: RedisClient, selection: RetrySelection, dryRun: boolean): Promise<RetryResult> {
+  const result = await retryJobsIn(config, client, selection, dryRun);
+  // Retried jobs of a paused queue wait for `queue resume`: say so rather than let them sit unseen.
+  const touched = result.queues.filter((q) => q.retried > 0).map((q) => q.name);
+  if (touched.length) {
+    const pipe = client.pipeline();
+    for (const q of touched) pipe.hexists(`${config.queue.prefix}:${q}:meta`, 'paused');
+    const replies = await execPipeline(pipe);
+    result.pausedQueues = touched.filter((_, i) => replies[i]?.[1] === 1);
+  }
+  return result;
+}
+
+async function retryJobsIn(config: Config, client: RedisClient, selection: RetrySelection, dryRun: boolean): Promise<RetryResult> {
   const prefix = config.queue.prefix;
   const result: RetryResult = { retried: 0, dryRun, queues: [], corrupt: [], skipped: [] };
 
   if ('ids' in selection) {
-    const byQueue = new Map<string, string[]>();
-    for (const l of selection.ids) byQueue.set(l.queue, [...(byQueue.get(l.queue) ?? []), l.id]);
+    const byQueue = groupByQueue(selection.ids);
     return withQueues(config, client, [...byQueue.keys()], async (get) => {
       for (const [queue, ids] of byQueue) {
         let n = 0;
@@ -178,6 +192,18 @@ export interface RemoveResult {
   removed: number;
   dryRun: boolean;
   queues: { name: string; removed: number }[];
+  /** Jobs BullMQ refused to remove (a job scheduler's current run, a job running again). */
+  skipped: SkippedJob[];
+}
+
+function groupByQueue(ids: readonly Located[]): Map<string, string[]> {
+  const byQueue = new Map<string, string[]>();
+  for (const l of ids) {
+    const list = byQueue.get(l.queue);
+    if (list) list.push(l.id);
+    else byQueue.set(l.queue, [l.id]);
+  }
+  return byQueue;
 }
 
 /**
@@ -185,9 +211,8 @@ export interface RemoveResult {
  * BullMQ's removeJob script, which never parses the job: corrupt hashes go too.
  */
 export async function forgetFailed(config: Config, client: RedisClient, ids: readonly Located[], dryRun: boolean): Promise<RemoveResult> {
-  const byQueue = new Map<string, string[]>();
-  for (const l of ids) byQueue.set(l.queue, [...(byQueue.get(l.queue) ?? []), l.id]);
-  const result: RemoveResult = { removed: 0, dryRun, queues: [] };
+  const byQueue = groupByQueue(ids);
+  const result: RemoveResult = { removed: 0, dryRun, queues: [], skipped: [] };
   if (dryRun) {
     for (const [name, list] of byQueue) result.queues.push({ name, removed: list.length });
     result.removed = ids.length;
@@ -197,8 +222,12 @@ export async function forgetFailed(config: Config, client: RedisClient, ids: rea
     for (const [name, list] of byQueue) {
       let n = 0;
       for (let i = 0; i < list.length; i += PAGE_SIZE) {
-        const codes = await Promise.all(list.slice(i, i + PAGE_SIZE).map((id) => get(name).remove(id)));
-        n += codes.filter((c) => c === 1).length;
+        const batch = list.slice(i, i + PAGE_SIZE);
+        const codes = await Promise.allSettled(batch.map((id) => get(name).remove(id)));
+        codes.forEach((c, j) => {
+          if (c.status === 'fulfilled' && c.value === 1) n++;
+          else result.skipped.push({ id: batch[j], queue: name, reason: c.status === 'rejected' ? describeRetryError(c.reason) : 'locked by a worker (it is running again)' });
+        });
       }
       result.removed += n;
       result.queues.push({ name, removed: n });
@@ -231,7 +260,7 @@ export async function planFlush(config: Config, client: RedisClient, queuesAsked
  * clean script never parses jobs.
  */
 export async function flushFailed(config: Config, client: RedisClient, plan: FlushPlan): Promise<RemoveResult> {
-  const result: RemoveResult = { removed: 0, dryRun: false, queues: [] };
+  const result: RemoveResult = { removed: 0, dryRun: false, queues: [], skipped: [] };
   const names = plan.queues.filter((q) => q.count > 0).map((q) => q.name);
   return withQueues(config, client, names, async (get) => {
     for (const name of names) {

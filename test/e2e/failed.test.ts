@@ -328,6 +328,19 @@ describe('ids are unique per queue only', () => {
     expect(notFailed.stderr).toMatch(/exists in emails but is not failed/);
   });
 
+  it('retrying into a paused queue says the jobs wait for resume', async () => {
+    const q = fx.queue('default');
+    await q.pause();
+    try {
+      const r = await cli('failed', 'retry', '1', '--queue', 'default', '--json');
+      expect(r.json.retried).toBe(1);
+      expect(r.stderr).toMatch(/queue default is paused: its retried jobs wait for `rqctl queue resume default`/);
+      expect(await q.getWaitingCount()).toBe(1);
+    } finally {
+      await q.resume();
+    }
+  });
+
   it('filters belong to `retry all`; ids with --name is a usage error', async () => {
     const r = await cli('failed', 'retry', '1', '--name', 'X');
     expect(r.exitCode).toBe(2);

@@ -177,6 +177,7 @@ export function register(program: Command): void {
         out.warn(`${res.corrupt.length} of them ${res.corrupt.length > 1 ? 'are corrupt job hashes' : 'is a corrupt job hash'}: \`retry all\` without filters moves them too (BullMQ's server-side bulk retry does not read jobs) and a worker fails them again; \`rqctl failed forget\` them first, or add a filter to skip them`);
       } else warnCorrupt(out, res.corrupt, 'skipped');
       for (const s of res.skipped.slice(0, 20)) out.warn(`${s.queue} ${s.id} not retried: ${s.reason}`);
+      for (const q of res.pausedQueues ?? []) out.warn(`queue ${q} is paused: its retried jobs wait for \`rqctl queue resume ${q}\``);
       out.result({ retried: res.retried, ...(res.dryRun ? { dryRun: true } : {}), queues: res.queues, corrupt: res.corrupt, ...(res.corruptMoved ? { corruptMoved: true } : {}), skipped: res.skipped }, () => {
         const per = res.queues.filter((q) => q.retried > 0).map((q) => `${q.name}: ${q.retried}`);
         out.line(`${res.dryRun ? 'would retry' : 'retried'} ${res.retried} failed job${res.retried === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`);
@@ -210,7 +211,8 @@ export function register(program: Command): void {
           out.result({ removed: 0, declined: true }, () => out.info('not confirmed: nothing removed'));
           return 0;
         }
-        out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}) }, () =>
+        if ('skipped' in res) for (const s of res.skipped) out.warn(`${s.queue} ${s.id} not removed: ${s.reason}`);
+        out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}), ...('skipped' in res && res.skipped.length ? { skipped: res.skipped } : {}) }, () =>
           out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${res.dryRun ? ' (dry run, nothing changed)' : ''}`),
         );
       }),
