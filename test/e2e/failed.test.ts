@@ -166,11 +166,11 @@ describe('failed jobs from a provider answering 500', () => {
     expect(await q.getFailedCount()).toBe(1);
     const refused = await cli('failed', 'flush');
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/without --yes/);
+    expect(refused.stderr).toMatch(/refusing to remove .* without confirmation[\s\S]*--yes/);
     expect(await q.getFailedCount()).toBe(1);
     const refusedJson = await cli('failed', 'flush', '--json');
     expect(refusedJson.exitCode).toBe(2);
-    expect(JSON.parse(refusedJson.stderr).error.code).toBe('CONFIRMATION_REQUIRED');
+    expect(JSON.parse(refusedJson.stderr).error.code).toBe('USAGE');
     expect(refusedJson.stdout).toBe('');
 
     const dry = await cli('failed', 'flush', '--dry-run', '--json');

@@ -79,7 +79,7 @@ describe('queue clear', () => {
 
     const refused = await cli('queue', 'clear', 'default');
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/without --yes/);
+    expect(refused.stderr).toMatch(/refusing to remove .* without confirmation[\s\S]*--yes/);
     expect(await q.getWaitingCount()).toBe(2500);
 
     const dry = await cli('queue', 'clear', 'default', '--dry-run', '--json');
