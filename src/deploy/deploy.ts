@@ -180,6 +180,16 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   const env: Record<string, string> = { ...options.docker.processEnv };
   if (options.envFile) Object.assign(env, readDotenv(resolve(options.cwd, options.envFile)), options.docker.processEnv);
 
+  // The engine and the compose command first: without them nothing can be deployed, and an operator
+  // whose DOCKER_HOST is wrong should read exactly that, in one line (exit 3), not a validation report.
+  let docker: Docker | undefined;
+  let cli: ComposeCli | undefined;
+  if (!options.check) {
+    docker = await connectEngine(options.docker);
+    cli = await detectCompose(env, options.cwd);
+    result.compose = { command: cli.display, version: cli.version };
+  }
+
   // 1. validate
   let programs: SupervisorProgram[] | undefined;
   const validateStatus = await step('validate', 'validating the deployment files', async () => {
@@ -205,12 +215,8 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
     result.problems.push(`validation found ${result.summary.error} error${result.summary.error === 1 ? '' : 's'}`);
     return finish(false);
   }
-  if (options.check) return finish(true);
+  if (options.check || !docker || !cli) return finish(true);
 
-  // The engine and the compose command: without them nothing below can run (exit 3, one line).
-  const docker: Docker = await connectEngine(options.docker);
-  const cli: ComposeCli = await detectCompose(env, options.cwd);
-  result.compose = { command: cli.display, version: cli.version };
   const inv: ComposeInvocation = { cli, files: r.files, project: r.project, envFile: options.envFile ? resolve(options.cwd, options.envFile) : undefined, cwd: dirname(r.files[0]), env };
 
   // 2. build

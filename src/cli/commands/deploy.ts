@@ -18,8 +18,8 @@ interface DeployFlags {
 
 /** Commands of the "deploy" group. Keep this file light: import core modules inside the actions. */
 export function register(program: Command): void {
-  program
-    .command('deploy')
+  const cmd = program.command('deploy');
+  cmd
     .description('validate, build, start and verify the stack on a Docker host (DOCKER_HOST unix:// or ssh://), for CI')
     .option('-f, --file <file>', 'compose file; repeat to add overrides, as with compose -f (default: docker-compose.prod.yml)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--supervisor-file <file>', 'supervisord file to validate and expect (default: supervisord.prod.conf beside the compose file)')
@@ -28,16 +28,20 @@ export function register(program: Command): void {
     .option('--check', 'validate only (a CI gate): exit 4 on any error finding')
     .option('--no-build', 'skip the build step (use the images already on the host)')
     .option('--force', 'deploy even when validation finds errors')
-    .option('--timeout <duration>', 'how long verification waits for running, healthy services and RUNNING processes', durationOption('--timeout'), 180_000)
+    .addOption(cmd.createOption('--timeout <duration>', 'how long verification waits for running, healthy services and RUNNING processes').argParser(durationOption('--timeout')).default(180_000, '180s'))
     .option('--log-lines <n>', 'log lines shown per failing container', intOption('--log-lines', 1, 10_000), 40)
     .addHelpText(
       'after',
-      '\nSteps: validate → build → up (-d --remove-orphans) → verify. Exit codes: 0 deployed and verified; 2 bad flags or a missing file;\n3 no Docker engine reachable (or no compose); 4 validation errors, a failed build or up, or a failed verification.',
+      '\nSteps: validate → build → up (-d --remove-orphans) → verify. Exit codes: 0 deployed and verified; 2 bad flags or a missing file;\n3 no Docker engine reachable (or no compose); 4 validation errors, a failed build or up, or a failed verification.\n',
     )
     .action(
       action(async ({ out, globals }, flags: DeployFlags) => {
         const { resolveDockerEnvironment } = await import('../../config/docker.js');
         const core = await import('../../deploy/deploy.js');
+        const docker = resolveDockerEnvironment();
+        // docker-modem formats ssh:// addresses through the legacy url.parse, which makes Node print a
+        // DEP0170 warning on every request: noise in a CI log, and nothing the operator can fix.
+        if (docker.host?.startsWith('ssh://')) process.noDeprecation = true;
         const options = {
           files: flags.file ?? [],
           supervisorFile: flags.supervisorFile,
@@ -49,7 +53,7 @@ export function register(program: Command): void {
           timeoutMs: flags.timeout,
           logLines: flags.logLines,
           cwd: process.cwd(),
-          docker: resolveDockerEnvironment(),
+          docker,
         };
         if (flags.dryRun) {
           const plan = core.deployPlan(options);

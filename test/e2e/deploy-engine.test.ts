@@ -1,0 +1,179 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { buildBaseImage, engineSkipReason, startDockerd, type Dockerd } from '../helpers/docker-engine.js';
+import { copyBuildContext, hostNetworkOverride, redisServiceNames, rewriteFile, withoutPorts, withProgramCommand } from '../helpers/deploy-stack.js';
+import { freePort } from '../helpers/redis-server.js';
+
+/**
+ * `rqctl deploy` for real: a private dockerd (no bridge, no iptables, its own socket), a base image
+ * imported from this machine's binaries (nothing is pulled), the production Dockerfile built with
+ * only BASE_IMAGE swapped, and the deployment files run with a compose override that puts every
+ * service on the host network with Redis on 127.0.0.1 and free ports. The stack must verify (three
+ * workers and the scheduler RUNNING under supervisord, doctor passing), and a broken worker must
+ * fail the deploy with exit 4 and the container's logs. Everything is torn down, even on failure.
+ */
+
+const skipReason = engineSkipReason();
+if (skipReason) console.log(`[deploy-engine] skipped: ${skipReason}`);
+
+const BASE_IMAGE = 'rqctl-e2e-base:latest';
+const PROJECT = 'rqctl-e2e';
+const PASSWORD = `e2e${Math.random().toString(36).slice(2, 14)}`;
+
+/** The real commands exist once `rqctl worker` and `rqctl scheduler` are built. */
+async function commandExists(name: string): Promise<boolean> {
+  // `rqctl nope --help` prints the program's help: look for the command's own usage line.
+  const r = await runCli([name, '--help']);
+  return r.exitCode === 0 && r.stdout.startsWith(`Usage: rqctl ${name}`);
+}
+
+describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () => {
+  let engine: Dockerd | undefined;
+  let unavailable: string | undefined;
+  let dir: string;
+  let files: string[];
+  const ports: Record<string, number> = {};
+  let mode = 'fixture';
+  let standIns = false;
+
+  const deployCli = (args: string[], timeoutMs = 240_000): Promise<CliResult> =>
+    runCli(['deploy', ...files.flatMap((f) => ['-f', f]), '-p', PROJECT, ...args], {
+      cwd: dir,
+      env: { DOCKER_HOST: engine!.host, REDIS_PASSWORD: PASSWORD },
+      timeoutMs,
+    });
+
+  beforeAll(async () => {
+    let t = Date.now();
+    const lap = (what: string) => {
+      console.log(`[deploy-engine] ${what} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      t = Date.now();
+    };
+    try {
+      engine = await startDockerd();
+      lap('dockerd started');
+    } catch (e) {
+      // The machine does not allow it (no cgroups, no overlayfs, a container without privileges).
+      unavailable = `dockerd could not start here: ${(e as Error).message.split('\n').slice(0, 4).join(' | ')}`;
+      console.log(`[deploy-engine] skipped: ${unavailable}`);
+      return;
+    }
+    // Safety net for an interrupted run: the daemon is ours, end it by PID.
+    process.once('exit', () => {
+      if (engine) {
+        try {
+          process.kill(engine.pid, 'SIGTERM');
+        } catch {}
+      }
+    });
+    const npmCache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
+    buildBaseImage(engine, {
+      tag: BASE_IMAGE,
+      // Dockerfiles run `npm ci`: offline, from this machine's npm cache, copied into the base.
+      extraPaths: npmCache ? [npmCache] : [],
+      changes: [...(npmCache ? [`ENV npm_config_cache=${npmCache}`] : []), 'ENV npm_config_offline=true', 'ENV npm_config_update_notifier=false'],
+    });
+    lap(`base image ${BASE_IMAGE} imported`);
+
+    dir = mkdtempSync(join(tmpdir(), 'rqctl-deploy-e2e-'));
+    // The files `rqctl config generate` writes, when it exists on this branch; else the fixture in
+    // the same shape.
+    const generated = (await runCli(['config', 'generate', '--out', dir], { cwd: dir, env: { REDIS_PASSWORD: PASSWORD } })).exitCode === 0;
+    if (generated) mode = 'generated';
+    else cpSync(join(ROOT, 'test/fixtures/deploy'), dir, { recursive: true, filter: (src) => !src.includes('old-insecure') });
+    copyBuildContext(dir);
+    standIns = !((await commandExists('worker')) && (await commandExists('scheduler')));
+    if (standIns) {
+      console.log('[deploy-engine] `rqctl worker`/`rqctl scheduler` are not built yet: supervisord runs stand-in processes under their program names');
+      rewriteFile(join(dir, 'supervisord.prod.conf'), (t) =>
+        withProgramCommand(withProgramCommand(t, 'rqctl-worker', 'node -e "setInterval(() => {}, 1 << 30)"'), 'rqctl-scheduler', 'node -e "setInterval(() => {}, 1 << 30)"'),
+      );
+    }
+
+    writeFileSync(join(dir, 'docker-compose.e2e.yml'), withoutPorts(readFileSync(join(dir, 'docker-compose.prod.yml'), 'utf8')));
+    // Read as written (merge keys applied, nothing interpolated): the override keeps
+    // `${REDIS_PASSWORD…}` where the file has it.
+    const config = { stdout: readFileSync(join(dir, 'docker-compose.e2e.yml'), 'utf8') };
+    for (const n of redisServiceNames(config.stdout)) ports[n] = await freePort();
+    const override = hostNetworkOverride({ config: config.stdout, baseImage: BASE_IMAGE, ports, password: PASSWORD });
+    writeFileSync(join(dir, 'e2e-host-network.yml'), override.yaml);
+    files = ['docker-compose.e2e.yml', 'e2e-host-network.yml'];
+    console.log(`[deploy-engine] ${mode} files; Redis services ${JSON.stringify(ports)}; dockerd ${engine.host}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (engine) {
+      const ids = engine.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      if (ids.length) engine.docker(['rm', '-f', '-v', ...ids], { timeoutMs: 60_000 });
+      await engine.stop();
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('deploys the stack and verifies it: services healthy, 3 workers + scheduler RUNNING, doctor passing', async (ctx) => {
+    if (!engine) return ctx.skip(unavailable);
+    const r = await deployCli(['--timeout', '120s', '--json']);
+    if (r.exitCode !== 0) console.log(r.stdout.slice(-4000), r.stderr.slice(-4000));
+    expect(r.exitCode).toBe(0);
+    const result = r.json;
+    expect(result.ok).toBe(true);
+    expect(result.steps.map((s: { name: string }) => s.name)).toEqual(['validate', 'build', 'up', 'verify']);
+    for (const s of result.steps) expect(['ok', 'warn']).toContain(s.status);
+    expect(result.compose.command).toMatch(/docker[ -]compose/);
+    console.log(`[deploy-engine] deploy steps: ${result.steps.map((s: { name: string; durationMs: number }) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
+
+    // Every service has a running container, Redis healthy.
+    const services = result.services as { service: string; state: string; health?: string; ok: boolean }[];
+    for (const name of Object.keys(ports)) expect(services.find((s) => s.service === name)).toMatchObject({ state: 'running', health: 'healthy', ok: true });
+    expect(services.every((s) => s.ok)).toBe(true);
+
+    // supervisord runs three workers and the scheduler.
+    const processes = result.processes as { name: string; state: string }[];
+    const workers = processes.filter((p) => /^rqctl-worker(:|$)/.test(p.name));
+    expect(workers.map((p) => p.name).sort()).toEqual(['rqctl-worker:rqctl-worker_00', 'rqctl-worker:rqctl-worker_01', 'rqctl-worker:rqctl-worker_02']);
+    expect(workers.every((p) => p.state === 'RUNNING')).toBe(true);
+    expect(processes.filter((p) => p.name.startsWith('rqctl-scheduler'))).toEqual([expect.objectContaining({ state: 'RUNNING' })]);
+    expect(result.doctor).toMatchObject({ ok: true, exitCode: 0 });
+    expect(result.doctor.checks.some((c: { id: string; status: string }) => c.id === 'queue.reachable' && c.status === 'ok')).toBe(true);
+
+    // From outside: the queue's Redis answers on 127.0.0.1 with the password, and with noeviction.
+    const queueService = Object.keys(ports).find((n) => n.includes('queue')) ?? Object.keys(ports)[0];
+    const client = new Redis({ host: '127.0.0.1', port: ports[queueService], password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await client.connect();
+      expect(await client.ping()).toBe('PONG');
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    } finally {
+      client.disconnect();
+    }
+
+    // The network rule held: host networking only, no network created, nothing published.
+    const networks = engine.docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort();
+    expect(networks).toEqual(['host', 'none']);
+    const ids = engine.docker(['ps', '-q']).stdout.split('\n').filter(Boolean);
+    const modes = engine.docker(['inspect', '--format', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Ports}}', ...ids]).stdout.trim().split('\n');
+    expect(modes.every((m) => m === 'host 0')).toBe(true);
+
+    if (standIns) console.log('[deploy-engine] (verified with stand-in worker/scheduler processes)');
+  }, 300_000);
+
+  it('a worker that cannot start fails the deploy: exit 4, the failing container and its last log lines', async (ctx) => {
+    if (!engine) return ctx.skip(unavailable);
+    rewriteFile(join(dir, 'supervisord.prod.conf'), (t) => withProgramCommand(t, 'rqctl-worker', 'rqctl worker --no-such-option-e2e'));
+    const r = await deployCli(['--timeout', '120s', '--log-lines', '60']);
+    expect(r.exitCode).toBe(4);
+    // The step line names the step that failed; the result names the processes and shows the logs.
+    expect(r.stderr).toMatch(/✗ verify\s+failed/);
+    expect(r.stdout).toMatch(/rqctl-worker:rqctl-worker_0\d\s+(FATAL|BACKOFF)/);
+    expect(r.stdout).toMatch(/--- last \d+ log lines of \S+ ---/);
+    // The worker's own complaint (or supervisord giving up on it) is in those lines.
+    expect(r.stdout).toMatch(/no-such-option-e2e|unknown (option|command)|gave up: rqctl-worker_0\d entered FATAL/);
+    expect(r.stdout).toMatch(/deploy failed at verify/);
+    expect(readFileSync(join(dir, 'supervisord.prod.conf'), 'utf8')).toContain('--no-such-option-e2e');
+  }, 300_000);
+});
