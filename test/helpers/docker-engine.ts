@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 
 /** Why this machine cannot run the engine tests (undefined: it can try). */
 export function engineSkipReason(): string | undefined {
+  if (process.env.RQCTL_SKIP_ENGINE_TESTS) return 'RQCTL_SKIP_ENGINE_TESTS is set';
   if (process.platform !== 'linux') return 'the Docker engine tests need Linux';
   if (process.getuid?.() !== 0) return 'the Docker engine tests start their own dockerd, which needs root';
   for (const bin of ['dockerd', 'docker']) if (!which(bin)) return `${bin} is not installed (scripts/setup.sh installs docker.io with RQCTL_SETUP_DOCKER=1)`;
