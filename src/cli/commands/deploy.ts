@@ -83,8 +83,10 @@ function seconds(ms: number): string {
  * the compose output is passed through so the build log is there when a build fails.
  */
 async function stepReporter(out: Output): Promise<{ onEvent: (e: DeployEvent) => void; stop: () => void }> {
-  // ora is loaded only on a terminal, so CI never pays for it.
-  const ora = out.stderrIsTTY && !out.json && !out.quiet ? (await import('ora')).default : undefined;
+  // ora is loaded only on a terminal, so CI never pays for it. A pseudo-terminal without a size
+  // (some CI runners, `script`) reports 0 columns, on which ora's line clearing never ends.
+  const spin = out.stderrIsTTY && (process.stderr.columns ?? 0) > 0 && !out.json && !out.quiet;
+  const ora = spin ? (await import('ora')).default : undefined;
   let spinner: import('ora').Ora | undefined;
   let lastProgress = '';
   const mark = (s: StepStatus) => (s === 'ok' ? out.c.green('✓') : s === 'warn' ? out.c.yellow('!') : s === 'failed' ? out.c.red('✗') : out.c.dim('-'));
@@ -115,7 +117,7 @@ async function stepReporter(out: Output): Promise<{ onEvent: (e: DeployEvent) =>
     }
     if (e.type === 'output') {
       if (spinner) {
-        spinner.text = `${e.step}  ${out.c.dim(e.line.slice(0, (process.stderr.columns ?? 100) - 20))}`;
+        spinner.text = `${e.step}  ${out.c.dim(e.line.slice(0, Math.max(20, (process.stderr.columns ?? 100) - 20)))}`;
         if (out.verbose) {
           spinner.clear();
           process.stderr.write(`  ${e.line}\n`);
