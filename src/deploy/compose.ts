@@ -168,18 +168,20 @@ export async function composeServices(inv: ComposeInvocation): Promise<ComposeSe
       hint: 'run `docker compose config` with the same files to see the problem',
     });
   }
-  return parseComposeServices(String(r.stdout));
+  return parseComposeServices(String(r.stdout), { generation: inv.cli.generation, activeProfiles: (inv.env.COMPOSE_PROFILES ?? '').split(',').filter(Boolean) });
 }
 
-export function parseComposeServices(yamlText: string, activeProfiles: string[] = []): ComposeService[] {
+export function parseComposeServices(yamlText: string, options: { generation?: 1 | 2; activeProfiles?: string[] } = {}): ComposeService[] {
+  const activeProfiles = options.activeProfiles ?? [];
   const doc = parseYaml(yamlText) as { services?: Record<string, Record<string, unknown>> } | null;
   const services: ComposeService[] = [];
   for (const [name, svc] of Object.entries(doc?.services ?? {})) {
     if (!svc || typeof svc !== 'object') continue;
     const profiles = Array.isArray(svc.profiles) ? (svc.profiles as string[]) : [];
     if (profiles.length && !profiles.some((p) => activeProfiles.includes(p))) continue;
+    // docker-compose v1 ignores deploy.replicas (outside --compatibility): it starts `scale` or one.
     const deploy = (svc.deploy ?? {}) as { replicas?: unknown };
-    const replicas = Number(deploy.replicas ?? svc.scale ?? 1);
+    const replicas = Number((options.generation === 1 ? undefined : deploy.replicas) ?? svc.scale ?? 1);
     const cmd = svc.command;
     const command = Array.isArray(cmd) ? cmd.map(String).join(' ') : typeof cmd === 'string' ? cmd : undefined;
     const hc = svc.healthcheck as { disable?: boolean; test?: unknown } | undefined;

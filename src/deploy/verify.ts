@@ -73,6 +73,7 @@ interface Inspected {
   restarting: boolean;
   health?: string;
   restartPolicy: string;
+  restartCount: number;
   exitCode: number;
 }
 
@@ -98,6 +99,7 @@ async function inspectAll(docker: Docker, project: string): Promise<Inspected[]>
       restarting: info.State.Restarting,
       health: info.State.Health?.Status,
       restartPolicy: info.HostConfig.RestartPolicy?.Name || 'no',
+      restartCount: info.RestartCount ?? 0,
       exitCode: info.State.ExitCode,
     });
   }
@@ -119,8 +121,13 @@ function judgeServices(expected: ComposeService[], containers: Inspected[]): { c
       let reason: string | undefined;
       if (!c.running) {
         reason = c.restarting ? `restarting (last exit code ${c.exitCode})` : `${c.state}${c.state === 'exited' ? ` (exit code ${c.exitCode})` : ''}`;
-        // A container that exited and has no restart policy stays down: no point waiting.
+        // A container that exited without a restart policy stays down, and one that keeps crashing
+        // will not settle: no point waiting for either.
         if ((c.state === 'exited' || c.state === 'dead') && c.restartPolicy === 'no') final = true;
+        if (c.restartCount >= 3) {
+          reason += `, restarted ${c.restartCount} times`;
+          final = true;
+        }
       } else if (c.health && c.health !== 'healthy') {
         reason = `health: ${c.health}`;
       }

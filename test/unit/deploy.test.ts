@@ -124,6 +124,11 @@ describe('compose project and services', () => {
       { name: 'redis', command: 'redis-server --appendonly yes', hasHealthcheck: true, replicas: 1 },
       { name: 'off', command: undefined, hasHealthcheck: false, replicas: 1 },
     ]);
+    // docker-compose v1 starts one container whatever deploy.replicas says; an active profile counts.
+    expect(parseComposeServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] })).toEqual([
+      { name: 'app', command: undefined, hasHealthcheck: false, replicas: 1 },
+      { name: 'debug', command: undefined, hasHealthcheck: false, replicas: 1 },
+    ]);
   });
 });
 
