@@ -8,7 +8,7 @@ import { composeCommandLine, composeServices, detectCompose, projectNameFor, run
 import { connectEngine, engineDisplay } from './engine.js';
 import { supervisorPrograms, type SupervisorProgram } from './supervisor.js';
 import { summarize, validateDeployFiles, type Finding, type Severity } from './validation.js';
-import { verifyStack, type DoctorCheck, type FailingContainer, type ProcessCheck, type ServiceCheck } from './verify.js';
+import { failingNow, verifyStack, type DoctorCheck, type FailingContainer, type ProcessCheck, type ServiceCheck } from './verify.js';
 
 /**
  * `rqctl deploy` (SPEC §9): validate → build → up → verify, each step timed and reported through
@@ -193,7 +193,19 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   // 1. validate
   let programs: SupervisorProgram[] | undefined;
   const validateStatus = await step('validate', 'validating the deployment files', async () => {
-    const paths = [...r.files];
+    // The first compose file is the production file. Later -f files are overrides that compose merges
+    // over it; judged alone they would be half a service each (no image, no limits), so they are
+    // listed, not validated. `rqctl config validate` still reads any file it is given.
+    const paths = [r.files[0]];
+    for (const f of r.files.slice(1)) {
+      result.findings.push({
+        rule: 'deploy-override',
+        severity: 'info',
+        file: shown(options.cwd, f),
+        message: `${shown(options.cwd, f)} is merged over ${shown(options.cwd, r.files[0])} by compose; it is not validated on its own`,
+        fix: 'keep production settings in the first compose file; check an override with `rqctl config validate` if it stands alone',
+      });
+    }
     if (existsSync(r.supervisorFile)) {
       paths.push(r.supervisorFile);
       result.supervisorFile = shown(options.cwd, r.supervisorFile);
@@ -243,6 +255,8 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
     const run = await runCompose(inv, upArgs, (line) => emit({ type: 'output', step: 'up', line }));
     if (run.exitCode !== 0) {
       result.problems.push(`${cli.display} up exited ${run.exitCode}`, ...run.tail.slice(-10));
+      // "Container … is unhealthy" says little: the container's own logs say why.
+      result.failing = await failingNow(docker, r.project, services, options.logLines).catch(() => []);
       return { status: 'failed', message: `${cli.display} up exited ${run.exitCode}` };
     }
     return { status: 'ok', message: `${services.length} service${services.length === 1 ? '' : 's'} started` };

@@ -222,33 +222,37 @@ export async function verifyStack(docker: Docker, options: VerifyOptions): Promi
     }
     const processes: ProcessCheck[] = [];
     let doctor: DoctorCheck | undefined;
-    const problems = [...svc.problems];
+    // Process problems first: a FATAL worker says more than the health: starting it causes.
+    const problems: string[] = [];
     let final = svc.final;
 
+    // supervisord's view is read as soon as the app container runs, healthy yet or not: a worker
+    // that cannot start fails the deploy at once, not when a healthcheck finally gives up.
+    const apps = appContainers(containers);
+    let processesOk = true;
+    for (const app of apps.supervised) {
+      progress(`checking supervisord processes in ${app.name}`);
+      const st = await supervisorStatus(docker, app);
+      if (st.error) {
+        processesOk = false;
+        problems.push(st.error);
+        failingIds.set(app.id, { c: app, reason: st.error });
+        continue;
+      }
+      const verdict = judgeProcesses(parseSupervisorStatus(st.text), options.programs);
+      processes.push(...verdict.processes.map((p) => ({ container: app.name, name: p.name, state: p.state, ok: p.ok })));
+      if (!verdict.ok) {
+        processesOk = false;
+        problems.push(...verdict.problems.map((p) => `${app.name}: ${p}`));
+        failingIds.set(app.id, { c: app, reason: verdict.problems.join('; ') });
+        if (verdict.final) final = true;
+      }
+    }
+    problems.push(...svc.problems);
     if (svc.problems.length === 0) {
-      const apps = appContainers(containers);
       if (apps.supervised.length === 0 && apps.direct.length === 0) {
         problems.push('no app container: no service runs supervisord or rqctl');
         final = true;
-      }
-      let processesOk = true;
-      for (const app of apps.supervised) {
-        progress(`checking supervisord processes in ${app.name}`);
-        const st = await supervisorStatus(docker, app);
-        if (st.error) {
-          processesOk = false;
-          problems.push(st.error);
-          failingIds.set(app.id, { c: app, reason: st.error });
-          continue;
-        }
-        const verdict = judgeProcesses(parseSupervisorStatus(st.text), options.programs);
-        processes.push(...verdict.processes.map((p) => ({ container: app.name, name: p.name, state: p.state, ok: p.ok })));
-        if (!verdict.ok) {
-          processesOk = false;
-          problems.push(...verdict.problems.map((p) => `${app.name}: ${p}`));
-          failingIds.set(app.id, { c: app, reason: verdict.problems.join('; ') });
-          if (verdict.final) final = true;
-        }
       }
       const doctorHost = apps.supervised[0] ?? apps.direct[0];
       if (processesOk && doctorHost) {
@@ -263,7 +267,7 @@ export async function verifyStack(docker: Docker, options: VerifyOptions): Promi
           if (doctorAttempts >= 3) final = true;
         }
       }
-    } else {
+    } else if (!final) {
       progress(`waiting for ${svc.problems[0]}${svc.problems.length > 1 ? ` (+${svc.problems.length - 1} more)` : ''}`);
     }
 
@@ -285,4 +289,27 @@ export async function verifyStack(docker: Docker, options: VerifyOptions): Promi
     failing.push({ container: c.name, service: c.service, reason, logs });
   }
   return { ok: false, services: last.services, processes: last.processes, doctor: last.doctor, problems: last.problems, failing };
+}
+
+/**
+ * The containers that are not running or not healthy right now, with their last log lines: what a
+ * failed `up` (a dependency that never became healthy) is explained by.
+ */
+export async function failingNow(docker: Docker, project: string, services: ComposeService[], logLines = 40): Promise<FailingContainer[]> {
+  const containers = await inspectAll(docker, project);
+  const judged = judgeServices(services, containers);
+  const failing: FailingContainer[] = [];
+  for (const check of judged.checks) {
+    if (check.ok) continue;
+    const c = containers.find((x) => x.name === check.container);
+    if (!c) continue;
+    let logs: string[];
+    try {
+      logs = await containerLogTail(docker, c.id, logLines);
+    } catch (e) {
+      logs = [`(logs unavailable: ${firstLine((e as Error).message)})`];
+    }
+    failing.push({ container: c.name, service: c.service, reason: check.reason ?? check.state, logs });
+  }
+  return failing;
 }

@@ -1,4 +1,5 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, parse as parseYaml, parseDocument, stringify as stringifyYaml } from 'yaml';
 import { ROOT } from './cli.js';
@@ -10,11 +11,38 @@ import { ROOT } from './cli.js';
  * locally imported base image.
  */
 
-/** Copies what a Dockerfile's build context needs from this repository (built dist/ included). */
+/**
+ * The build context of the app image: this checkout as CI leaves it (dist/ built, node_modules
+ * installed), so the Dockerfile needs no registry. node_modules is hard-linked, then pruned to the
+ * production dependencies here (what the Dockerfile's `npm prune --omit=dev` would keep: a third of
+ * the size to send and copy). Files already in `dir` (the deployment files under test) are kept.
+ */
 export function copyBuildContext(dir: string): void {
-  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'dist', 'src', 'templates', '.dockerignore']) {
-    if (existsSync(join(ROOT, p))) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  const skip = new Set(['.git', 'node_modules', 'test', 'bench', 'coverage', '.rqctl', '.env']);
+  for (const entry of readdirSync(ROOT)) {
+    if (skip.has(entry) || entry.endsWith('.log') || existsSync(join(dir, entry))) continue;
+    cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
+  const modules = realpathSync(join(ROOT, 'node_modules'));
+  const target = join(dir, 'node_modules');
+  if (spawnSync('cp', ['-al', modules, target]).status !== 0) {
+    cpSync(modules, target, { recursive: true });
+    return;
+  }
+  // npm rewrites its hidden lockfile in place: give the copy its own, or pruning the copy would
+  // rewrite this checkout's too.
+  const hidden = join(target, '.package-lock.json');
+  if (existsSync(hidden)) {
+    const text = readFileSync(hidden);
+    unlinkSync(hidden);
+    writeFileSync(hidden, text);
+  }
+  const before = existsSync(join(modules, '.package-lock.json')) ? readFileSync(join(modules, '.package-lock.json'), 'utf8') : '';
+  const prune = spawnSync('npm', ['prune', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
+  const after = existsSync(join(modules, '.package-lock.json')) ? readFileSync(join(modules, '.package-lock.json'), 'utf8') : '';
+  if (before !== after) throw new Error('pruning the build context changed this checkout’s node_modules/.package-lock.json');
+  // A failed prune leaves the full tree: the Dockerfile prunes it then, only slower.
+  if (prune.status !== 0) console.log(`[deploy-engine] npm prune in the build context failed (the image build will prune): ${prune.stderr.trim().split('\n').pop()}`);
 }
 
 type Service = Record<string, any>;
@@ -69,6 +97,9 @@ export function hostNetworkOverride(input: OverrideInput): { yaml: string; redis
         retries: 30,
       };
     } else {
+      // Docker 20.10 has no start_interval: a 30 s healthcheck interval would make every test
+      // deploy wait 30 s for the first check. Same test, checked sooner.
+      if (svc.healthcheck && !svc.healthcheck.disable) o.healthcheck = { ...svc.healthcheck, interval: '2s' };
       if (svc.build) o.build = { ...(typeof svc.build === 'object' ? svc.build : { context: svc.build }), args: { ...(svc.build?.args ?? {}), BASE_IMAGE: input.baseImage } };
       const env = svc.environment as Record<string, string | null> | undefined;
       if (env && !Array.isArray(env)) {

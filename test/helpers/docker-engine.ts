@@ -303,7 +303,9 @@ export function assembleRootfs(root: string, extraPaths: string[] = []): void {
   writeFileSync(join(root, 'etc/gshadow'), 'root:*::\nredis:!::\nnode:!::\nnogroup:*::\n', { mode: 0o640 });
   for (const f of ['/etc/login.defs', '/etc/nsswitch.conf']) if (existsSync(f)) copyIn(root, f, f);
   spawnSync('chown', ['-R', '1000:1000', join(root, 'home/node')]);
-  spawnSync('chown', ['999:999', join(root, 'data')]);
+  // Redis' data directory: writable whoever runs redis-server (the official image drops to `redis`;
+  // here it may stay root, without CAP_DAC_OVERRIDE when compose drops every capability).
+  chmodSync(join(root, 'data'), 0o1777);
 }
 
 export function buildBaseImage(engine: Dockerd, options: BaseImageOptions): void {
@@ -311,7 +313,8 @@ export function buildBaseImage(engine: Dockerd, options: BaseImageOptions): void
   try {
     const extraDirs = (options.extraPaths ?? []).filter((p) => existsSync(p) && lstatSync(p).isDirectory());
     assembleRootfs(root, (options.extraPaths ?? []).filter((p) => !extraDirs.includes(p)));
-    const changes = ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["/bin/sh"]', ...(options.changes ?? [])];
+    // WORKDIR /data as in the official Redis image: redis-server's default `dir ./` is its data directory.
+    const changes = ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'WORKDIR /data', 'CMD ["/bin/sh"]', ...(options.changes ?? [])];
     // Extra directories (the npm cache) go straight from the host into the archive, at their path.
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const tar = ['tar', '-cf', '-', '-C', q(root), '.', ...(extraDirs.length ? ['-C', '/', ...extraDirs.map((d) => q(d.replace(/^\/+/, '')))] : [])].join(' ');
