@@ -8,6 +8,7 @@ import { ROOT, runCli, tempCwd } from '../helpers/cli.js';
 const FIXTURE = join(ROOT, 'test/fixtures/deploy');
 const NO_ENGINE = { DOCKER_HOST: `unix://${join(ROOT, 'no-such-dir', 'docker.sock')}`, REDIS_PASSWORD: 'ci-secret-1' };
 const validatorPresent = existsSync(join(ROOT, 'src/deploy/validate/index.ts'));
+const generatorPresent = existsSync(join(ROOT, 'src/deploy/generate.ts'));
 if (!validatorPresent) console.log('[deploy] `rqctl config validate` is not on this branch yet: the insecure-file check waits for it');
 
 function fixtureCopy(sub = ''): string {
@@ -83,6 +84,14 @@ describe('rqctl deploy --check (the CI gate: validation only, no engine needed)'
     expect(r.exitCode).toBe(0);
     expect(r.json.findings).toContainEqual(expect.objectContaining({ severity: 'warning', file: 'supervisord.prod.conf', message: expect.stringContaining('not found') }));
     expect(r.stderr).toMatch(/warning: supervisord\.prod\.conf not found/);
+  });
+
+  it.skipIf(!validatorPresent || !generatorPresent)('passes on the files `rqctl config generate` writes', async () => {
+    const cwd = tempCwd();
+    expect((await runCli(['config', 'generate', '--out', cwd], { cwd })).exitCode).toBe(0);
+    const r = await runCli(['deploy', '--check', '--json'], { cwd, env: NO_ENGINE });
+    expect(r.exitCode).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, supervisorFile: 'supervisord.prod.conf', summary: { error: 0 } });
   });
 
   it.skipIf(!validatorPresent)('exits 4 on the old stack’s insecure compose file, naming the rules', async () => {
