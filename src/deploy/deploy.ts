@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseEnv } from 'node:util';
 import type Docker from 'dockerode';
 import { ExitCode, RqctlError, usageError } from '../errors.js';
 import type { DockerEnvironment } from '../config/docker.js';
+import { deploymentEnvironment } from '../config/environment.js';
 import { composeCommandLine, composeServices, detectCompose, projectNameFor, runCompose, type ComposeCli, type ComposeInvocation } from './compose.js';
 import { connectEngine, engineDisplay } from './engine.js';
 import { supervisorPrograms, type SupervisorProgram } from './supervisor.js';
@@ -177,8 +177,9 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   if (r.supervisorExplicit && !existsSync(r.supervisorFile)) {
     throw usageError(`supervisord file ${shown(options.cwd, r.supervisorFile)} does not exist`, 'check the --supervisor-file path');
   }
-  const env: Record<string, string> = { ...options.docker.processEnv };
-  if (options.envFile) Object.assign(env, readDotenv(resolve(options.cwd, options.envFile)), options.docker.processEnv);
+  // What compose interpolates with: the environment over the --env-file file.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(deploymentEnvironment({ envFile: options.envFile, cwd: options.cwd, env: options.docker.processEnv }))) if (v !== undefined) env[k] = v;
 
   // The engine and the compose command first: without them nothing can be deployed, and an operator
   // whose DOCKER_HOST is wrong should read exactly that, in one line (exit 3), not a validation report.
@@ -286,9 +287,4 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
     };
   });
   return finish(verifyStatus !== 'failed');
-}
-
-function readDotenv(path: string): Record<string, string> {
-  if (!existsSync(path)) throw usageError(`env file ${path} does not exist`, 'check the --env-file path');
-  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
 }

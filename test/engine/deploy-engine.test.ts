@@ -1,13 +1,13 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { supervisordConfigFrom } from '../../src/deploy/supervisor.js';
-import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { buildBaseImage, engineSkipReason, startDockerd, type Dockerd } from '../helpers/docker-engine.js';
-import { copyBuildContext, hostNetworkOverride, redisServiceNames, rewriteFile, withoutPorts, withProgramCommand } from '../helpers/deploy-stack.js';
+import { copyBuildContext, hostNetworkOverride, redisServiceNames, withoutPorts, withProgramCommand } from '../helpers/deploy-stack.js';
 import { freePort } from '../helpers/redis-server.js';
 
 /**
@@ -26,23 +26,14 @@ const BASE_IMAGE = 'rqctl-e2e-base:latest';
 const PROJECT = 'rqctl-e2e';
 const PASSWORD = `e2e${Math.random().toString(36).slice(2, 14)}`;
 
-/** The real commands exist once `rqctl worker` and `rqctl scheduler` are built. */
-async function commandExists(name: string): Promise<boolean> {
-  // `rqctl nope --help` prints the program's help: look for the command's own usage line.
-  const r = await runCli([name, '--help']);
-  return r.exitCode === 0 && r.stdout.startsWith(`Usage: rqctl ${name}`);
-}
-
 describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () => {
   let engine: Dockerd | undefined;
   let unavailable: string | undefined;
   let dir: string;
   let files: string[];
   const ports: Record<string, number> = {};
-  let mode = 'fixture';
   let appService = 'app';
   let appCommand: string[] = [];
-  let standIns = false;
 
   const deployCli = (args: string[], timeoutMs = 240_000): Promise<CliResult> =>
     runCli(['deploy', ...files.flatMap((f) => ['-f', f]), '-p', PROJECT, ...args], {
@@ -79,33 +70,23 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     lap(`base image ${BASE_IMAGE} imported`);
 
     dir = mkdtempSync(join(tmpdir(), 'rqctl-deploy-e2e-'));
-    // The files `rqctl config generate` writes, when it exists on this branch; else the fixture in
-    // the same shape.
-    const generated = (await runCli(['config', 'generate', '--out', dir], { cwd: dir, env: { REDIS_PASSWORD: PASSWORD } })).exitCode === 0;
-    if (generated) mode = 'generated';
-    else cpSync(join(ROOT, 'test/fixtures/deploy'), dir, { recursive: true, filter: (src) => !src.includes('old-insecure') });
+    // The files `rqctl config generate` writes, as an operator would deploy them.
+    const generate = await runCli(['config', 'generate', '--out', dir], { cwd: dir, env: { REDIS_PASSWORD: PASSWORD } });
+    if (generate.exitCode !== 0) throw new Error(`rqctl config generate failed: ${generate.stderr}`);
     copyBuildContext(dir);
-    standIns = !((await commandExists('worker')) && (await commandExists('scheduler')));
-    if (standIns) {
-      console.log('[deploy-engine] `rqctl worker`/`rqctl scheduler` are not built yet: supervisord runs stand-in processes under their program names');
-      rewriteFile(join(dir, 'supervisord.prod.conf'), (t) =>
-        withProgramCommand(withProgramCommand(t, 'rqctl-worker', 'node -e "setInterval(() => {}, 1 << 30)"'), 'rqctl-scheduler', 'node -e "setInterval(() => {}, 1 << 30)"'),
-      );
-    }
-
     writeFileSync(join(dir, 'docker-compose.e2e.yml'), withoutPorts(readFileSync(join(dir, 'docker-compose.prod.yml'), 'utf8')));
     // Read as written (merge keys applied, nothing interpolated): the override keeps
     // `${REDIS_PASSWORD…}` where the file has it.
-    const config = { stdout: readFileSync(join(dir, 'docker-compose.e2e.yml'), 'utf8') };
-    for (const n of redisServiceNames(config.stdout)) ports[n] = await freePort();
-    const override = hostNetworkOverride({ config: config.stdout, baseImage: BASE_IMAGE, ports, password: PASSWORD });
+    const composeText = readFileSync(join(dir, 'docker-compose.e2e.yml'), 'utf8');
+    for (const n of redisServiceNames(composeText)) ports[n] = await freePort();
+    const override = hostNetworkOverride({ config: composeText, baseImage: BASE_IMAGE, ports, password: PASSWORD });
     writeFileSync(join(dir, 'e2e-host-network.yml'), override.yaml);
-    const parsed = parseYaml(config.stdout, { merge: true }) as { services: Record<string, { command?: string | string[] }> };
+    const parsed = parseYaml(composeText, { merge: true }) as { services: Record<string, { command?: string | string[] }> };
     appService = override.appServices.find((n) => /supervisord/.test(String(parsed.services[n].command ?? ''))) ?? override.appServices[0];
     const cmd = parsed.services[appService].command;
     appCommand = Array.isArray(cmd) ? cmd.map(String) : String(cmd ?? '').split(/\s+/);
     files = ['docker-compose.e2e.yml', 'e2e-host-network.yml'];
-    console.log(`[deploy-engine] ${mode} files; Redis services ${JSON.stringify(ports)}; dockerd ${engine.host}`);
+    console.log(`[deploy-engine] generated files; Redis services ${JSON.stringify(ports)}; dockerd ${engine.host}`);
   }, 300_000);
 
   afterAll(async () => {
@@ -122,7 +103,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
   it('deploys the stack and verifies it: services healthy, 3 workers + scheduler RUNNING, doctor passing', async (ctx) => {
     if (!engine) return ctx.skip(unavailable);
     const r = await deployCli(['--timeout', '120s', '--json']);
-    if (r.exitCode !== 0) console.log(r.stdout.slice(-4000), r.stderr.slice(-4000));
+    if (r.exitCode !== 0 || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-4000)}\n${r.stdout.slice(-4000)}`);
     expect(r.exitCode).toBe(0);
     const result = r.json;
     expect(result.ok).toBe(true);
@@ -156,6 +137,20 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
       client.disconnect();
     }
 
+    // The deployed workers do work: a job dispatched from this host is completed by one of them.
+    const cacheService = Object.keys(ports).find((n) => n.includes('cache'));
+    const dispatched = await runCli(['dispatch', 'UpdateRaffleStatuses', '--wait', '--timeout', '60s', '--json'], {
+      env: {
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(ports[queueService]),
+        REDIS_PASSWORD: PASSWORD,
+        ...(cacheService ? { REDIS_CACHE_URL: `redis://127.0.0.1:${ports[cacheService]}/0` } : {}),
+      },
+      timeoutMs: 90_000,
+    });
+    if (dispatched.exitCode !== 0) console.log(dispatched.stdout, dispatched.stderr);
+    expect(dispatched.exitCode).toBe(0);
+
     // The network rule held: host networking only, no network created, nothing published.
     const networks = engine.docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort();
     expect(networks).toEqual(['host', 'none']);
@@ -163,7 +158,6 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     const modes = engine.docker(['inspect', '--format', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Ports}}', ...ids]).stdout.trim().split('\n');
     expect(modes.every((m) => m === 'host 0')).toBe(true);
 
-    if (standIns) console.log('[deploy-engine] (verified with stand-in worker/scheduler processes)');
   }, 300_000);
 
   it('a worker that cannot start fails the deploy: exit 4, the failing container and its last log lines', async (ctx) => {
@@ -180,7 +174,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
       timeoutMs: 240_000,
     });
     console.log(`[deploy-engine] broken deploy reported in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-    if (r.exitCode !== 4 || !r.stderr.includes('✗ verify')) console.log(r.stdout.slice(-6000), r.stderr.slice(-3000));
+    if (r.exitCode !== 4 || !r.stderr.includes('✗ verify') || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-3000)}\n${r.stdout.slice(-6000)}`);
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/- build\s+skipped/);
     // The step line names the step that failed; the result names the processes and shows the logs.

@@ -88,13 +88,14 @@ async function stepReporter(out: Output): Promise<{ onEvent: (e: DeployEvent) =>
   const spin = out.stderrIsTTY && (process.stderr.columns ?? 0) > 0 && !out.json && !out.quiet;
   const ora = spin ? (await import('ora')).default : undefined;
   let spinner: import('ora').Ora | undefined;
-  let lastProgress = '';
+  // Plain lines: each progress message once per step (verification polls repeat them every second).
+  let shownProgress = new Set<string>();
   const mark = (s: StepStatus) => (s === 'ok' ? out.c.green('✓') : s === 'warn' ? out.c.yellow('!') : s === 'failed' ? out.c.red('✗') : out.c.dim('-'));
   const word = (s: StepStatus) => (s === 'ok' ? out.c.green('ok') : s === 'warn' ? out.c.yellow('ok') : s === 'failed' ? out.c.red('failed') : out.c.dim('skipped'));
 
   const onEvent = (e: DeployEvent) => {
     if (e.type === 'step-start') {
-      lastProgress = '';
+      shownProgress = new Set();
       if (ora) {
         spinner = ora({ text: `${e.step}  ${out.c.dim(e.description)}`, stream: process.stderr, discardStdin: false }).start();
       } else out.info(`${e.step}: ${e.description}`);
@@ -128,8 +129,10 @@ async function stepReporter(out: Output): Promise<{ onEvent: (e: DeployEvent) =>
     }
     if (e.type === 'progress') {
       if (spinner) spinner.text = `${e.step}  ${out.c.dim(e.message)}`;
-      else if (e.message !== lastProgress) out.info(`  ${e.message}`);
-      lastProgress = e.message;
+      else if (!shownProgress.has(e.message)) {
+        shownProgress.add(e.message);
+        out.info(`  ${e.message}`);
+      }
     }
   };
   return {
