@@ -1,19 +1,17 @@
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempCwd } from '../helpers/cli.js';
 
 /** `rqctl deploy` without a Docker engine: the plan, the CI gate, and the one-line "no engine". */
 
-const FIXTURE = join(ROOT, 'test/fixtures/deploy');
 const NO_ENGINE = { DOCKER_HOST: `unix://${join(ROOT, 'no-such-dir', 'docker.sock')}`, REDIS_PASSWORD: 'ci-secret-1' };
-const validatorPresent = existsSync(join(ROOT, 'src/deploy/validate/index.ts'));
-const generatorPresent = existsSync(join(ROOT, 'src/deploy/generate.ts'));
-if (!validatorPresent) console.log('[deploy] `rqctl config validate` is not on this branch yet: the insecure-file check waits for it');
 
-function fixtureCopy(sub = ''): string {
+/** A project folder with the files `rqctl config generate` writes. */
+async function generated(): Promise<string> {
   const dir = tempCwd();
-  cpSync(join(FIXTURE, sub), dir, { recursive: true, filter: (src) => sub !== '' || !src.includes('old-insecure') });
+  const r = await runCli(['config', 'generate', '--out', dir], { cwd: dir });
+  if (r.exitCode !== 0) throw new Error(`config generate failed: ${r.stderr}`);
   return dir;
 }
 
@@ -28,7 +26,7 @@ describe('rqctl deploy --dry-run', () => {
   });
 
   it('human plan shows the compose commands with -f and -p; --check plans validation only', async () => {
-    const cwd = fixtureCopy();
+    const cwd = await generated();
     const r = await runCli(['deploy', '--dry-run', '-p', 'shop', '--timeout', '90s'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('docker compose -f docker-compose.prod.yml -p shop build');
@@ -42,7 +40,7 @@ describe('rqctl deploy --dry-run', () => {
 
 describe('rqctl deploy without an engine', () => {
   it('says so in one line and exits 3', async () => {
-    const cwd = fixtureCopy();
+    const cwd = await generated();
     const r = await runCli(['deploy'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(3);
     const lines = r.stderr.trim().split('\n');
@@ -52,7 +50,7 @@ describe('rqctl deploy without an engine', () => {
   });
 
   it('--json: the error document on stderr, nothing on stdout', async () => {
-    const cwd = fixtureCopy();
+    const cwd = await generated();
     const r = await runCli(['deploy', '--json'], { cwd, env: { ...NO_ENGINE, DOCKER_HOST: 'tcp://127.0.0.1:1' } });
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toBe('');
@@ -60,7 +58,7 @@ describe('rqctl deploy without an engine', () => {
   });
 
   it('a missing compose file or --supervisor-file is a usage error (exit 2)', async () => {
-    const cwd = fixtureCopy();
+    const cwd = await generated();
     expect((await runCli(['deploy', '-f', 'nope.yml'], { cwd, env: NO_ENGINE })).exitCode).toBe(2);
     const r = await runCli(['deploy', '--check', '--supervisor-file', 'nope.conf'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(2);
@@ -69,8 +67,8 @@ describe('rqctl deploy without an engine', () => {
 });
 
 describe('rqctl deploy --check (the CI gate: validation only, no engine needed)', () => {
-  it('passes on the production files, with the summary in --json', async () => {
-    const cwd = fixtureCopy();
+  it('passes on the files `rqctl config generate` writes, with the summary in --json', async () => {
+    const cwd = await generated();
     const r = await runCli(['deploy', '--check', '--json'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(0);
     expect(r.json).toMatchObject({ ok: true, summary: { error: 0 }, steps: [{ name: 'validate' }] });
@@ -78,7 +76,7 @@ describe('rqctl deploy --check (the CI gate: validation only, no engine needed)'
   });
 
   it('without supervisord.prod.conf beside the compose file: a warning, still valid', async () => {
-    const cwd = fixtureCopy();
+    const cwd = await generated();
     rmSync(join(cwd, 'supervisord.prod.conf'));
     const r = await runCli(['deploy', '--check', '--json'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(0);
@@ -86,23 +84,17 @@ describe('rqctl deploy --check (the CI gate: validation only, no engine needed)'
     expect(r.stderr).toMatch(/warning: supervisord\.prod\.conf not found/);
   });
 
-  it.skipIf(!validatorPresent || !generatorPresent)('passes on the files `rqctl config generate` writes', async () => {
+  it('exits 4 on the old stack’s insecure files, naming the rules; --force does not open the gate', async () => {
     const cwd = tempCwd();
-    expect((await runCli(['config', 'generate', '--out', cwd], { cwd })).exitCode).toBe(0);
-    const r = await runCli(['deploy', '--check', '--json'], { cwd, env: NO_ENGINE });
-    expect(r.exitCode).toBe(0);
-    expect(r.json).toMatchObject({ ok: true, supervisorFile: 'supervisord.prod.conf', summary: { error: 0 } });
-  });
-
-  it.skipIf(!validatorPresent)('exits 4 on the old stack’s insecure compose file, naming the rules', async () => {
-    const cwd = fixtureCopy('old-insecure');
-    const r = await runCli(['deploy', '--check'], { cwd, env: NO_ENGINE });
+    cpSync(join(ROOT, 'test/fixtures/deploy/old-stack'), cwd, { recursive: true });
+    const args = ['deploy', '--check', '--supervisor-file', '.docker/supervisord.prod.conf'];
+    const r = await runCli(args, { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(4);
-    expect(r.stdout).toMatch(/redis-port-public/);
-    expect(r.stdout).toMatch(/redis-no-auth/);
-    expect(r.stdout).toMatch(/redis-queue-eviction/);
+    for (const rule of ['redis-port-public', 'redis-no-auth', 'redis-queue-eviction', 'supervisor-process-name', 'timeout-chain']) expect(r.stdout).toContain(rule);
     expect(r.stdout).toMatch(/invalid: [1-9]\d* errors/);
-    // --force does not turn the gate off.
-    expect((await runCli(['deploy', '--check', '--force'], { cwd, env: NO_ENGINE })).exitCode).toBe(4);
+    expect(r.stderr).toMatch(/✗ validate\s+failed/);
+    expect((await runCli([...args, '--force'], { cwd, env: NO_ENGINE })).exitCode).toBe(4);
+    // A full deploy checks the engine first: without one, that is what it says (exit 3).
+    expect((await runCli(['deploy', '--supervisor-file', '.docker/supervisord.prod.conf'], { cwd, env: NO_ENGINE })).exitCode).toBe(3);
   });
 });
