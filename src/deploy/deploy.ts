@@ -252,7 +252,14 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   const upArgs = ['up', '-d', '--remove-orphans', ...(options.build === false ? ['--no-build'] : [])];
   let services: Awaited<ReturnType<typeof composeServices>> = [];
   const upStatus = await step('up', composeCommandLine({ ...inv, display: cli.display, files: result.files }, upArgs), async () => {
-    services = await composeServices(inv);
+    try {
+      services = await composeServices(inv);
+    } catch (e) {
+      // Compose refuses the merged configuration (a required variable unset, an invalid override).
+      if (!(e instanceof RqctlError)) throw e;
+      result.problems.push(e.message);
+      return { status: 'failed', message: e.message };
+    }
     const run = await runCompose(inv, upArgs, (line) => emit({ type: 'output', step: 'up', line }));
     if (run.exitCode !== 0) {
       result.problems.push(`${cli.display} up exited ${run.exitCode}`, ...run.tail.slice(-10));

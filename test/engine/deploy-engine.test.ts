@@ -160,6 +160,20 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
 
   }, 300_000);
 
+  it('without REDIS_PASSWORD compose refuses the files: exit 4 with its reason, the running stack untouched', async (ctx) => {
+    if (!engine) return ctx.skip(unavailable);
+    const before = engine.docker(['ps', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean).sort();
+    const r = await runCli(['deploy', ...files.flatMap((f) => ['-f', f]), '-p', PROJECT, '--no-build', '--json'], {
+      cwd: dir,
+      env: { DOCKER_HOST: engine.host },
+      timeoutMs: 120_000,
+    });
+    expect(r.exitCode).toBe(4);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.steps.find((s: { name: string }) => s.name === 'up')).toMatchObject({ status: 'failed', message: expect.stringContaining('REDIS_PASSWORD') });
+    expect(engine.docker(['ps', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean).sort()).toEqual(before);
+  }, 120_000);
+
   it('a worker that cannot start fails the deploy: exit 4, the failing container and its last log lines', async (ctx) => {
     if (!engine) return ctx.skip(unavailable);
     // The supervisord file in the image is replaced by a bind mount of a broken copy: no rebuild
