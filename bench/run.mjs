@@ -121,9 +121,9 @@ function extraText(extra) {
     .join(', ');
 }
 
-function printTable(results, skipped) {
+function printTable(entries) {
   const head = ['row', 'rqctl median (min–max)', 'raw median (min–max)', 'ratio', 'target', 'ok', 'notes'];
-  const body = results.map((r) => [
+  const body = entries.map((r) => r.skipped ? [r.title, '—', '—', '—', r.target, 'skip', r.reason] : [
     `${r.title}${r.subject !== 'rqctl' ? ` [${r.subject}]` : ''}`,
     `${fmt(r.rqctl.median)} (${fmt(r.rqctl.min)}–${fmt(r.rqctl.max)}) ${r.unit}`,
     `${fmt(r.raw.median)} (${fmt(r.raw.min)}–${fmt(r.raw.max)}) ${r.unit}`,
@@ -132,7 +132,6 @@ function printTable(results, skipped) {
     r.pass ? 'yes' : 'NO',
     [extraText(r.extra), r.extraBaseline ? `raw: ${extraText(r.extraBaseline)}` : ''].filter(Boolean).join('; '),
   ]);
-  for (const s of skipped) body.push([s.title, '—', '—', '—', s.target, 'skip', s.reason]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ');
   process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${body.map(line).join('\n')}\n`);
@@ -161,26 +160,34 @@ async function main() {
   const ctx = { quick: opts.quick, rounds: opts.rounds, root: ROOT, bin: join(ROOT, 'bin', 'rqctl.js'), log };
   const results = [];
   const skipped = [];
+  /** Results and skips in row order, for the table. */
+  const ordered = [];
   const started = Date.now();
   for (const row of selected) {
     const why = row.unavailable ? await row.unavailable(ctx) : undefined;
     if (why) {
       log(`${row.id}: skipped: ${why}`);
-      skipped.push({ row: row.id, title: row.title, target: targetText(row), reason: why });
+      const skip = { row: row.id, title: row.title, target: targetText(row), reason: why };
+      skipped.push(skip);
+      ordered.push({ ...skip, skipped: true });
       continue;
     }
     const t0 = Date.now();
     log(`${row.id}: ${row.measure}`);
     try {
-      results.push(...(await runRow(row, ctx)));
+      const rowResults = await runRow(row, ctx);
+      results.push(...rowResults);
+      ordered.push(...rowResults);
     } catch (e) {
       log(`${row.id}: FAILED: ${e.stack ?? e}`);
-      skipped.push({ row: row.id, title: row.title, target: targetText(row), reason: `error: ${String(e.message ?? e).split('\n')[0]}` });
+      const skip = { row: row.id, title: row.title, target: targetText(row), reason: `error: ${String(e.message ?? e).split('\n')[0]}` };
+      skipped.push(skip);
+      ordered.push({ ...skip, skipped: true });
     }
     log(`${row.id}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   process.stdout.write(`\nrqctl benchmarks (${opts.quick ? 'quick' : 'full'}), ${((Date.now() - started) / 1000).toFixed(0)} s\n\n`);
-  printTable(results, skipped);
+  printTable(ordered);
 
   // A smoke run never overwrites the recorded figures.
   const file = join(HERE, opts.quick ? 'results.quick.json' : 'results.json');

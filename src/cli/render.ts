@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import { writeSync } from 'node:fs';
 import { maskSecrets } from '../config/endpoints.js';
 
 /**
@@ -94,11 +95,12 @@ export interface LogEvent {
 
 export function eventLogger(out: Output): (e: LogEvent) => void {
   const asJson = out.json || !out.stdoutIsTTY;
+  const write = batchedStdout();
   return (e) => {
     if (e.level === 'debug' && !out.verbose) return;
     if (out.quiet && (e.level ?? 'info') === 'info') return;
     if (asJson) {
-      process.stdout.write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
+      write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
       return;
     }
     const { level = 'info', event, msg, ...rest } = e;
@@ -108,6 +110,45 @@ export function eventLogger(out: Output): (e: LogEvent) => void {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${out.c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    process.stdout.write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+    write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+  };
+}
+
+let pending: string[] = [];
+let flushScheduled = false;
+let exitHookInstalled = false;
+
+function flushPending(): void {
+  flushScheduled = false;
+  if (!pending.length) return;
+  const text = pending.join('');
+  pending = [];
+  process.stdout.write(text);
+}
+
+/**
+ * Event lines are written once per event-loop turn, not one write per line. On Linux, stdout to a
+ * pipe or file is synchronous: a worker at concurrency 50 logs two lines per job, and one write(2)
+ * per line cost more than BullMQ's own work (profiled: 40 % of the worker's CPU at 4,000 jobs/s).
+ * Lines still queued when the process exits (process.exit after a second SIGTERM) are written then.
+ */
+function batchedStdout(): (line: string) => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      if (!pending.length) return;
+      const text = pending.join('');
+      pending = [];
+      try {
+        writeSync(1, text);
+      } catch {}
+    });
+  }
+  return (line) => {
+    pending.push(line);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushPending);
+    }
   };
 }
