@@ -28,14 +28,14 @@ export class TcpProxy {
   static async start(target: { port: number; host?: string }): Promise<TcpProxy> {
     const host = target.host ?? '127.0.0.1';
     if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') throw new Error('the proxy only forwards to this machine');
-    let proxy!: TcpProxy;
-    const server = createServer({ pauseOnConnect: false }, (client) => proxy.onConnection(client, target.port, host));
+    const holder: { proxy?: TcpProxy } = {};
+    const server = createServer((client) => holder.proxy!.onConnection(client, target.port, host));
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
     });
-    proxy = new TcpProxy(server, port);
-    return proxy;
+    holder.proxy = new TcpProxy(server, port);
+    return holder.proxy;
   }
 
   /** host:port of the proxy, for a client's URL. */
