@@ -44,18 +44,15 @@ export default {
     for (const t of (await import(pathToFileURL(join(ctx.root, 'bench/jobs/noop.mjs')).href)).default) registerJobType({ ...t });
     const { dispatchBulk } = await importDist(ctx, 'jobs/dispatch.js');
     const { connectRole, closeClient } = await importDist(ctx, 'redis/connect.js');
-    const { openQueue } = await importDist(ctx, 'queue/queues.js');
     const rq = await connectRole(config, 'queue');
-    const rqQueue = openQueue(config, QUEUE, rq);
     const rawQueue = new Queue(QUEUE, { connection: connectionOf(redis.url(0)), prefix: 'bull' });
     // The raw side adds what rqctl adds: the same payloads, attempts, backoff and retention.
     const retention = { removeOnComplete: { age: config.queue.keepCompleted.age, count: config.queue.keepCompleted.count }, removeOnFail: { age: config.queue.keepFailed.age, count: config.queue.keepFailed.count } };
     const rawOpts = { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention };
-    return { redis, config, rq, rqQueue, rawQueue, rawOpts, dispatchBulk, closeClient, client: redis.client(), n: ctx.quick ? 10_000 : 100_000 };
+    return { redis, config, rq, rawQueue, rawOpts, dispatchBulk, closeClient, client: redis.client(), n: ctx.quick ? 10_000 : 100_000 };
   },
   async teardown(s) {
     if (!s) return;
-    await s.rqQueue.close();
     await s.rawQueue.close();
     await s.closeClient(s.rq);
     s.client.disconnect();
@@ -78,7 +75,7 @@ export default {
         timed(s, (from, to) => {
           const batch = [];
           for (let i = from; i < to; i++) batch.push({ job: 'BenchNoop', data: { i } });
-          return s.dispatchBulk(s.config, batch, { queue: s.rqQueue });
+          return s.dispatchBulk(s.config, batch, { client: s.rq });
         }),
     },
   ],
