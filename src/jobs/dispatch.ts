@@ -1,6 +1,6 @@
 import { Job, QueueEvents } from 'bullmq';
 import type { Config } from '../config/resolve.js';
-import { ExitCode, RqctlError, usageError } from '../errors.js';
+import { ExitCode, RqctlError, redisRefusal, usageError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
 import { openQueue, queueConnection } from '../queue/queues.js';
 import { formatIssues } from './define.js';
@@ -114,7 +114,10 @@ export async function dispatch(config: Config, prepared: PreparedDispatch, optio
   try {
     // Subscribe before adding, so a job that finishes at once is not missed.
     if (options.waitMs !== undefined) ev = await openEvents(config, prepared.queue);
-    const job = await queue.add(prepared.type.name, prepared.payload, prepared.opts);
+    const job = await queue.add(prepared.type.name, prepared.payload, prepared.opts).catch((e: unknown) => {
+      // BullMQ adds a job in one script, refused before its first write: nothing is half-written.
+      throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, 'nothing was enqueued') ?? e;
+    });
     const result: DispatchResult = { id: String(job.id), queue: prepared.queue, name: prepared.type.name, ...(prepared.opts.delay ? { delayMs: prepared.opts.delay } : {}), ...(prepared.cacheKey ? { key: prepared.cacheKey } : {}) };
     if (!ev) return result;
     options.onWaiting?.(result);
@@ -155,7 +158,8 @@ export interface BulkDispatchOptions {
  * Enqueues many jobs at once (an import, a backfill, a replay). Every payload is validated first and
  * one that fails its schema refuses the whole batch (exit 2, nothing enqueued); then one `addBulk`
  * per queue, which BullMQ sends as a single MULTI. Job options are computed once per job type and
- * shared, so what rqctl adds per job is the schema check.
+ * shared, so what rqctl adds per job is the schema check. Each job is added atomically, the batch is
+ * not: a server that runs out of memory halfway keeps the jobs added before (the error says so).
  */
 export async function dispatchBulk(config: Config, items: readonly BulkDispatchItem[], options: BulkDispatchOptions = {}): Promise<DispatchResult[]> {
   const byQueue = new Map<string, { index: number; name: string; data: unknown; opts: JobsOptions; key?: string }[]>();
@@ -189,7 +193,10 @@ export async function dispatchBulk(config: Config, items: readonly BulkDispatchI
     for (const [name, list] of byQueue) {
       const queue = openQueue(config, name, client);
       try {
-        const jobs = await queue.addBulk(list.map((j) => ({ name: j.name, data: j.data, opts: j.opts })));
+        const jobs = await queue.addBulk(list.map((j) => ({ name: j.name, data: j.data, opts: j.opts }))).catch((e: unknown) => {
+          const before = [...results].filter(Boolean).length;
+          throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, `${before} jobs were enqueued before, this batch of ${list.length} for queue ${name} may be partly enqueued`) ?? e;
+        });
         jobs.forEach((job, i) => {
           const j = list[i];
           results[j.index] = { id: String(job.id), queue: name, name: j.name, ...(j.opts.delay ? { delayMs: j.opts.delay } : {}), ...(j.key ? { key: j.key } : {}) };
