@@ -1,6 +1,6 @@
-// Cache hits (SPEC §10): reading a cached value through rqctl (getCacheValue: the value as stored,
-// bytes, plus its TTL, as `rqctl cache get` serves it) vs a raw ioredis GET, 100 reads in flight,
-// in one process, alternating. 2 KB (a quote) and 200 KB (a market list), never parsed.
+// Cache hits (SPEC §10): reading a cached value through rqctl (readCacheValue, the hit path of
+// `rqctl cache get`: the bytes as stored, never parsed and re-serialised) vs a raw ioredis GET,
+// 100 reads in flight, in one process, alternating. 2 KB (a quote) and 200 KB (a market list).
 import { BenchRedis } from '../lib/redis.mjs';
 import { benchConfig, importDist, inFlight } from '../lib/rqctl.mjs';
 import { distHas, missing } from '../lib/env.mjs';
@@ -20,28 +20,28 @@ function makeRow({ id, title, size, total }) {
   return {
     id,
     title,
-    measure: `GET of a ${size >= 1024 * 100 ? '200 KB' : '2 KB'} cached value, 100 in flight: rqctl getCacheValue vs raw ioredis get`,
+    measure: `GET of a ${size >= 1024 * 100 ? '200 KB' : '2 KB'} cached value, 100 in flight: rqctl readCacheValue vs raw ioredis get`,
     kind: 'rate',
     unit: 'reads',
     target: 0.9,
     rounds: { full: 7, quick: 2 },
     warmup: true,
     n: (ctx) => (ctx.quick ? total.quick : total.full),
-    unavailable: (ctx) => (!distHas(ctx, 'cache/values.js') ? missing('src/cache/values.ts getCacheValue') : undefined),
+    unavailable: (ctx) => (!distHas(ctx, 'cache/values.js') ? missing('src/cache/values.ts readCacheValue') : undefined),
     async setup(ctx) {
       const redis = await BenchRedis.start();
       const config = await benchConfig(ctx, { REDIS_URL: redis.url(0), REDIS_CACHE_DB: String(CACHE_DB) });
       const { connectRole, closeClient } = await importDist(ctx, 'redis/connect.js');
-      const { getCacheValue } = await importDist(ctx, 'cache/values.js');
+      const { readCacheValue } = await importDist(ctx, 'cache/values.js');
       const client = await connectRole(config, 'cache');
       const raw = redis.client(CACHE_DB);
       const key = 'stock_quote_0123456789abcdef0123456789abcdef';
       const value = jsonOfSize(size);
       await raw.set(key, value, 'EX', 1200);
       // Both sides must read the same bytes.
-      const got = await getCacheValue(client, config, key);
+      const got = await readCacheValue(client, config, key);
       if (!got.value.equals(Buffer.from(value))) throw new Error('rqctl read different bytes than were stored');
-      return { redis, config, client, raw, key, getCacheValue, closeClient, n: ctx.quick ? total.quick : total.full };
+      return { redis, config, client, raw, key, readCacheValue, closeClient, n: ctx.quick ? total.quick : total.full };
     },
     async teardown(s) {
       if (!s) return;
@@ -51,7 +51,7 @@ function makeRow({ id, title, size, total }) {
     },
     subjects: [
       { name: 'raw', baseline: true, run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.raw.get(s.key)) }) },
-      { name: 'rqctl', run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.getCacheValue(s.client, s.config, s.key)) }) },
+      { name: 'rqctl', run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.readCacheValue(s.client, s.config, s.key)) }) },
     ],
   };
 }
