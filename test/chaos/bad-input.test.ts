@@ -35,7 +35,7 @@ const FAMILIES: { cmd: string[]; args?: string[] }[] = [
   { cmd: ['schedule', 'sync'] },
   { cmd: ['cache', 'get'], args: ['stock_quote_seed'] },
   { cmd: ['cache', 'forget'], args: ['stock_quote_seed'] },
-  { cmd: ['cache', 'clear'], args: ['--yes'] },
+  { cmd: ['cache', 'clear'], args: ['--prefix', 'stock_quote_', '--yes'] },
   { cmd: ['cache', 'stats'] },
   { cmd: ['keys'] },
   { cmd: ['keys', 'show'], args: ['stock_quote_seed'] },

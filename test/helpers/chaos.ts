@@ -94,7 +94,7 @@ export interface WorkerProcess {
 }
 
 export async function startWorker(env: Record<string, string>, args: string[] = [], cwd = chaosCwd()): Promise<WorkerProcess> {
-  const child = spawnCli(['worker', '--queue', 'chaos', ...args], { env: { RQCTL_EXTRA_JOBS: CHAOS_JOBS, ...env }, cwd });
+  const child = spawnCli(['worker', ...(args.includes('--queue') ? [] : ['--queue', 'chaos']), ...args], { env: { RQCTL_EXTRA_JOBS: CHAOS_JOBS, ...env }, cwd });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
