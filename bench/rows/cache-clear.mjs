@@ -53,15 +53,16 @@ async function measured(state, run) {
   return { value: res.ms, extra: { probeMaxMs: state.lastProbe, redisMaxStallMs: redisMax, peakRssMb: res.peakRssMb } };
 }
 
+/** Distinct keys matching (SCAN may return a key twice while Redis rehashes). */
 async function countKeys(c, match) {
   let cursor = '0';
-  let n = 0;
+  const seen = new Set();
   do {
     const [next, keys] = await c.scan(cursor, 'MATCH', match, 'COUNT', 5000);
     cursor = next;
-    n += keys.length;
+    for (const k of keys) seen.add(k);
   } while (cursor !== '0');
-  return n;
+  return seen.size;
 }
 
 export default {
