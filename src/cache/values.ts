@@ -33,24 +33,48 @@ export function keyNotFound(text: string, where: string): RqctlError {
   });
 }
 
-/** GET of a cache key as raw bytes, plus its TTL. Throws exit 4 when the key does not exist. */
-export async function getCacheValue(client: RedisClient, config: Config, text: string): Promise<CacheValue> {
-  for (const key of cacheKeyCandidates(config, text)) {
-    let value: Buffer | null;
-    try {
-      value = await client.getBuffer(key);
-    } catch (e) {
-      if (/WRONGTYPE/.test(String((e as Error).message))) {
-        const type = await client.type(key);
-        throw new RqctlError('WRONG_TYPE', ExitCode.usage, `key "${escapeKey(key)}" is a ${type}, not a string value`, { hint: `see it with \`rqctl keys show --role cache '${escapeKey(key)}'\`` });
-      }
-      throw e;
+async function getValue(client: RedisClient, key: Buffer | string): Promise<Buffer | null> {
+  try {
+    return await client.getBuffer(key);
+  } catch (e) {
+    if (/WRONGTYPE/.test(String((e as Error).message))) {
+      const type = await client.type(key);
+      const shown = typeof key === 'string' ? key : escapeKey(key);
+      throw new RqctlError('WRONG_TYPE', ExitCode.usage, `key "${shown}" is a ${type}, not a string value`, { hint: `see it with \`rqctl keys show --role cache '${shown}'\`` });
     }
-    if (value === null) continue;
-    const pttl = await client.pttl(key);
-    return { key, value, pttl: pttl < 0 ? -1 : pttl };
+    throw e;
+  }
+}
+
+/**
+ * The hit path: GET of a cache key as raw bytes, exactly as stored (never parsed and re-serialised),
+ * in one round trip. Throws exit 4 when the key does not exist. A plain name (no `\xhh` escape) is
+ * tried as given first, before any other reading of it is built: ~2 µs of CPU per read less, the
+ * difference between 0.77× and par with a raw GET at 100 reads in flight (bench row cache-hit).
+ */
+export async function readCacheValue(client: RedisClient, config: Config, text: string): Promise<{ key: Buffer; value: Buffer }> {
+  const plain = !text.includes('\\');
+  if (plain) {
+    const value = await getValue(client, text);
+    if (value !== null) return { key: Buffer.from(text, 'utf8'), value };
+  }
+  const candidates = cacheKeyCandidates(config, text);
+  for (const key of plain ? candidates.slice(1) : candidates) {
+    const value = await getValue(client, key);
+    if (value !== null) return { key, value };
   }
   throw keyNotFound(text, `cache role (${config.roles.cache.display})`);
+}
+
+/**
+ * `rqctl cache get`: the value plus its TTL. The TTL is a second command, asked only here: reading
+ * both on every hit (sequentially, pipelined or in a Lua script) costs 0.5–0.75× a raw GET's
+ * throughput with 100 reads in flight (bench row cache-hit), and the hit path does not need it.
+ */
+export async function getCacheValue(client: RedisClient, config: Config, text: string): Promise<CacheValue> {
+  const { key, value } = await readCacheValue(client, config, text);
+  const pttl = await client.pttl(key);
+  return { key, value, pttl: pttl < 0 ? -1 : pttl };
 }
 
 export interface ForgetResult {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode, isRqctlError } from '../errors.js';
+import { ExitCode, isRqctlError, redisRefusal } from '../errors.js';
 import { maskSecrets } from '../config/endpoints.js';
 import { lastContext } from './context.js';
 import { commandModules } from './commands/index.js';
@@ -36,6 +36,8 @@ function wantsVerbose(argv: string[]): boolean {
 
 /** The one place that turns an error into a message and an exit code. */
 export function reportError(err: unknown, argv: string[]): number {
+  // A Redis refusal (OOM, READONLY, NOPERM…) that reached here unexplained is still not a bug in rqctl.
+  err = redisRefusal(err) ?? err;
   const json = wantsJson(argv);
   const verbose = wantsVerbose(argv);
   if (err instanceof CommanderError) {

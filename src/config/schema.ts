@@ -108,6 +108,12 @@ export const workerSchema = z.object({
   maxTime: int(0, 30 * 86_400, 'seconds').default(0).describe('stop after this many seconds (0 = never)'),
   sleep: int(1, 10, 'seconds').default(3).describe('one blocking wait for a job when the queues are empty'),
   grace: int(1, 3600, 'seconds').default(10).describe('after a job\'s timeout, how long it may take to honour its AbortSignal before the worker process exits non-zero (keep timeout + grace below supervisord stopwaitsecs)'),
+  lockDurationMs: int(1000, 600_000, 'milliseconds')
+    .default(30_000)
+    .describe("BullMQ lockDuration: a running job's lock, renewed while it runs; a crashed worker's job is recovered once it lapses. Keep the default (30 s) in production; fault-injection tests shorten it"),
+  stalledIntervalMs: int(1000, 600_000, 'milliseconds')
+    .default(30_000)
+    .describe('BullMQ stalledInterval: how often a worker looks for jobs whose lock lapsed (a crashed worker) and moves them back to wait'),
 });
 
 export const jobsSchema = z.object({

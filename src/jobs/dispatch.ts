@@ -1,6 +1,6 @@
 import { Job, QueueEvents } from 'bullmq';
 import type { Config } from '../config/resolve.js';
-import { ExitCode, RqctlError, usageError } from '../errors.js';
+import { ExitCode, RqctlError, redisRefusal, usageError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
 import { openQueue, queueConnection } from '../queue/queues.js';
 import { formatIssues } from './define.js';
@@ -114,7 +114,10 @@ export async function dispatch(config: Config, prepared: PreparedDispatch, optio
   try {
     // Subscribe before adding, so a job that finishes at once is not missed.
     if (options.waitMs !== undefined) ev = await openEvents(config, prepared.queue);
-    const job = await queue.add(prepared.type.name, prepared.payload, prepared.opts);
+    const job = await queue.add(prepared.type.name, prepared.payload, prepared.opts).catch((e: unknown) => {
+      // BullMQ adds a job in one script, refused before its first write: nothing is half-written.
+      throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, 'nothing was enqueued') ?? e;
+    });
     const result: DispatchResult = { id: String(job.id), queue: prepared.queue, name: prepared.type.name, ...(prepared.opts.delay ? { delayMs: prepared.opts.delay } : {}), ...(prepared.cacheKey ? { key: prepared.cacheKey } : {}) };
     if (!ev) return result;
     options.onWaiting?.(result);
@@ -132,6 +135,80 @@ export async function dispatch(config: Config, prepared: PreparedDispatch, optio
     await queue.close().catch(() => {});
     await closeClient(client);
   }
+}
+
+/** One job of a bulk dispatch: the payload as the job type's schema takes it (not command-line strings). */
+export interface BulkDispatchItem {
+  job: string;
+  data: unknown;
+  queue?: string;
+  delayMs?: number;
+  tries?: number;
+  backoffSeconds?: number;
+  /** A BullMQ job id, to make a re-run of the same import add nothing twice. */
+  jobId?: string;
+}
+
+export interface BulkDispatchOptions {
+  /** An open queue-role client to reuse (the caller closes it); otherwise one is opened and closed. */
+  client?: RedisClient;
+}
+
+/**
+ * Enqueues many jobs at once (an import, a backfill, a replay). Every payload is validated first and
+ * one that fails its schema refuses the whole batch (exit 2, nothing enqueued); then one `addBulk`
+ * per queue, which BullMQ sends as a single MULTI. Job options are computed once per job type and
+ * shared, so what rqctl adds per job is the schema check. Each job is added atomically, the batch is
+ * not: a server that runs out of memory halfway keeps the jobs added before (the error says so).
+ */
+export async function dispatchBulk(config: Config, items: readonly BulkDispatchItem[], options: BulkDispatchOptions = {}): Promise<DispatchResult[]> {
+  const byQueue = new Map<string, { index: number; name: string; data: unknown; opts: JobsOptions; key?: string }[]>();
+  const shared = new Map<string, JobsOptions>();
+  items.forEach((item, index) => {
+    const type = getJobType(item.job);
+    const parsed = type.schema.safeParse(item.data);
+    if (!parsed.success) {
+      const problems = formatIssues(parsed.error);
+      throw new RqctlError('INVALID_PAYLOAD', ExitCode.usage, `item ${index + 1}: invalid payload for ${type.name}: ${problems.join('; ')}; nothing was enqueued`, {
+        hint: 'see `rqctl jobs`',
+        details: { index, problems },
+      });
+    }
+    const queue = item.queue ?? type.queue;
+    if (!queue || queue.includes(':')) throw usageError(`item ${index + 1}: invalid queue name "${queue}" (must not be empty or contain ":"); nothing was enqueued`);
+    const plain = item.delayMs === undefined && item.tries === undefined && item.backoffSeconds === undefined && item.jobId === undefined;
+    let opts = plain ? shared.get(type.name) : undefined;
+    if (!opts) {
+      opts = jobOptions(type, config, { tries: item.tries, backoffSeconds: item.backoffSeconds, delayMs: item.delayMs, jobId: item.jobId });
+      if (plain) shared.set(type.name, opts);
+    }
+    const key = type.name === 'FetchCryptoData' || type.name === 'FetchStockData' ? keyOf(config, parsed.data as FetchPayload).key : undefined;
+    let list = byQueue.get(queue);
+    if (!list) byQueue.set(queue, (list = []));
+    list.push({ index, name: type.name, data: parsed.data, opts, key });
+  });
+  const client = options.client ?? (await connectRole(config, 'queue'));
+  const results: DispatchResult[] = new Array(items.length);
+  try {
+    for (const [name, list] of byQueue) {
+      const queue = openQueue(config, name, client);
+      try {
+        const jobs = await queue.addBulk(list.map((j) => ({ name: j.name, data: j.data, opts: j.opts }))).catch((e: unknown) => {
+          const before = [...results].filter(Boolean).length;
+          throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, `${before} jobs were enqueued before, this batch of ${list.length} for queue ${name} may be partly enqueued`) ?? e;
+        });
+        jobs.forEach((job, i) => {
+          const j = list[i];
+          results[j.index] = { id: String(job.id), queue: name, name: j.name, ...(j.opts.delay ? { delayMs: j.opts.delay } : {}), ...(j.key ? { key: j.key } : {}) };
+        });
+      } finally {
+        await queue.close().catch(() => {});
+      }
+    }
+  } finally {
+    if (!options.client) await closeClient(client);
+  }
+  return results;
 }
 
 type Outcome = { state: 'completed'; returnvalue?: unknown } | { state: 'failed'; failedReason?: string } | { state: 'timeout' };

@@ -15,9 +15,26 @@ describe('start-up stays light', () => {
     });
     expect(r.status).toBe(0);
     const loaded = readFileSync(file, 'utf8');
-    expect(loaded).toContain('commander');
+    // The trace works (it saw the entry point); --help/--version answer without commander at all.
+    expect(loaded).toContain('bin/rqctl.js');
+    if (args.length > 1) expect(loaded).toContain('commander');
     for (const heavy of ['bullmq', 'ioredis', 'dockerode', 'zod', '/yaml/', 'execa', 'nodemailer', 'ajv', 'cli-table3', 'chalk', 'ora', '@inquirer']) {
       expect(loaded, `${heavy} loaded by rqctl ${args.join(' ')}`).not.toContain(`node_modules/${heavy.replace(/^\//, '')}`);
     }
+  });
+});
+
+describe('the --help/--version fast path', () => {
+  it('prints exactly what commander prints', async () => {
+    const viaBin = spawnSync(process.execPath, [BIN, '--help'], { env: { PATH: process.env.PATH, NO_COLOR: '1' }, encoding: 'utf8' });
+    const { buildProgram } = await import(join(ROOT, 'dist/cli/main.js'));
+    const program = buildProgram();
+    let text = '';
+    program.configureOutput({ writeOut: (s: string) => (text += s), getOutHelpWidth: () => 80 });
+    program.outputHelp();
+    expect(viaBin.status).toBe(0);
+    expect(viaBin.stdout).toBe(text);
+    const version = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
+    expect(version.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);
   });
 });

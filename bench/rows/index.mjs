@@ -1,0 +1,10 @@
+// The rows of SPEC §10, in the order of its table.
+import cliStart from './cli-start.mjs';
+import dispatch from './dispatch.mjs';
+import keys from './keys.mjs';
+import retryAll from './retry-all.mjs';
+import cacheClear from './cache-clear.mjs';
+import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
+import { workerC50, worker3x10 } from './worker.mjs';
+
+export const rows = [workerC50, worker3x10, dispatch, cacheHit2k, cacheHit200k, cliStart, retryAll, keys, cacheClear];

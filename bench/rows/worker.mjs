@@ -1,0 +1,153 @@
+// Worker throughput (SPEC §10): N no-op jobs through `rqctl worker` (its full path: job registry,
+// payload validation, timeout/AbortSignal, one log line per event) vs a raw BullMQ Worker with a
+// no-op processor, same concurrency, same Redis, same jobs.
+//
+// Throughput: N / (time from the first job taken to the queue empty and nothing active), polled every
+// 20 ms, so neither side is charged for process start-up or for how it notices an empty queue. The
+// jobs are made by rqctl's dispatchBulk, with rqctl's retention. cpuUsPerJob: the workers' CPU time
+// over the same span, per job (less sensitive to a noisy host than throughput).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchRedis } from '../lib/redis.mjs';
+import { startBackground, waitUntil } from '../lib/proc.mjs';
+import { pathToFileURL } from 'node:url';
+import { copyDb } from '../lib/queue.mjs';
+import { benchConfig, importDist } from '../lib/rqctl.mjs';
+import { cleanEnv, distHas, hasCommand, missing } from '../lib/env.mjs';
+
+const QUEUE = 'bench';
+/** The filled queue is kept here and copied to DB 0 before each run. */
+const FIXTURE_DB = 15;
+
+function countLines(file) {
+  const b = readFileSync(file);
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Workers log into files (as under supervisord's stdout_logfile), not into this harness' pipes. */
+function logFileFor(state, name) {
+  return join(state.logDir, `${name}.log`);
+}
+
+/** utime + stime of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runWorkers(state, ctx, spawnOne, processes) {
+  const { redis, n } = state;
+  state.logDir = mkdtempSync(join(tmpdir(), 'rqctl-bench-logs-'));
+  const c = redis.client();
+  const wait = `bull:${QUEUE}:wait`;
+  const active = `bull:${QUEUE}:active`;
+  try {
+    await copyDb(c, FIXTURE_DB, 0);
+    const procs = Array.from({ length: processes }, (_, i) => spawnOne(i));
+    let first;
+    let cpu0;
+    let end;
+    let cpu = NaN;
+    try {
+      // From the moment the first job is taken to the moment none is left, polled every 20 ms: the
+      // same clock for both sides, without either's start-up or its way of noticing an empty queue.
+      await waitUntil(
+        `${n} jobs to finish`,
+        async () => {
+          const [waiting, running, failed] = await Promise.all([c.llen(wait), c.llen(active), c.zcard(`bull:${QUEUE}:failed`)]);
+          const now = performance.now();
+          if (failed > 0) throw new Error(`${failed} jobs failed: ${procs.map((p) => p.tail.slice(-600)).join('\n')}`);
+          for (const p of procs) if (p.child.exitCode !== null) throw new Error(`a worker exited ${p.child.exitCode}: ${p.tail.slice(-1500)}`);
+          if (first === undefined && waiting < n) {
+            first = now;
+            cpu0 = procs.map((p) => cpuMs(p.child.pid));
+          }
+          if (first !== undefined && waiting === 0 && running === 0) {
+            end = now;
+            return true;
+          }
+          return false;
+        },
+        { timeoutMs: 600_000, everyMs: 20 },
+      );
+    } finally {
+      cpu = procs.reduce((sum, p, i) => sum + cpuMs(p.child.pid) - (cpu0?.[i] ?? 0), 0);
+      await Promise.all(procs.map((p) => p.stop()));
+    }
+    const [completed, failed, delayed] = await Promise.all([c.zcard(`bull:${QUEUE}:completed`), c.zcard(`bull:${QUEUE}:failed`), c.zcard(`bull:${QUEUE}:delayed`)]);
+    if (failed || delayed || completed !== Math.min(n, state.keepCompleted)) throw new Error(`after the run: ${completed} completed (kept), ${failed} failed, ${delayed} delayed`);
+    // rqctl's logging is part of its path: two lines per job (processing, processed) must be there.
+    const logLines = procs.reduce((sum, p) => sum + (p.logFile ? countLines(p.logFile) : 0), 0);
+    return {
+      value: (n * 1000) / (end - first),
+      extra: { cpuUsPerJob: Math.round((cpu * 1000) / n), rssMb: Math.max(...procs.map((p) => p.peakRssMb)), ...(logLines ? { logLines } : {}) },
+    };
+  } finally {
+    c.disconnect();
+    rmSync(state.logDir, { recursive: true, force: true });
+  }
+}
+
+function makeRow({ id, title, processes, concurrency }) {
+  return {
+    id,
+    title,
+    measure: `${processes} process${processes > 1 ? 'es' : ''} × concurrency ${concurrency}, no-op jobs: rqctl worker vs raw BullMQ Worker`,
+    kind: 'rate',
+    unit: 'jobs',
+    target: 0.9,
+    rounds: { full: 3, quick: 1 },
+    n: (ctx) => (ctx.quick ? 5_000 : 100_000),
+    unavailable: (ctx) => (!distHas(ctx, 'runtime/worker.js') || !hasCommand(ctx, ['worker']) ? missing('rqctl worker') : undefined),
+    async setup(ctx) {
+      const redis = await BenchRedis.start();
+      const n = ctx.quick ? 5_000 : 100_000;
+      // The jobs are what `rqctl dispatch` makes (dispatchBulk): rqctl's attempts, backoff and
+      // retention (completed kept 24 h, at most 10,000), so both workers do production's work.
+      const config = await benchConfig(ctx, { REDIS_URL: redis.url(FIXTURE_DB) });
+      const { registerJobType } = await importDist(ctx, 'jobs/registry.js');
+      for (const t of (await import(pathToFileURL(join(ctx.root, 'bench/jobs/noop.mjs')).href)).default) registerJobType({ ...t });
+      const { dispatchBulk } = await importDist(ctx, 'jobs/dispatch.js');
+      for (let i = 0; i < n; i += 1000) await dispatchBulk(config, Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ job: 'BenchNoop', data: { i: i + j } })));
+      return { redis, n, keepCompleted: config.queue.keepCompleted.count };
+    },
+    async teardown(state) {
+      await state?.redis.stop();
+    },
+    subjects: [
+      {
+        name: 'raw',
+        baseline: true,
+        run: (state, ctx) =>
+          runWorkers(state, ctx, () => startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], { env: cleanEnv() }), processes),
+      },
+      {
+        name: 'rqctl',
+        run: (state, ctx) =>
+          runWorkers(
+            state,
+            ctx,
+            (i) => {
+              const logFile = logFileFor(state, `rqctl-${i}`);
+              const p = startBackground(process.execPath, [ctx.bin, 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
+                env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/noop.mjs') }),
+                stdoutFile: logFile,
+              });
+              return Object.assign(p, { logFile });
+            },
+            processes,
+          ),
+      },
+    ],
+  };
+}
+
+export const workerC50 = makeRow({ id: 'worker-c50', title: 'worker throughput c50', processes: 1, concurrency: 50 });
+export const worker3x10 = makeRow({ id: 'worker-3x10', title: 'worker 3 processes × c10', processes: 3, concurrency: 10 });
