@@ -90,7 +90,7 @@ export interface WorkerProcess {
   waitForEvent(predicate: (e: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export async function startWorker(env: Record<string, string>, args: string[] = [], cwd = chaosCwd()): Promise<WorkerProcess> {
@@ -117,7 +117,7 @@ export async function startWorker(env: Record<string, string>, args: string[] = 
     output: () => out,
     exited,
     waitForEvent: (predicate, timeoutMs = 20_000) => waitFor(() => `a worker event (log so far:\n${out.slice(-1500)})`, () => events().find(predicate), timeoutMs, 50) as Promise<Record<string, any>>,
-    stop: (signal = 'SIGTERM') => stopProcess(child, signal),
+    stop: (signal = 'SIGTERM', timeoutMs?: number) => stopProcess(child, signal, timeoutMs),
   };
   await Promise.race([
     w.waitForEvent((e) => e.event === 'started'),

@@ -103,7 +103,8 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
           const stop = await w.stopped;
           // A job that ignored its timeout still holds the event loop: leave now, supervisord
           // starts a fresh process and BullMQ recovers the job as stalled.
-          if (stop.exitCode !== 0) process.exit(stop.exitCode);
+          // A wedged BullMQ connection (dropped after a timeout) may hold the event loop: leave anyway.
+          if (stop.exitCode !== 0 || stop.forced) process.exit(stop.exitCode);
           return 0;
         } finally {
           process.off('SIGTERM', onTerm);
