@@ -4,6 +4,7 @@ import { ExitCode, isRqctlError, redisRefusal } from '../errors.js';
 import { maskSecrets } from '../config/endpoints.js';
 import { lastContext } from './context.js';
 import { commandModules } from './commands/index.js';
+import { exitRequested } from './signals.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -71,11 +72,18 @@ export async function run(argv: string[]): Promise<void> {
     throw e;
   });
   const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    process.exitCode = reportError(err, argv);
-  }
+  const finished = program.parseAsync(argv).then(
+    () => undefined,
+    (err: unknown) => {
+      process.exitCode = reportError(err, argv);
+      return undefined;
+    },
+  );
+  // A command normally returns its exit code (set on process.exitCode) and the process ends once
+  // every handle is closed. `exitNow()` (a second Ctrl-C, a worker that BullMQ will not release)
+  // is the only way out before that, and it ends here.
+  const forced = await Promise.race([finished, exitRequested]);
+  if (forced !== undefined) process.exit(forced);
 }
 
 export { Option };

@@ -50,25 +50,3 @@ export class StdoutStream {
     return !this.closed;
   }
 }
-
-/**
- * Ctrl-C (SIGINT) and SIGTERM as an AbortSignal: the command finishes its current step, reports what
- * it did and exits. A second signal exits 130 at once.
- */
-export function interruptSignal(): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    interrupted: () => controller.signal.aborted,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}

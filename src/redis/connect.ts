@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Config } from '../config/resolve.js';
 import type { Role, RoleEndpoint } from '../config/endpoints.js';
 import { ExitCode, RqctlError } from '../errors.js';
+import { isConnectionError, lostConnection } from './pipeline.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -225,15 +226,20 @@ export async function closeClient(client: RedisClient | undefined): Promise<void
 
 /**
  * Opens the connections a command needs, one per distinct role endpoint, and closes them all.
- * The one way one-shot commands should use Redis: nothing is left open when the command returns.
+ * The one way one-shot commands use Redis: nothing is left open when the command returns, and a
+ * connection lost midway (Redis restarted, network cut) is reported as such (exit 3), never as an
+ * internal error or as an empty result.
  */
-export async function withRoles<T>(config: Config, roles: readonly Role[], fn: (clients: Record<Role, RedisClient>) => Promise<T>): Promise<T> {
-  const clients = {} as Record<Role, RedisClient>;
+export async function withRoles<R extends Role, T>(config: Config, roles: readonly R[], fn: (clients: Record<R, RedisClient>) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+  const clients = {} as Record<R, RedisClient>;
   try {
-    for (const role of roles) clients[role] = await connectRole(config, role);
+    for (const role of roles) clients[role] = await connectRole(config, role, options);
     return await fn(clients);
+  } catch (e) {
+    if (isConnectionError(e)) throw lostConnection(e);
+    throw e;
   } finally {
-    await Promise.all(Object.values(clients).map((c) => closeClient(c)));
+    await Promise.all(Object.values<RedisClient>(clients).map((c) => closeClient(c)));
   }
 }
 

@@ -91,7 +91,7 @@ export function register(program: Command): void {
         const { connectRole, closeClient } = await import('../../redis/connect.js');
         const where = `the cache role (${cfg.roles.cache.display})`;
         const client = await connectRole(cfg, 'cache', { connectionName: 'rqctl-cache-clear' });
-        const { interruptSignal } = await import('../stream.js');
+        const { interruptSignal } = await import('../signals.js');
         let irq: ReturnType<typeof interruptSignal> | undefined;
         let result: Awaited<ReturnType<typeof clearCache>>;
         try {
@@ -188,7 +188,7 @@ export function register(program: Command): void {
     );
 }
 
-/** `rqctl cache key <Job> <method> [--param k=v]…`: the key a fetch job writes (SPEC §5.1). */
+/** `rqctl cache key <Job> <method> [--param k=v]…`: the key a fetch job writes (docs/jobs.md). */
 function registerKey(cache: Command): void {
   cache
     .command('key <job> <method>')

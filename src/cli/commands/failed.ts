@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withQueueClient } from '../queue-client.js';
+import { withQueueClient } from '../clients.js';
 import { action, intOption } from '../context.js';
 import type { Output } from '../render.js';
 import { usageError } from '../../errors.js';

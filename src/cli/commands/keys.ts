@@ -56,7 +56,7 @@ export function register(program: Command): void {
         const { listKeys } = await import('../../redis/keys.js');
         const { escapeKey, patternBytes } = await import('../../redis/keyname.js');
         const { closeClient } = await import('../../redis/connect.js');
-        const { StdoutStream, interruptSignal } = await import('../stream.js');
+        const [{ StdoutStream }, { interruptSignal }] = await Promise.all([import('../stream.js'), import('../signals.js')]);
         const role = parseRole(opts.role, 'queue');
         const config = await ctx.config();
         const client = await connectRoleDb(config, role, opts.db, 'rqctl-keys');
@@ -160,7 +160,7 @@ export function register(program: Command): void {
         const { findBigKeys } = await import('../../redis/bigkeys.js');
         const { patternBytes } = await import('../../redis/keyname.js');
         const { closeClient } = await import('../../redis/connect.js');
-        const { interruptSignal } = await import('../stream.js');
+        const { interruptSignal } = await import('../signals.js');
         const { formatBytes } = await import('../../util/bytes.js');
         const role = parseRole(o.role, 'queue');
         const config = await ctx.config();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withQueueClient } from '../queue-client.js';
+import { withQueueClient } from '../clients.js';
 import { action, durationOption, intOption } from '../context.js';
 import { ExitCode } from '../../errors.js';
 

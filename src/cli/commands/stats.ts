@@ -100,7 +100,7 @@ export function register(program: Command): void {
         const { runMonitor, DEFAULT_MONITOR_DURATION_MS, DEFAULT_MONITOR_LIMIT } = await import('../../redis/monitor.js');
         const { ROLES, sameServer } = await import('../../config/endpoints.js');
         const { connectRole, closeClient } = await import('../../redis/connect.js');
-        const { StdoutStream, interruptSignal } = await import('../stream.js');
+        const [{ StdoutStream }, { interruptSignal }] = await Promise.all([import('../stream.js'), import('../signals.js')]);
         const { ExitCode } = await import('../../errors.js');
         const cfg = await config();
         const only = opts.role === undefined ? undefined : parseRole(opts.role, 'queue');
@@ -153,7 +153,7 @@ export function register(program: Command): void {
 
 async function watch(out: Output, session: { read(): Promise<RoleStats[]> }, opts: StatsOptions): Promise<number> {
   const { formatBytes, formatRatio } = await import('../../util/bytes.js');
-  const { interruptSignal } = await import('../stream.js');
+  const { interruptSignal } = await import('../signals.js');
   const interval = opts.interval ?? 1000;
   const asJson = out.json || !out.stdoutIsTTY;
   const irq = interruptSignal();
