@@ -1,9 +1,9 @@
 import type { Config } from '../config/resolve.js';
 
 /**
- * The cache key families of the fetch jobs (SPEC §5.1). A key is
+ * The cache key families of the fetch jobs (docs/jobs.md). A key is
  * `CACHE_PREFIX + family + "_" + md5hex(canonicalJson(params))`; the key contract itself lives with
- * the jobs (src/cache/keys.ts). Here only the family names matter: to count, age and clear keys.
+ * the jobs (src/cache/key.ts, docs/jobs.md). Here only the family names matter: to count, age and clear keys.
  */
 export const CRYPTO_FAMILIES = ['crypto_list', 'crypto_detail', 'crypto_prices', 'crypto_trending', 'crypto_chart'] as const;
 export const STOCK_FAMILIES = ['stock_list', 'stock_quote', 'stock_profile', 'market_news', 'stock_chart'] as const;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The cache key contract (SPEC §5.1). Other services (Python, Node, PHP) compute these keys
+ * The cache key contract (docs/jobs.md). Other services (Python, Node, PHP) compute these keys
  * themselves and read the values directly, so this must be reproducible in any language:
  *
  *   key = CACHE_PREFIX + family + "_" + md5hex(canonicalJson(params))

@@ -1,7 +1,7 @@
 import { ExitCode, RqctlError, usageError } from '../errors.js';
 
 /**
- * The confirmation rule for destructive commands (SPEC §3): ask on a terminal, require `--yes`
+ * The confirmation rule for destructive commands (docs/commands.md): ask on a terminal, require `--yes`
  * otherwise (exit 2, nothing changed). The prompt goes to stderr so stdout keeps only the result.
  * Returns false when the operator answers no.
  */

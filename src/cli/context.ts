@@ -4,7 +4,7 @@ import type { Output } from './render.js';
 import { usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 
-/** The global options every command has (SPEC §3). */
+/** The global options every command has (docs/commands.md). */
 export interface GlobalOptions {
   config?: string;
   envFile?: string;

@@ -5,7 +5,7 @@ import { parseDuration } from '../util/duration.js';
 /**
  * cron-parser (and luxon under it) is loaded only when an expression must really be parsed: every
  * command resolves the config, and the default schedule's expressions need no parser to be known
- * good. That keeps ~20–40 ms off the start of every command (SPEC §10).
+ * good. That keeps ~20–40 ms off the start of every command (BENCHMARKS.md).
  */
 let parser: typeof Parser | undefined;
 function cronParser(): typeof Parser {
@@ -13,7 +13,7 @@ function cronParser(): typeof Parser {
   return parser;
 }
 
-/** The default schedule's expressions (SPEC §5.3), in UTC: valid, and known to fire. */
+/** The default schedule's expressions (docs/scheduler.md), in UTC: valid, and known to fire. */
 const KNOWN_GOOD = new Set(['*/5 * * * *', '0 * * * *', '*/15 * * * *']);
 import type { ScheduleEntry } from './schema.js';
 

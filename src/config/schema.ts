@@ -174,7 +174,7 @@ export const scheduleEntrySchema = z
   });
 export type ScheduleEntry = z.infer<typeof scheduleEntrySchema>;
 
-/** The old stack's schedule (SPEC §5.3). A config file's `schedule:` replaces it. */
+/** The old stack's schedule (docs/scheduler.md). A config file's `schedule:` replaces it. */
 export const DEFAULT_SCHEDULE: z.input<typeof scheduleEntrySchema>[] = [
   { name: 'raffles:update-statuses', cron: '*/5 * * * *', job: { name: 'UpdateRaffleStatuses', data: {} } },
   { name: 'raffles:select-winners', cron: '0 * * * *', job: { name: 'SelectRaffleWinners', data: {} } },

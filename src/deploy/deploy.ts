@@ -11,7 +11,7 @@ import { summarize, validateDeployFiles, type Finding, type Severity } from './v
 import { failingNow, verifyStack, type DoctorCheck, type FailingContainer, type ProcessCheck, type ServiceCheck } from './verify.js';
 
 /**
- * `rqctl deploy` (SPEC §9): validate → build → up → verify, each step timed and reported through
+ * `rqctl deploy` (docs/deployment.md): validate → build → up → verify, each step timed and reported through
  * events; the result is a plain document the CLI renders (or prints as JSON). Nothing here prints.
  */
 

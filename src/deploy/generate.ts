@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { RqctlError, ExitCode } from '../errors.js';
 
 /**
- * `rqctl config generate` (SPEC §8.1): the deployment files, rendered from templates/ (files, not
+ * `rqctl config generate` (docs/deployment.md): the deployment files, rendered from templates/ (files, not
  * strings in code) with a plain `{{name}}` renderer. The repository's own top-level files are exactly
- * the default output (test/unit/deploy-generate.test.ts regenerates and compares).
+ * the default output (test/unit/deploy/generate.test.ts regenerates and compares).
  */
 export type Topology = 'split' | 'single';
 

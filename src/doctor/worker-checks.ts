@@ -3,7 +3,7 @@ import { listWorkers } from '../runtime/worker-registry.js';
 import type { CheckGroup, CheckResult } from './types.js';
 
 /**
- * Workers alive for each queue (SPEC §7): a queue with waiting jobs and no worker is a warning.
+ * Workers alive for each queue (docs/doctor.md): a queue with waiting jobs and no worker is a warning.
  * Live workers come from rqctl's heartbeats, and from BullMQ's own worker list (CLIENT LIST) for
  * workers rqctl did not start; a server that denies CLIENT LIST just skips the second source.
  */

@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { z, ZodType } from 'zod';
 import type { JobContext, JobType } from './types.js';
 
-/** SPEC §5.1 defaults every bundled job type declares. */
+/** The defaults every bundled job type declares (docs/jobs.md). */
 export const DEFAULT_TRIES = 3;
 export const DEFAULT_BACKOFF_SECONDS = 60;
 export const DEFAULT_TIMEOUT_SECONDS = 300;

@@ -31,7 +31,7 @@ export interface RefreshResult {
   failures: { job: string; reason: string }[];
 }
 
-/** The fetches of one crypto refresh (SPEC §5.1 defaults: list pages 1–2, trending, prices and 7-day charts of the top 10). */
+/** The fetches of one crypto refresh (docs/jobs.md; defaults: list pages 1–2, trending, prices and 7-day charts of the top 10). */
 export function cryptoRefreshPlan(config: Config): FetchPayload[] {
   const c = config.refresh.crypto;
   const plan: FetchPayload[] = [];

@@ -142,7 +142,7 @@ async function retryJobsIn(config: Config, client: RedisClient, selection: Retry
       if (limit > 0 && result.retried >= limit) break;
       if (!f.narrows && limit === 0 && !dryRun) {
         // Everything in the queue: BullMQ's server-side bulk move (1,000 jobs per script call,
-        // nothing read into memory). Corrupt jobs move too, as the SPEC allows: BullMQ cannot
+        // nothing read into memory). Corrupt jobs move too, as docs/commands.md allows: BullMQ cannot
         // load them, so they fail again when a worker takes them.
         const key = failedKey(prefix, queue);
         const before = await client.zcount(key, '-inf', until);

@@ -19,7 +19,7 @@ export function queueConnection(config: Config, use: ConnectionUse, client?: Red
   return bullConnectionOptions(ep, use, config.redis.connectTimeoutMs) as ConnectionOptions;
 }
 
-/** Retention of finished jobs (SPEC §5.1): completed 24 h / 10,000, failed 30 days / 100,000. */
+/** Retention of finished jobs (docs/jobs.md): completed 24 h / 10,000, failed 30 days / 100,000. */
 export function retention(config: Config): Pick<DefaultJobOptions, 'removeOnComplete' | 'removeOnFail'> {
   return {
     removeOnComplete: { age: config.queue.keepCompleted.age, count: config.queue.keepCompleted.count },

@@ -9,7 +9,7 @@ import { compareVersions, parseInfo } from '../redis/info.js';
 import type { EventLog } from './events.js';
 
 /**
- * The redis-server `rqctl up` starts when no Redis is configured (SPEC §6): found on PATH, bound to
+ * The redis-server `rqctl up` starts when no Redis is configured (docs/up.md): found on PATH, bound to
  * 127.0.0.1 on a free port (6379 when free), data in `.rqctl/redis/` with AOF on and `noeviction`
  * (it holds the queue), and a generated password kept in `.rqctl/redis-password` (0600) so a restart
  * finds its data again. The password reaches redis-server through `.rqctl/redis.conf` (0600), never

@@ -11,7 +11,7 @@ import { recordRun, removeHeartbeat, writeHeartbeat, type CommandRunRecord } fro
 import { dueInWindow, lateLimit, nextRunAfter, tickLockTtl } from '../schedule/timing.js';
 
 /**
- * `rqctl scheduler`: the schedule of SPEC §5.3, safe to run on every server at once.
+ * `rqctl scheduler`: the schedule (docs/scheduler.md), safe to run on every server at once.
  * - Job entries become BullMQ job schedulers at start-up: BullMQ then creates each run exactly once,
  *   and the workers create the run after it, so job entries need no tick loop here.
  * - Command entries run here, through `/bin/sh -c`. Every process computes the same ticks; the one

@@ -12,7 +12,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import type { EventLog, RuntimeEvent } from './events.js';
 
 /**
- * `rqctl up` (SPEC §6): the whole stack in the foreground. Redis (the configured one, or an embedded
+ * `rqctl up` (docs/up.md): the whole stack in the foreground. Redis (the configured one, or an embedded
  * redis-server), N worker processes and the scheduler, with a live status.
  *
  * Workers are `rqctl worker` child processes, also for N = 1, supervised here the way supervisord
@@ -23,7 +23,7 @@ import type { EventLog, RuntimeEvent } from './events.js';
  */
 
 /**
- * The scheduler seam: src/runtime/scheduler.ts exports `startScheduler(config, {log})` (SPEC §5.3);
+ * The scheduler seam: src/runtime/scheduler.ts exports `startScheduler(config, {log})` (docs/scheduler.md);
  * `up` runs it in its own process when the module is part of the build.
  */
 export type StartScheduler = (config: Config, options: { log: EventLog }) => Promise<{ close(): Promise<void> | void }>;

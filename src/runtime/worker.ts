@@ -12,7 +12,7 @@ import { formatIssues, Slots, throttledErrorLog, watchConnection, withTimeout } 
 import { HEARTBEAT_INTERVAL_MS, RESERVED_QUEUE_NAME, readRestart, removeHeartbeat, writeHeartbeat, type WorkerRecord } from './worker-registry.js';
 
 /**
- * One worker process (SPEC §5.2): BullMQ Workers on the queue role, one per queue, sharing one
+ * One worker process (docs/worker.md): BullMQ Workers on the queue role, one per queue, sharing one
  * process-wide concurrency limit, with the old `queue:work` knobs mapped onto BullMQ honestly.
  *
  * Defaults a job does not set itself, applied when the job is processed (BullMQ decides retries in
@@ -310,7 +310,7 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
       prefix: config.queue.prefix,
       concurrency: settings.concurrency,
       drainDelay: settings.sleep,
-      // SPEC §5.2: BullMQ's defaults (30 s); configurable for tests that crash workers on purpose.
+      // BullMQ's defaults (30 s); configurable for tests that crash workers on purpose.
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       name,

@@ -6,7 +6,7 @@ import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, su
 import { timeoutChain } from './timeout-chain.js';
 import type { Rule } from './types.js';
 
-/** The rule catalogue, in the order of SPEC §8.2, then rqctl's additions. */
+/** The rule catalogue, in the order of docs/validate.md, then rqctl's additions. */
 export const RULES: readonly Rule[] = [
   composeSchema,
   redisNoAuth,
@@ -31,7 +31,7 @@ export const RULES: readonly Rule[] = [
   supervisorHttpExposed,
   supervisorSocketPerms,
   timeoutChain,
-  // Beyond the SPEC's catalogue:
+  // Beyond the original catalogue:
   redisConfVariable,
   supervisorUnknownKey,
   composeVariableUnset,

@@ -1,7 +1,7 @@
 import type { Finding, Severity, Where } from '../validate/types.js';
 import type { Stack } from '../validate/model.js';
 
-/** One rule of the catalogue (SPEC §8.2). Ids and severities are contracts. */
+/** One rule of the catalogue (docs/validate.md). Ids and severities are contracts. */
 export interface Rule {
   id: string;
   severity: Severity;

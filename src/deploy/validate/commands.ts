@@ -20,7 +20,7 @@ export interface ProgramInfo {
   commands: string[][];
 }
 
-/** rqctl worker's default job timeout (SPEC §5.1/§5.2) and artisan queue:work's. */
+/** rqctl worker's default job timeout (docs/jobs.md, docs/worker.md) and artisan queue:work's. */
 export const RQCTL_DEFAULT_TIMEOUT = 300;
 export const ARTISAN_DEFAULT_TIMEOUT = 60;
 

@@ -23,7 +23,7 @@ export interface ValidateResult {
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 
 /**
- * Lints deployment files read together (SPEC §8.2): compose files, supervisord files and redis.conf
+ * Lints deployment files read together (docs/validate.md): compose files, supervisord files and redis.conf
  * files. Throws a usage error (exit 2) for a missing file or one whose kind cannot be told.
  */
 export async function validateFiles(paths: string[], options: ValidateOptions = {}): Promise<ValidateResult> {

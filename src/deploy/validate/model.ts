@@ -12,7 +12,7 @@ import { DIRECTIVES } from './redis-directives.js';
 import type { Diagnostic, Where } from './types.js';
 
 /**
- * Everything the rules look at, read together (SPEC §8.2 "How files are read together"): compose
+ * Everything the rules look at, read together (docs/validate.md, "How files are read together"): compose
  * files with their services, Redis servers (a compose service with its mounted redis.conf and command
  * line, or a redis.conf alone) with their roles, supervisord files with their programs and the compose
  * services they configure. Parsers leave their findings as diagnostics for the rule of that id.
@@ -403,7 +403,7 @@ function readSupervisor(input: InputFile, stack: Stack, diag: (d: Diagnostic) =>
   return { input, ini, programs, services };
 }
 
-/** Guesses a file's kind from its name, else its content (SPEC §8.2). */
+/** Guesses a file's kind from its name, else its content (docs/validate.md). */
 export function kindOf(file: string, text: string): FileKind | undefined {
   const name = basename(file).toLowerCase();
   if (/\.ya?ml$/.test(name)) return 'compose';

@@ -1,4 +1,4 @@
-/** What `rqctl config validate` reports (SPEC §8.2). The field names are a contract. */
+/** What `rqctl config validate` reports (docs/validate.md). The field names are a contract. */
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Finding {

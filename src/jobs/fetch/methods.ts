@@ -1,7 +1,7 @@
 import { cacheKey } from '../../cache/key.js';
 
 /**
- * The ten fetch methods of SPEC §5.1: request, params with their types and defaults, cache key
+ * The ten fetch methods (docs/jobs.md): request, params with their types and defaults, cache key
  * family. Pure data and functions (no BullMQ, no Redis) so `rqctl cache key` stays light.
  *
  * Param types are part of the cache key contract: `page=1` from the command line and `{"page":1}` in a

@@ -2,7 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { RedisClient } from '../../redis/connect.js';
 
 /**
- * The raffle key layout (SPEC §5.1), in the queue role, unprefixed so any application can create
+ * The raffle key layout (docs/jobs.md), in the queue role, unprefixed so any application can create
  * raffles:
  *
  *   raffles                 set of raffle ids
