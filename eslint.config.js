@@ -15,7 +15,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['commander', 'chalk', 'ora', 'cli-table3', '@inquirer/prompts'].map((name) => ({ name, message: 'only src/cli/** may import this' })) }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['commander', 'chalk', 'ora', 'cli-table3', '@inquirer/prompts'].map((name) => ({ name, message: 'only src/cli/** may import this' })) },
+      ],
       'no-console': 'error',
     },
   },

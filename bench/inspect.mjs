@@ -35,7 +35,26 @@ const port = await new Promise((r) => {
   });
 });
 const dir = mkdtempSync(join(tmpdir(), 'rqctl-bench-'));
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--latency-monitor-threshold', '2', '--slowlog-log-slower-than', '1000', '--slowlog-max-len', '100000'], { stdio: 'ignore' });
+const server = spawn(
+  'redis-server',
+  [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--latency-monitor-threshold',
+    '2',
+    '--slowlog-log-slower-than',
+    '1000',
+    '--slowlog-max-len',
+    '100000',
+  ],
+  { stdio: 'ignore' },
+);
 const admin = new Redis({ port, lazyConnect: true, retryStrategy: (t) => (t > 50 ? null : 100) });
 for (let i = 0; ; i++) {
   try {
@@ -162,8 +181,19 @@ try {
     runs: RUNS,
     scan: { rqctl: summary(results.scan.rqctl), rawIoredisCount1000: summary(results.scan.raw), redisCliScan: summary(results.scan.redisCli) },
     clear: {
-      rqctl: { ...summary(results.clear.rqctl), maxPingMs: Math.max(...results.clear.rqctl.map((r) => r.maxPingMs)), slowestCommandMs: Math.max(...results.clear.rqctl.map((r) => r.slowestCommandMs)), slowlogOver1ms: median(results.clear.rqctl.map((r) => r.slowlogOver1ms)), unlinkCalls: results.clear.rqctl[0].result.unlinkCalls },
-      raw: { ...summary(results.clear.raw), maxPingMs: Math.max(...results.clear.raw.map((r) => r.maxPingMs)), slowestCommandMs: Math.max(...results.clear.raw.map((r) => r.slowestCommandMs)), slowlogOver1ms: median(results.clear.raw.map((r) => r.slowlogOver1ms)) },
+      rqctl: {
+        ...summary(results.clear.rqctl),
+        maxPingMs: Math.max(...results.clear.rqctl.map((r) => r.maxPingMs)),
+        slowestCommandMs: Math.max(...results.clear.rqctl.map((r) => r.slowestCommandMs)),
+        slowlogOver1ms: median(results.clear.rqctl.map((r) => r.slowlogOver1ms)),
+        unlinkCalls: results.clear.rqctl[0].result.unlinkCalls,
+      },
+      raw: {
+        ...summary(results.clear.raw),
+        maxPingMs: Math.max(...results.clear.raw.map((r) => r.maxPingMs)),
+        slowestCommandMs: Math.max(...results.clear.raw.map((r) => r.slowestCommandMs)),
+        slowlogOver1ms: median(results.clear.raw.map((r) => r.slowlogOver1ms)),
+      },
     },
   };
   out.scan.ratioVsRaw = Math.round((out.scan.rqctl.medianMs / out.scan.rawIoredisCount1000.medianMs) * 100) / 100;

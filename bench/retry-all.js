@@ -39,7 +39,11 @@ async function freePort() {
 async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rqctl-bench-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
   client.on('error', () => {});
   for (let i = 0; ; i++) {
@@ -77,7 +81,13 @@ async function fillFailed(port, n) {
       await queue.addBulk(batch);
     }
   }
-  const worker = new Worker(QUEUE, async () => { throw new Error('Finnhub HTTP 500: Internal Server Error'); }, { connection, concurrency: 500, autorun: true });
+  const worker = new Worker(
+    QUEUE,
+    async () => {
+      throw new Error('Finnhub HTTP 500: Internal Server Error');
+    },
+    { connection, concurrency: 500, autorun: true },
+  );
   for (;;) {
     const c = await queue.getJobCounts('failed', 'waiting', 'active');
     if (c.failed >= n && c.waiting === 0 && c.active === 0) break;

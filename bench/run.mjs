@@ -25,7 +25,11 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
-    else if (a === '--only') opts.only = argv[++i]?.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--only')
+      opts.only = argv[++i]
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a.startsWith('--only=')) opts.only = a.slice(7).split(',');
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--help' || a === '-h') opts.help = true;
@@ -123,15 +127,19 @@ function extraText(extra) {
 
 function printTable(entries) {
   const head = ['row', 'rqctl median (min–max)', 'raw median (min–max)', 'ratio', 'target', 'ok', 'notes'];
-  const body = entries.map((r) => r.skipped ? [r.title, '—', '—', '—', r.target, 'skip', r.reason] : [
-    `${r.title}${r.subject !== 'rqctl' ? ` [${r.subject}]` : ''}`,
-    `${fmt(r.rqctl.median)} (${fmt(r.rqctl.min)}–${fmt(r.rqctl.max)}) ${r.unit}`,
-    `${fmt(r.raw.median)} (${fmt(r.raw.min)}–${fmt(r.raw.max)}) ${r.unit}`,
-    r.ratio.toFixed(2),
-    r.target,
-    r.pass ? 'yes' : 'NO',
-    [extraText(r.extra), r.extraBaseline ? `raw: ${extraText(r.extraBaseline)}` : ''].filter(Boolean).join('; '),
-  ]);
+  const body = entries.map((r) =>
+    r.skipped
+      ? [r.title, '—', '—', '—', r.target, 'skip', r.reason]
+      : [
+          `${r.title}${r.subject !== 'rqctl' ? ` [${r.subject}]` : ''}`,
+          `${fmt(r.rqctl.median)} (${fmt(r.rqctl.min)}–${fmt(r.rqctl.max)}) ${r.unit}`,
+          `${fmt(r.raw.median)} (${fmt(r.raw.min)}–${fmt(r.raw.max)}) ${r.unit}`,
+          r.ratio.toFixed(2),
+          r.target,
+          r.pass ? 'yes' : 'NO',
+          [extraText(r.extra), r.extraBaseline ? `raw: ${extraText(r.extraBaseline)}` : ''].filter(Boolean).join('; '),
+        ],
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ');
   process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n${body.map(line).join('\n')}\n`);
@@ -142,7 +150,14 @@ function environment() {
   try {
     redis = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
   } catch {}
-  return { node: process.version, redis, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), platform: `${process.platform} ${process.arch}` };
+  return {
+    node: process.version,
+    redis,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGb: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform} ${process.arch}`,
+  };
 }
 
 async function main() {
@@ -209,7 +224,8 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   log(`wrote ${file}`);
   const missed = results.filter((r) => !r.pass);
-  if (missed.length) log(`${missed.length} row(s) miss their target: ${missed.map((r) => r.row + (r.subject !== 'rqctl' ? ` [${r.subject}]` : '')).join(', ')}`);
+  if (missed.length)
+    log(`${missed.length} row(s) miss their target: ${missed.map((r) => r.row + (r.subject !== 'rqctl' ? ` [${r.subject}]` : '')).join(', ')}`);
 }
 
 main().catch((e) => {

@@ -73,11 +73,26 @@ const REDIS_REFUSALS: { prefix: RegExp; code: string; what: string; hint: string
     prefix: /^OOM\b/,
     code: 'REDIS_OOM',
     what: 'is out of memory (maxmemory reached under noeviction) and refused the write',
-    hint: "free memory or raise maxmemory; a queue server must keep noeviction (it refuses writes rather than silently dropping queued jobs), see `rqctl stats`",
+    hint: 'free memory or raise maxmemory; a queue server must keep noeviction (it refuses writes rather than silently dropping queued jobs), see `rqctl stats`',
   },
-  { prefix: /^READONLY\b/, code: 'REDIS_READONLY', what: 'is a read-only replica and refused the write', hint: 'point the role at the master, or connect through Sentinel (REDIS_SENTINELS)' },
-  { prefix: /^NOPERM\b/, code: 'REDIS_NOPERM', what: "refused the command: the ACL user lacks the permission", hint: 'grant the user the commands and keys rqctl needs (see README: ACL), or use another user' },
-  { prefix: /^MISCONF\b/, code: 'REDIS_MISCONF', what: 'refuses writes because it cannot persist its data (MISCONF)', hint: "check the server's log: its RDB/AOF writes fail (disk full or permissions)" },
+  {
+    prefix: /^READONLY\b/,
+    code: 'REDIS_READONLY',
+    what: 'is a read-only replica and refused the write',
+    hint: 'point the role at the master, or connect through Sentinel (REDIS_SENTINELS)',
+  },
+  {
+    prefix: /^NOPERM\b/,
+    code: 'REDIS_NOPERM',
+    what: 'refused the command: the ACL user lacks the permission',
+    hint: 'grant the user the commands and keys rqctl needs (see README: ACL), or use another user',
+  },
+  {
+    prefix: /^MISCONF\b/,
+    code: 'REDIS_MISCONF',
+    what: 'refuses writes because it cannot persist its data (MISCONF)',
+    hint: "check the server's log: its RDB/AOF writes fail (disk full or permissions)",
+  },
   { prefix: /^LOADING\b/, code: 'REDIS_LOADING', what: 'is still loading its data set into memory', hint: 'retry in a moment' },
   { prefix: /^BUSY\b/, code: 'REDIS_BUSY', what: 'is busy running a long script', hint: 'retry in a moment, or look at SLOWLOG' },
 ];
@@ -88,5 +103,8 @@ export function redisRefusal(err: unknown, where = 'Redis', outcome?: string): R
   const message = String((err as Error)?.message ?? '');
   const r = REDIS_REFUSALS.find((x) => x.prefix.test(message));
   if (!r) return undefined;
-  return new RqctlError(r.code, ExitCode.unreachable, `${where} ${r.what} (${message.split(/[.\n]/)[0]})${outcome ? `; ${outcome}` : ''}`, { hint: r.hint, cause: err });
+  return new RqctlError(r.code, ExitCode.unreachable, `${where} ${r.what} (${message.split(/[.\n]/)[0]})${outcome ? `; ${outcome}` : ''}`, {
+    hint: r.hint,
+    cause: err,
+  });
 }

@@ -79,10 +79,12 @@ export function startBackground(cmd, args, options = {}) {
   });
   child.stderr.on('data', keep);
   const sampler = setInterval(() => (peakKb = Math.max(peakKb, readPeakRssKb(child.pid))), 200);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    clearInterval(sampler);
-    resolve({ code, signal });
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      clearInterval(sampler);
+      resolve({ code, signal });
+    }),
+  );
   return {
     child,
     exited,

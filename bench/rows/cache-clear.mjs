@@ -96,7 +96,12 @@ export default {
       name: 'raw',
       baseline: true,
       run: (state, ctx) =>
-        measured(state, async () => mustSucceed('raw SCAN+UNLINK', await runMeasured(process.execPath, [join(ctx.root, 'bench/raw/scan-unlink.mjs'), state.redis.url(CACHE_DB), `${PREFIX}*`], { env: cleanEnv() }))),
+        measured(state, async () =>
+          mustSucceed(
+            'raw SCAN+UNLINK',
+            await runMeasured(process.execPath, [join(ctx.root, 'bench/raw/scan-unlink.mjs'), state.redis.url(CACHE_DB), `${PREFIX}*`], { env: cleanEnv() }),
+          ),
+        ),
     },
     {
       name: 'rqctl',
@@ -104,7 +109,10 @@ export default {
         measured(state, async () => {
           const res = mustSucceed(
             'rqctl cache clear',
-            await runMeasured(process.execPath, [ctx.bin, 'cache', 'clear', '--prefix', PREFIX, '--yes', '--json'], { env: cleanEnv({ REDIS_URL: state.redis.url(0), REDIS_CACHE_DB: String(CACHE_DB) }), keepStdout: true }),
+            await runMeasured(process.execPath, [ctx.bin, 'cache', 'clear', '--prefix', PREFIX, '--yes', '--json'], {
+              env: cleanEnv({ REDIS_URL: state.redis.url(0), REDIS_CACHE_DB: String(CACHE_DB) }),
+              keepStdout: true,
+            }),
           );
           const out = JSON.parse(res.stdout);
           if (out.deleted !== state.n) throw new Error(`rqctl reported ${out.deleted} deleted, expected ${state.n}`);

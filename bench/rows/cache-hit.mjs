@@ -51,7 +51,10 @@ function makeRow({ id, title, size, total }) {
     },
     subjects: [
       { name: 'raw', baseline: true, run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.raw.get(s.key)) }) },
-      { name: 'rqctl', run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.readCacheValue(s.client, s.config, s.key)) }) },
+      {
+        name: 'rqctl',
+        run: async (s, _ctx, { warmup }) => ({ value: await inFlight(warmup ? s.n / 10 : s.n, 100, () => s.readCacheValue(s.client, s.config, s.key)) }),
+      },
     ],
   };
 }

@@ -47,7 +47,10 @@ export default {
     const rq = await connectRole(config, 'queue');
     const rawQueue = new Queue(QUEUE, { connection: connectionOf(redis.url(0)), prefix: 'bull' });
     // The raw side adds what rqctl adds: the same payloads, attempts, backoff and retention.
-    const retention = { removeOnComplete: { age: config.queue.keepCompleted.age, count: config.queue.keepCompleted.count }, removeOnFail: { age: config.queue.keepFailed.age, count: config.queue.keepFailed.count } };
+    const retention = {
+      removeOnComplete: { age: config.queue.keepCompleted.age, count: config.queue.keepCompleted.count },
+      removeOnFail: { age: config.queue.keepFailed.age, count: config.queue.keepFailed.count },
+    };
     const rawOpts = { attempts: 3, backoff: { type: 'fixed', delay: 60_000 }, ...retention };
     return { redis, config, rq, rawQueue, rawOpts, dispatchBulk, closeClient, client: redis.client(), n: ctx.quick ? 10_000 : 100_000 };
   },

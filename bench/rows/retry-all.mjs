@@ -46,7 +46,10 @@ export default {
       name: 'raw',
       baseline: true,
       async run(state, ctx) {
-        const res = mustSucceed('raw retryJobs', await runMeasured(process.execPath, [join(ctx.root, 'bench/raw/retry-all.mjs'), state.redis.url(), QUEUE], { env: cleanEnv() }));
+        const res = mustSucceed(
+          'raw retryJobs',
+          await runMeasured(process.execPath, [join(ctx.root, 'bench/raw/retry-all.mjs'), state.redis.url(), QUEUE], { env: cleanEnv() }),
+        );
         await check(state, 'raw');
         return { value: res.ms, extra: { peakRssMb: res.peakRssMb } };
       },
@@ -56,7 +59,10 @@ export default {
       async run(state, ctx) {
         const res = mustSucceed(
           'rqctl failed retry all',
-          await runMeasured(process.execPath, [ctx.bin, 'failed', 'retry', 'all', '--queue', QUEUE, '--json'], { env: cleanEnv({ REDIS_URL: state.redis.url() }), keepStdout: true }),
+          await runMeasured(process.execPath, [ctx.bin, 'failed', 'retry', 'all', '--queue', QUEUE, '--json'], {
+            env: cleanEnv({ REDIS_URL: state.redis.url() }),
+            keepStdout: true,
+          }),
         );
         const out = JSON.parse(res.stdout);
         if (out.retried !== state.n) throw new Error(`rqctl reported ${out.retried} retried, expected ${state.n}`);

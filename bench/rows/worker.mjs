@@ -81,8 +81,13 @@ async function runWorkers(state, ctx, spawnOne, processes) {
       cpu = procs.reduce((sum, p, i) => sum + cpuMs(p.child.pid) - (cpu0?.[i] ?? 0), 0);
       await Promise.all(procs.map((p) => p.stop()));
     }
-    const [completed, failed, delayed] = await Promise.all([c.zcard(`bull:${QUEUE}:completed`), c.zcard(`bull:${QUEUE}:failed`), c.zcard(`bull:${QUEUE}:delayed`)]);
-    if (failed || delayed || completed !== Math.min(n, state.keepCompleted)) throw new Error(`after the run: ${completed} completed (kept), ${failed} failed, ${delayed} delayed`);
+    const [completed, failed, delayed] = await Promise.all([
+      c.zcard(`bull:${QUEUE}:completed`),
+      c.zcard(`bull:${QUEUE}:failed`),
+      c.zcard(`bull:${QUEUE}:delayed`),
+    ]);
+    if (failed || delayed || completed !== Math.min(n, state.keepCompleted))
+      throw new Error(`after the run: ${completed} completed (kept), ${failed} failed, ${delayed} delayed`);
     // rqctl's logging is part of its path: two lines per job (processing, processed) must be there.
     const logLines = procs.reduce((sum, p) => sum + (p.logFile ? countLines(p.logFile) : 0), 0);
     return {
@@ -115,7 +120,11 @@ function makeRow({ id, title, processes, concurrency }) {
       const { registerJobType } = await importDist(ctx, 'jobs/registry.js');
       for (const t of (await import(pathToFileURL(join(ctx.root, 'bench/jobs/noop.mjs')).href)).default) registerJobType({ ...t });
       const { dispatchBulk } = await importDist(ctx, 'jobs/dispatch.js');
-      for (let i = 0; i < n; i += 1000) await dispatchBulk(config, Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ job: 'BenchNoop', data: { i: i + j } })));
+      for (let i = 0; i < n; i += 1000)
+        await dispatchBulk(
+          config,
+          Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ job: 'BenchNoop', data: { i: i + j } })),
+        );
       return { redis, n, keepCompleted: config.queue.keepCompleted.count };
     },
     async teardown(state) {
@@ -126,7 +135,13 @@ function makeRow({ id, title, processes, concurrency }) {
         name: 'raw',
         baseline: true,
         run: (state, ctx) =>
-          runWorkers(state, ctx, () => startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], { env: cleanEnv() }), processes),
+          runWorkers(
+            state,
+            ctx,
+            () =>
+              startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], { env: cleanEnv() }),
+            processes,
+          ),
       },
       {
         name: 'rqctl',

@@ -79,7 +79,10 @@ export function planClear(config: Config, selection: ClearSelection): ClearPlan 
     const families = Object.hasOwn(tags, t) ? tags[t] : undefined;
     if (!families) {
       const known = Object.keys(tags);
-      throw usageError(`unknown cache tag "${t}"`, known.length ? `known tags: ${known.join(', ')} (cache.tags in rqctl.config.yaml)` : 'define tags under cache.tags in rqctl.config.yaml');
+      throw usageError(
+        `unknown cache tag "${t}"`,
+        known.length ? `known tags: ${known.join(', ')} (cache.tags in rqctl.config.yaml)` : 'define tags under cache.tags in rqctl.config.yaml',
+      );
     }
     if (!families.length) throw usageError(`cache tag "${t}" names no key family`, 'list its families under cache.tags in rqctl.config.yaml');
     for (const f of families) literal.push(`${cachePrefix}${f}_`);
@@ -91,12 +94,18 @@ export function planClear(config: Config, selection: ClearSelection): ClearPlan 
     if (cachePrefix) literal.push(cachePrefix);
     else {
       if (ep.kind === 'cluster') {
-        throw usageError('refusing to clear every key of the cluster: the cache shares it with the queue and sessions', 'set CACHE_PREFIX, or pass --prefix or --tag');
+        throw usageError(
+          'refusing to clear every key of the cluster: the cache shares it with the queue and sessions',
+          'set CACHE_PREFIX, or pass --prefix or --tag',
+        );
       }
       for (const other of ['queue', 'session'] as const) {
         const o = config.roles[other];
         if (sameServer(ep, o) && o.db === ep.db) {
-          throw usageError(`refusing to clear every key of DB ${ep.db}: the ${other} role uses the same DB`, 'set CACHE_PREFIX, give the cache its own DB (REDIS_CACHE_DB), or pass --prefix or --tag');
+          throw usageError(
+            `refusing to clear every key of DB ${ep.db}: the ${other} role uses the same DB`,
+            'set CACHE_PREFIX, give the cache its own DB (REDIS_CACHE_DB), or pass --prefix or --tag',
+          );
         }
       }
     }
@@ -106,13 +115,21 @@ export function planClear(config: Config, selection: ClearSelection): ClearPlan 
     if (ep.kind === 'cluster' || (sameServer(ep, q) && q.db === ep.db)) {
       const queuePrefix = `${config.queue.prefix}:`;
       const clash = literal.find((l) => l.startsWith(queuePrefix) || queuePrefix.startsWith(l));
-      if (clash !== undefined) throw usageError(`refusing: keys starting with "${clash}" include the queue's keys (QUEUE_PREFIX ${config.queue.prefix}) in the same DB`, 'use a longer --prefix');
+      if (clash !== undefined)
+        throw usageError(
+          `refusing: keys starting with "${clash}" include the queue's keys (QUEUE_PREFIX ${config.queue.prefix}) in the same DB`,
+          'use a longer --prefix',
+        );
     }
   }
   const prefixes = [...new Set(literal)].map((l) => Buffer.from(l, 'utf8'));
   const common = commonPrefix(prefixes);
   const match = prefixes.length === 0 ? Buffer.alloc(0) : Buffer.concat([globEscape(common), Buffer.from('*')]);
-  const description = whole ? (cachePrefix ? `every cache key (starting with "${cachePrefix}")` : `every key of the cache role's DB ${ep.db}`) : `keys starting with ${what.join(' or ')}`;
+  const description = whole
+    ? cachePrefix
+      ? `every cache key (starting with "${cachePrefix}")`
+      : `every key of the cache role's DB ${ep.db}`
+    : `keys starting with ${what.join(' or ')}`;
   return { description, prefixes, match, whole, cachePrefix };
 }
 
@@ -148,7 +165,13 @@ async function unlinkOn(node: Redis, keys: Buffer[], cluster: boolean): Promise<
     // byte by byte: ~1.5 µs per key, most of this command's CPU (profiled). ASCII names go as
     // strings, which are the same bytes.
     const args: (Buffer | string)[] = keys.every((k) => isAscii(k)) ? keys.map((k) => k.toString('latin1')) : keys;
-    const res = (await node.multi().time().unlink(...args).time().exec()) ?? [];
+    const res =
+      (await node
+        .multi()
+        .time()
+        .unlink(...args)
+        .time()
+        .exec()) ?? [];
     const [[e1, t0], [e2, n], [e3, t1]] = res as [Error | null, unknown][];
     const err = e1 ?? e2 ?? e3;
     if (err) throw err;
@@ -175,7 +198,17 @@ export async function clearCache(client: RedisClient, plan: ClearPlan, opts: Cle
   const maxUnlink = Math.max(1, Math.min(opts.maxUnlink ?? CLEAR_MAX_UNLINK, CLEAR_MAX_UNLINK));
   let batch = maxUnlink;
   let smoothMs: number | undefined;
-  const r: ClearResult = { matched: 0, deleted: 0, dryRun: !!opts.dryRun, families: {}, unlinkCalls: 0, slowestUnlinkMs: 0, interrupted: false, elapsedMs: 0, sample: [] };
+  const r: ClearResult = {
+    matched: 0,
+    deleted: 0,
+    dryRun: !!opts.dryRun,
+    families: {},
+    unlinkCalls: 0,
+    slowestUnlinkMs: 0,
+    interrupted: false,
+    elapsedMs: 0,
+    sample: [],
+  };
   const prefixLen = Buffer.byteLength(plan.cachePrefix);
   // With one prefix, SCAN MATCH already selects exactly; with several, MATCH selects their common
   // prefix and the rest is checked here.
@@ -183,7 +216,10 @@ export async function clearCache(client: RedisClient, plan: ClearPlan, opts: Cle
   const cachePrefix = Buffer.from(plan.cachePrefix, 'utf8');
   // One prefix that starts with a family's name (`--prefix stock_quote_`): every key it selects is of
   // that family, so there is nothing to look at per key.
-  const planFamily = plan.prefixes.length === 1 && plan.prefixes[0].subarray(0, prefixLen).equals(cachePrefix) ? familyOf(Buffer.concat([plan.prefixes[0], Buffer.from('x')]), prefixLen) : undefined;
+  const planFamily =
+    plan.prefixes.length === 1 && plan.prefixes[0].subarray(0, prefixLen).equals(cachePrefix)
+      ? familyOf(Buffer.concat([plan.prefixes[0], Buffer.from('x')]), prefixLen)
+      : undefined;
   let inFlight: Promise<{ deleted: number; redisMs: number }[]> | undefined;
   const account = (done: { deleted: number; redisMs: number }[]) => {
     let ms = 0;

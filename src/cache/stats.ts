@@ -61,7 +61,15 @@ interface Acc {
   buckets: Record<TtlBucket, number>;
 }
 
-const newAcc = (): Acc => ({ keys: 0, noTtl: 0, min: Infinity, max: -Infinity, sum: 0, withTtl: 0, buckets: { '0-25%': 0, '25-50%': 0, '50-75%': 0, '75-100%': 0, over: 0 } });
+const newAcc = (): Acc => ({
+  keys: 0,
+  noTtl: 0,
+  min: Infinity,
+  max: -Infinity,
+  sum: 0,
+  withTtl: 0,
+  buckets: { '0-25%': 0, '25-50%': 0, '50-75%': 0, '75-100%': 0, over: 0 },
+});
 
 function bucketOf(ttl: number, duration: number): TtlBucket {
   const share = ttl / duration;
@@ -79,7 +87,11 @@ async function pttls(node: Redis, keys: Buffer[]): Promise<number[]> {
   return res.map(([err, v]) => (err ? -2 : Number(v)));
 }
 
-export async function cacheStats(client: RedisClient, config: Config, opts: { signal?: AbortSignal; onProgress?: (n: number) => void } = {}): Promise<CacheStats> {
+export async function cacheStats(
+  client: RedisClient,
+  config: Config,
+  opts: { signal?: AbortSignal; onProgress?: (n: number) => void } = {},
+): Promise<CacheStats> {
   const prefix = config.cache.prefix;
   const prefixLen = Buffer.byteLength(prefix);
   const accs = new Map<string, Acc>();

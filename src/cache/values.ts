@@ -40,7 +40,9 @@ async function getValue(client: RedisClient, key: Buffer | string): Promise<Buff
     if (/WRONGTYPE/.test(String((e as Error).message))) {
       const type = await client.type(key);
       const shown = typeof key === 'string' ? key : escapeKey(key);
-      throw new RqctlError('WRONG_TYPE', ExitCode.usage, `key "${shown}" is a ${type}, not a string value`, { hint: `see it with \`rqctl keys show --role cache '${shown}'\`` });
+      throw new RqctlError('WRONG_TYPE', ExitCode.usage, `key "${shown}" is a ${type}, not a string value`, {
+        hint: `see it with \`rqctl keys show --role cache '${shown}'\``,
+      });
     }
     throw e;
   }

@@ -14,7 +14,8 @@ export async function confirmDestructive(message: string, opts: { yes?: boolean;
   try {
     return await confirm({ message, default: false }, { output: process.stderr });
   } catch (e) {
-    if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') throw new RqctlError('INTERRUPTED', ExitCode.interrupted, 'interrupted: nothing changed');
+    if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError')
+      throw new RqctlError('INTERRUPTED', ExitCode.interrupted, 'interrupted: nothing changed');
     throw e;
   }
 }

@@ -22,7 +22,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program.addHelpText('after', '\nExit codes: 0 ok, 1 internal error, 2 usage or invalid configuration, 3 Redis or a service unreachable or auth refused, 4 a check found problems, 130 interrupted.');
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 internal error, 2 usage or invalid configuration, 3 Redis or a service unreachable or auth refused, 4 a check found problems, 130 interrupted.',
+  );
   for (const mod of commandModules) mod.register(program);
   return program;
 }
@@ -44,7 +47,10 @@ export function reportError(err: unknown, argv: string[]): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     // Commander has already printed its message on stderr.
-    if (json) process.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage' } })}\n`);
+    if (json)
+      process.stderr.write(
+        `${JSON.stringify({ error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage' } })}\n`,
+      );
     return ExitCode.usage;
   }
   if (isRqctlError(err)) {
@@ -53,12 +59,14 @@ export function reportError(err: unknown, argv: string[]): number {
       process.stderr.write(`${maskSecrets(`error: ${err.message}`)}\n`);
       if (err.hint) process.stderr.write(`${maskSecrets(`hint: ${err.hint}`)}\n`);
     }
-    if (verbose && err.stack) process.stderr.write(`${maskSecrets(err.stack)}\n${err.cause instanceof Error && err.cause.stack ? maskSecrets(err.cause.stack) + '\n' : ''}`);
+    if (verbose && err.stack)
+      process.stderr.write(`${maskSecrets(err.stack)}\n${err.cause instanceof Error && err.cause.stack ? maskSecrets(err.cause.stack) + '\n' : ''}`);
     return err.exitCode;
   }
   const e = err as Error;
   const message = `internal error: ${e?.message ?? String(err)}`;
-  if (json) process.stderr.write(`${maskSecrets(JSON.stringify({ error: { code: 'INTERNAL', message, hint: 'run with -v for the stack trace and report it' } }))}\n`);
+  if (json)
+    process.stderr.write(`${maskSecrets(JSON.stringify({ error: { code: 'INTERNAL', message, hint: 'run with -v for the stack trace and report it' } }))}\n`);
   else process.stderr.write(`${maskSecrets(message)}\n${verbose ? '' : 'hint: run with -v for the stack trace\n'}`);
   if (verbose && e?.stack) process.stderr.write(`${maskSecrets(e.stack)}\n`);
   return ExitCode.internal;

@@ -80,7 +80,10 @@ export function parseRedisUrl(text: string): ParsedUrl | string {
 
 function parseHostList(text: string): HostPort[] | string {
   const out: HostPort[] = [];
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(item) ?? /^([^:]+)$/.exec(item);
     if (!m) return `"${item}" is not host:port`;
     const port = m[2] ? Number(m[2]) : 26379;
@@ -141,7 +144,8 @@ export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) 
     // A cluster has only DB 0: roles are separated by key prefix instead.
     for (const role of ['queue', 'cache', 'session'] as const) {
       const explicit = role === 'queue' ? explicitlySet('redis.db') || (redis.url && parseRedisUrlDb(redis.url) !== undefined) : explicitlySet(dbPath[role]);
-      if (roleDb[role] !== 0 && explicit) problems.push({ path: dbPath[role], message: `a Redis Cluster has only DB 0 (got ${roleDb[role]}); roles are separated by key prefix` });
+      if (roleDb[role] !== 0 && explicit)
+        problems.push({ path: dbPath[role], message: `a Redis Cluster has only DB 0 (got ${roleDb[role]}); roles are separated by key prefix` });
       roleDb[role] = 0;
     }
   }

@@ -16,10 +16,23 @@ const toBool = (v: unknown) => {
 };
 /** Strings like `null` or empty mean "not set" (the old stack's `REDIS_PASSWORD=null`). */
 const toOptionalString = (v: unknown) => (typeof v === 'string' && (v === '' || v.toLowerCase() === 'null') ? undefined : v);
-const toList = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v);
+const toList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
 
 export const int = (min: number, max: number, what = 'an integer') =>
-  z.preprocess(toNumber, z.number({ error: `must be ${what} ${min}–${max}` }).int({ error: `must be ${what} ${min}–${max}` }).min(min, { error: `must be ${what} ${min}–${max}` }).max(max, { error: `must be ${what} ${min}–${max}` }));
+  z.preprocess(
+    toNumber,
+    z
+      .number({ error: `must be ${what} ${min}–${max}` })
+      .int({ error: `must be ${what} ${min}–${max}` })
+      .min(min, { error: `must be ${what} ${min}–${max}` })
+      .max(max, { error: `must be ${what} ${min}–${max}` }),
+  );
 export const bool = () => z.preprocess(toBool, z.boolean({ error: 'must be true or false' }));
 export const optString = () => z.preprocess(toOptionalString, z.string().optional());
 export const stringList = () => z.preprocess(toList, z.array(z.string()));
@@ -28,14 +41,14 @@ export const stringList = () => z.preprocess(toList, z.array(z.string()));
 export const dbIndex = () => int(0, 15, 'a database index');
 
 export const redisSchema = z.object({
-  url: optString().describe('REDIS_URL: redis://[user:pass@]host:port[/db] (rediss:// for TLS); its DB is the queue role\'s'),
+  url: optString().describe("REDIS_URL: redis://[user:pass@]host:port[/db] (rediss:// for TLS); its DB is the queue role's"),
   host: z.preprocess(toOptionalString, z.string().default('127.0.0.1')).describe('REDIS_HOST, used when no URL is given'),
   port: int(1, 65535, 'a port').default(6379).describe('REDIS_PORT'),
   username: optString().describe('REDIS_USERNAME (ACL user)'),
   password: optString().describe('REDIS_PASSWORD; `null` or empty means none. Prefer this to a password in a URL (visible in ps)'),
-  db: dbIndex().default(0).describe('REDIS_DB: the queue role\'s DB'),
-  cacheDb: dbIndex().default(1).describe('REDIS_CACHE_DB: the cache role\'s DB'),
-  sessionDb: dbIndex().default(2).describe('REDIS_SESSION_DB: the session role\'s DB'),
+  db: dbIndex().default(0).describe("REDIS_DB: the queue role's DB"),
+  cacheDb: dbIndex().default(1).describe("REDIS_CACHE_DB: the cache role's DB"),
+  sessionDb: dbIndex().default(2).describe("REDIS_SESSION_DB: the session role's DB"),
   queueUrl: optString().describe('REDIS_QUEUE_URL: the queue role on its own server (split topology)'),
   cacheUrl: optString().describe('REDIS_CACHE_URL: the cache role on its own server'),
   sessionUrl: optString().describe('REDIS_SESSION_URL: the session role on its own server'),
@@ -48,20 +61,28 @@ export const redisSchema = z.object({
 
 const keep = (age: number, count: number) =>
   z.object({
-    age: int(0, 10 * 365 * 86400, 'seconds').default(age).describe('seconds to keep'),
+    age: int(0, 10 * 365 * 86400, 'seconds')
+      .default(age)
+      .describe('seconds to keep'),
     count: int(0, 10_000_000, 'a count').default(count).describe('at most this many per queue'),
   });
 
 export const queueSchema = z.object({
   prefix: z.string().default('bull').describe('QUEUE_PREFIX: BullMQ key prefix'),
   keepCompleted: keep(86_400, 10_000).prefault({}).describe('completed jobs: 24 h, at most 10,000 per queue'),
-  keepFailed: keep(30 * 86_400, 100_000).prefault({}).describe('failed jobs: 30 days, at most 100,000 per queue'),
+  keepFailed: keep(30 * 86_400, 100_000)
+    .prefault({})
+    .describe('failed jobs: 30 days, at most 100,000 per queue'),
 });
 
 export const cacheSchema = z.object({
   prefix: z.string().default('').describe('CACHE_PREFIX: prepended to every cache key'),
-  cryptoDuration: int(1, 365 * 86400, 'seconds').default(1200).describe('CRYPTO_CACHE_DURATION: TTL of crypto keys (longer than the 15-minute refresh)'),
-  stockDuration: int(1, 365 * 86400, 'seconds').default(1200).describe('STOCK_CACHE_DURATION: TTL of stock keys'),
+  cryptoDuration: int(1, 365 * 86400, 'seconds')
+    .default(1200)
+    .describe('CRYPTO_CACHE_DURATION: TTL of crypto keys (longer than the 15-minute refresh)'),
+  stockDuration: int(1, 365 * 86400, 'seconds')
+    .default(1200)
+    .describe('STOCK_CACHE_DURATION: TTL of stock keys'),
   tags: z
     .record(z.string(), z.array(z.string()))
     .default({
@@ -76,7 +97,10 @@ export const providersSchema = z.object({
     .object({
       baseUrl: optString().describe('COINGECKO_BASE_URL (default https://api.coingecko.com/api/v3, or the pro URL with plan pro)'),
       apiKey: optString().describe('COINGECKO_API_KEY'),
-      plan: z.enum(['demo', 'pro'], { error: 'must be demo or pro' }).default('demo').describe('COINGECKO_API_PLAN: demo sends x-cg-demo-api-key, pro x-cg-pro-api-key'),
+      plan: z
+        .enum(['demo', 'pro'], { error: 'must be demo or pro' })
+        .default('demo')
+        .describe('COINGECKO_API_PLAN: demo sends x-cg-demo-api-key, pro x-cg-pro-api-key'),
     })
     .prefault({}),
   finnhub: z
@@ -93,7 +117,9 @@ export const mailSchema = z.object({
   port: int(1, 65535, 'a port').default(587).describe('MAIL_PORT'),
   username: optString().describe('MAIL_USERNAME'),
   password: optString().describe('MAIL_PASSWORD'),
-  encryption: z.preprocess(toOptionalString, z.enum(['tls', 'ssl', 'starttls', 'none'], { error: 'must be tls, ssl, starttls or none' }).optional()).describe('MAIL_ENCRYPTION'),
+  encryption: z
+    .preprocess(toOptionalString, z.enum(['tls', 'ssl', 'starttls', 'none'], { error: 'must be tls, ssl, starttls or none' }).optional())
+    .describe('MAIL_ENCRYPTION'),
   fromAddress: optString().describe('MAIL_FROM_ADDRESS'),
   fromName: optString().describe('MAIL_FROM_NAME'),
   adminEmail: optString().describe('ADMIN_EMAIL: recipient of inquiry notifications'),
@@ -105,12 +131,20 @@ export const workerSchema = z.object({
   tries: int(1, 1000, 'a count').default(3).describe('attempts for jobs that do not set their own'),
   backoff: int(0, 86_400, 'seconds').default(60).describe('fixed backoff between attempts, seconds'),
   timeout: int(1, 86_400, 'seconds').default(300).describe('job timeout, seconds'),
-  maxTime: int(0, 30 * 86_400, 'seconds').default(0).describe('stop after this many seconds (0 = never)'),
+  maxTime: int(0, 30 * 86_400, 'seconds')
+    .default(0)
+    .describe('stop after this many seconds (0 = never)'),
   sleep: int(1, 10, 'seconds').default(3).describe('one blocking wait for a job when the queues are empty'),
-  grace: int(1, 3600, 'seconds').default(10).describe('after a job\'s timeout, how long it may take to honour its AbortSignal before the worker process exits non-zero (keep timeout + grace below supervisord stopwaitsecs)'),
+  grace: int(1, 3600, 'seconds')
+    .default(10)
+    .describe(
+      "after a job's timeout, how long it may take to honour its AbortSignal before the worker process exits non-zero (keep timeout + grace below supervisord stopwaitsecs)",
+    ),
   lockDurationMs: int(1000, 600_000, 'milliseconds')
     .default(30_000)
-    .describe("BullMQ lockDuration: a running job's lock, renewed while it runs; a crashed worker's job is recovered once it lapses. Keep the default (30 s) in production; fault-injection tests shorten it"),
+    .describe(
+      "BullMQ lockDuration: a running job's lock, renewed while it runs; a crashed worker's job is recovered once it lapses. Keep the default (30 s) in production; fault-injection tests shorten it",
+    ),
   stalledIntervalMs: int(1000, 600_000, 'milliseconds')
     .default(30_000)
     .describe('BullMQ stalledInterval: how often a worker looks for jobs whose lock lapsed (a crashed worker) and moves them back to wait'),
@@ -119,7 +153,9 @@ export const workerSchema = z.object({
 export const jobsSchema = z.object({
   modules: stringList()
     .default([])
-    .describe('RQCTL_EXTRA_JOBS: extra job modules to load beside the bundled jobs (paths relative to the working directory, or package names; comma-separated in the environment)'),
+    .describe(
+      'RQCTL_EXTRA_JOBS: extra job modules to load beside the bundled jobs (paths relative to the working directory, or package names; comma-separated in the environment)',
+    ),
 });
 
 export const refreshSchema = z.object({
@@ -193,9 +229,7 @@ export const configSchema = z.object({
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
-  env: z
-    .object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() })
-    .prefault({}),
+  env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

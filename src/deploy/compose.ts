@@ -47,7 +47,10 @@ export async function detectCompose(env: Record<string, string>, cwd: string): P
   ];
   for (const t of tries) {
     const r = await run(t.file, [...t.prefix, 'version', '--short'], { env, extendEnv: false, cwd, reject: false, timeout: 20_000, stdin: 'ignore' });
-    const version = String(r.stdout ?? '').trim().split('\n')[0] ?? '';
+    const version =
+      String(r.stdout ?? '')
+        .trim()
+        .split('\n')[0] ?? '';
     if (r.exitCode === 0 && /^v?\d+\.\d+/.test(version)) return { ...t, version: version.replace(/^v/, ''), generation: generationOf(version) };
   }
   throw new RqctlError('COMPOSE_MISSING', ExitCode.unreachable, 'neither `docker compose` (v2) nor `docker-compose` (v1) is installed on this machine', {
@@ -57,7 +60,10 @@ export async function detectCompose(env: Record<string, string>, cwd: string): P
 
 /** Compose's own rule for project names: lowercase letters, digits, `-` and `_`, starting with a letter or digit. */
 export function normalizeProjectName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '')
+    .replace(/^[^a-z0-9]+/, '');
 }
 
 /**
@@ -67,7 +73,8 @@ export function normalizeProjectName(name: string): string {
 export function projectNameFor(files: string[], explicit: string | undefined, envName: string | undefined): string {
   if (explicit) {
     const n = normalizeProjectName(explicit);
-    if (!n) throw new RqctlError('USAGE', ExitCode.usage, `project name "${explicit}" has no usable characters`, { hint: 'use lowercase letters, digits, - and _' });
+    if (!n)
+      throw new RqctlError('USAGE', ExitCode.usage, `project name "${explicit}" has no usable characters`, { hint: 'use lowercase letters, digits, - and _' });
     return n;
   }
   if (envName && normalizeProjectName(envName)) return normalizeProjectName(envName);
@@ -161,14 +168,30 @@ export interface ComposeService {
 /** The services of the merged, interpolated configuration (`compose config`). */
 export async function composeServices(inv: ComposeInvocation): Promise<ComposeService[]> {
   const run = await execa();
-  const r = await run(inv.cli.file, [...baseArgs(inv), 'config'], { cwd: inv.cwd, env: inv.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000 });
+  const r = await run(inv.cli.file, [...baseArgs(inv), 'config'], {
+    cwd: inv.cwd,
+    env: inv.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
   if (r.exitCode !== 0) {
-    const msg = String(r.stderr ?? '').trim().split('\n').filter(Boolean).slice(-3).join(' ') || `exit code ${r.exitCode}`;
+    const msg =
+      String(r.stderr ?? '')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .slice(-3)
+        .join(' ') || `exit code ${r.exitCode}`;
     throw new RqctlError('COMPOSE_CONFIG', ExitCode.checkFailed, `${inv.cli.display} refused the compose configuration: ${msg}`, {
       hint: 'run `docker compose config` with the same files to see the problem',
     });
   }
-  return parseComposeServices(String(r.stdout), { generation: inv.cli.generation, activeProfiles: (inv.env.COMPOSE_PROFILES ?? '').split(',').filter(Boolean) });
+  return parseComposeServices(String(r.stdout), {
+    generation: inv.cli.generation,
+    activeProfiles: (inv.env.COMPOSE_PROFILES ?? '').split(',').filter(Boolean),
+  });
 }
 
 export function parseComposeServices(yamlText: string, options: { generation?: 1 | 2; activeProfiles?: string[] } = {}): ComposeService[] {

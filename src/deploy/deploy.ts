@@ -115,10 +115,16 @@ export function deployPlan(options: DeployOptions): DeployPlan {
   const notes: string[] = [];
   for (const f of r.files) if (!existsSync(f)) notes.push(`${shown(options.cwd, f)} does not exist`);
   if (!existsSync(r.supervisorFile)) notes.push(`${sup} does not exist${r.supervisorExplicit ? '' : ' (validation will warn)'}`);
-  const steps: PlanStep[] = [{ name: 'validate', description: `validate ${[...files, sup].join(', ')}; stop on errors${options.force ? ' (--force: continue anyway)' : ''}` }];
+  const steps: PlanStep[] = [
+    { name: 'validate', description: `validate ${[...files, sup].join(', ')}; stop on errors${options.force ? ' (--force: continue anyway)' : ''}` },
+  ];
   if (!options.check) {
     if (options.build !== false) steps.push({ name: 'build', description: 'build the images', command: composeCommandLine(inv, ['build']) });
-    steps.push({ name: 'up', description: 'create or update the containers, remove orphans', command: composeCommandLine(inv, ['up', '-d', '--remove-orphans', ...(options.build === false ? ['--no-build'] : [])]) });
+    steps.push({
+      name: 'up',
+      description: 'create or update the containers, remove orphans',
+      command: composeCommandLine(inv, ['up', '-d', '--remove-orphans', ...(options.build === false ? ['--no-build'] : [])]),
+    });
     steps.push({
       name: 'verify',
       description: `within ${Math.round(options.timeoutMs / 1000)}s: every service running and healthy; in the app container every rqctl-worker and rqctl-scheduler RUNNING (supervisorctl status); rqctl doctor passes`,
@@ -172,14 +178,19 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   };
 
   for (const f of r.files) {
-    if (!existsSync(f)) throw usageError(`compose file ${shown(options.cwd, f)} does not exist`, 'give it with --file (default: docker-compose.prod.yml in the working directory)');
+    if (!existsSync(f))
+      throw usageError(
+        `compose file ${shown(options.cwd, f)} does not exist`,
+        'give it with --file (default: docker-compose.prod.yml in the working directory)',
+      );
   }
   if (r.supervisorExplicit && !existsSync(r.supervisorFile)) {
     throw usageError(`supervisord file ${shown(options.cwd, r.supervisorFile)} does not exist`, 'check the --supervisor-file path');
   }
   // What compose interpolates with: the environment over the --env-file file.
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(deploymentEnvironment({ envFile: options.envFile, cwd: options.cwd, env: options.docker.processEnv }))) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(deploymentEnvironment({ envFile: options.envFile, cwd: options.cwd, env: options.docker.processEnv })))
+    if (v !== undefined) env[k] = v;
 
   // The engine and the compose command first: without them nothing can be deployed, and an operator
   // whose DOCKER_HOST is wrong should read exactly that, in one line (exit 3), not a validation report.
@@ -213,7 +224,13 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
       programs = supervisorPrograms(readFileSync(r.supervisorFile, 'utf8'));
     } else {
       const message = `${shown(options.cwd, r.supervisorFile)} not found: the supervisord configuration is not validated`;
-      result.findings.push({ rule: 'deploy-supervisor-file', severity: 'warning', file: shown(options.cwd, r.supervisorFile), message, fix: 'pass --supervisor-file, or generate it with `rqctl config generate`' });
+      result.findings.push({
+        rule: 'deploy-supervisor-file',
+        severity: 'warning',
+        file: shown(options.cwd, r.supervisorFile),
+        message,
+        fix: 'pass --supervisor-file, or generate it with `rqctl config generate`',
+      });
       emit({ type: 'warning', step: 'validate', message });
     }
     const report = await validateDeployFiles(paths, { cwd: dirname(r.files[0]), env });
@@ -230,7 +247,14 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   }
   if (options.check || !docker || !cli) return finish(true);
 
-  const inv: ComposeInvocation = { cli, files: r.files, project: r.project, envFile: options.envFile ? resolve(options.cwd, options.envFile) : undefined, cwd: dirname(r.files[0]), env };
+  const inv: ComposeInvocation = {
+    cli,
+    files: r.files,
+    project: r.project,
+    envFile: options.envFile ? resolve(options.cwd, options.envFile) : undefined,
+    cwd: dirname(r.files[0]),
+    env,
+  };
 
   // 2. build
   if (options.build !== false) {

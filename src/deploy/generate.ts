@@ -70,7 +70,14 @@ function chain(): { timeout: number; stopwaitsecs: number; stopGracePeriod: stri
 
 /** The supervisord file for the image, or — same template, other values — for a local run. */
 export function renderSupervisord(vars: Partial<SupervisordVars> & Pick<GenerateOptions, 'workers' | 'concurrency'>): string {
-  return renderTemplate(readTemplate('supervisord.prod.conf'), { rqctl: 'rqctl', user: 'rqctl', runDir: '/tmp', queues: 'default,emails', ...chain(), ...vars });
+  return renderTemplate(readTemplate('supervisord.prod.conf'), {
+    rqctl: 'rqctl',
+    user: 'rqctl',
+    runDir: '/tmp',
+    queues: 'default,emails',
+    ...chain(),
+    ...vars,
+  });
 }
 
 export function generateFiles(options: Partial<GenerateOptions> = {}): GeneratedFile[] {
@@ -121,10 +128,15 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
     else conflicts.push(f.path);
   }
   if (conflicts.length && !options.force) {
-    throw new RqctlError('FILES_EXIST', ExitCode.usage, `${conflicts.length === 1 ? 'this file exists' : 'these files exist'} with other content and would be overwritten: ${conflicts.join(', ')}`, {
-      hint: 'nothing was written; pass --force to overwrite them, or --out DIR to write elsewhere',
-      details: { files: conflicts },
-    });
+    throw new RqctlError(
+      'FILES_EXIST',
+      ExitCode.usage,
+      `${conflicts.length === 1 ? 'this file exists' : 'these files exist'} with other content and would be overwritten: ${conflicts.join(', ')}`,
+      {
+        hint: 'nothing was written; pass --force to overwrite them, or --out DIR to write elsewhere',
+        details: { files: conflicts },
+      },
+    );
   }
   const written: string[] = [];
   for (const f of files) {

@@ -121,7 +121,14 @@ export function supervisordConfigFrom(argv: string[]): string | undefined {
   }
   // `sh -c "exec supervisord -c /etc/… -n"`: look inside the shell string.
   const shell = argv.find((a) => /\s/.test(a.trim()) && /(^|[\s/])supervisord(\s|$)/.test(a));
-  return shell ? supervisordConfigFrom(shell.trim().split(/\s+/).map((t) => t.replace(/^["']|["';]$/g, ''))) : undefined;
+  return shell
+    ? supervisordConfigFrom(
+        shell
+          .trim()
+          .split(/\s+/)
+          .map((t) => t.replace(/^["']|["';]$/g, '')),
+      )
+    : undefined;
 }
 
 /** Whether a container's process (entrypoint + command) runs supervisord. */

@@ -145,7 +145,10 @@ async function supervisorStatus(docker: Docker, app: Inspected): Promise<{ text:
     // supervisorctl exits 3 when a process is not running: the output still says which.
     const r = await execIn(docker, app.id, cmd, 30_000);
     if (r.exitCode === 126 || r.exitCode === 127) return { text: '', error: `supervisorctl cannot run in ${app.name}: ${firstLine(r.stdout + r.stderr)}` };
-    return { text: r.stdout, error: parseSupervisorStatus(r.stdout).length ? undefined : firstLine(r.stdout + r.stderr) || `supervisorctl exited ${r.exitCode}` };
+    return {
+      text: r.stdout,
+      error: parseSupervisorStatus(r.stdout).length ? undefined : firstLine(r.stdout + r.stderr) || `supervisorctl exited ${r.exitCode}`,
+    };
   } catch (e) {
     return { text: '', error: `supervisorctl status in ${app.name}: ${firstLine((e as Error).message)}` };
   }
@@ -204,7 +207,13 @@ export async function verifyStack(docker: Docker, options: VerifyOptions): Promi
   const pollMs = options.pollMs ?? 1000;
   const logLines = options.logLines ?? 40;
   const progress = options.progress ?? (() => {});
-  let last: { services: ServiceCheck[]; processes: ProcessCheck[]; doctor?: DoctorCheck; problems: string[]; failingIds: Map<string, { c: Inspected; reason: string }> } = {
+  let last: {
+    services: ServiceCheck[];
+    processes: ProcessCheck[];
+    doctor?: DoctorCheck;
+    problems: string[];
+    failingIds: Map<string, { c: Inspected; reason: string }>;
+  } = {
     services: [],
     processes: [],
     problems: ['no check ran'],

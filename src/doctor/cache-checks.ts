@@ -72,7 +72,8 @@ export const cacheChecks: CheckGroup = async (ctx) => {
     const lookups = hits + misses;
     const ratio = lookups ? hits / lookups : 0;
     const pct = `${(ratio * 100).toFixed(1)}%`;
-    if (lookups < MIN_LOOKUPS) out.push({ id: 'cache.hit-ratio', status: 'ok', message: `cache role: ${lookups} lookups since the server started, too few for a hit ratio` });
+    if (lookups < MIN_LOOKUPS)
+      out.push({ id: 'cache.hit-ratio', status: 'ok', message: `cache role: ${lookups} lookups since the server started, too few for a hit ratio` });
     else if (ratio < 0.5)
       out.push({
         id: 'cache.hit-ratio',
@@ -95,7 +96,11 @@ export const cacheChecks: CheckGroup = async (ctx) => {
         fix: 'set `maxmemory-policy noeviction` on this server and give the cache its own server (`rqctl config generate` writes that split topology); raise maxmemory if it is full',
       });
     } else {
-      out.push({ id: idFor('evictions', s), status: 'ok', message: `${where}: ${evicted} keys evicted since it started${mustNotEvict.length ? '' : ' (expected for a cache under allkeys-lru)'}` });
+      out.push({
+        id: idFor('evictions', s),
+        status: 'ok',
+        message: `${where}: ${evicted} keys evicted since it started${mustNotEvict.length ? '' : ' (expected for a cache under allkeys-lru)'}`,
+      });
     }
   }
   return out;

@@ -81,8 +81,15 @@ export const redisChecks: CheckGroup = async (ctx) => {
   for (const s of servers) {
     const where = label(ctx, s);
     const version = s.info.redis_version ?? '0';
-    if (compareVersions(version, '5.0') < 0) out.push({ id: idFor('version', s), status: 'fail', message: `${where} runs Redis ${version}; BullMQ needs 5.0 or newer`, fix: 'upgrade Redis to 7.x' });
-    else if (compareVersions(version, '6.2') < 0) out.push({ id: idFor('version', s), status: 'warn', message: `${where} runs Redis ${version}; 6.2 or newer is recommended`, fix: 'upgrade Redis to 7.x' });
+    if (compareVersions(version, '5.0') < 0)
+      out.push({ id: idFor('version', s), status: 'fail', message: `${where} runs Redis ${version}; BullMQ needs 5.0 or newer`, fix: 'upgrade Redis to 7.x' });
+    else if (compareVersions(version, '6.2') < 0)
+      out.push({
+        id: idFor('version', s),
+        status: 'warn',
+        message: `${where} runs Redis ${version}; 6.2 or newer is recommended`,
+        fix: 'upgrade Redis to 7.x',
+      });
     else out.push({ id: idFor('version', s), status: 'ok', message: `${where} runs Redis ${version}` });
 
     const policy = s.info.maxmemory_policy ?? s.config['maxmemory-policy'] ?? 'unknown';
@@ -109,10 +116,17 @@ export const redisChecks: CheckGroup = async (ctx) => {
     }
     const maxmemory = Number(s.info.maxmemory ?? s.config.maxmemory ?? 0);
     if (maxmemory > 0) out.push({ id: idFor('maxmemory', s), status: 'ok', message: `${where}: maxmemory ${s.info.maxmemory_human ?? maxmemory}` });
-    else out.push({ id: idFor('maxmemory', s), status: 'warn', message: `${where} has no maxmemory: it grows until the host or container runs out of memory`, fix: 'set `maxmemory` (e.g. 256mb for the cache) below the container memory limit' });
+    else
+      out.push({
+        id: idFor('maxmemory', s),
+        status: 'warn',
+        message: `${where} has no maxmemory: it grows until the host or container runs out of memory`,
+        fix: 'set `maxmemory` (e.g. 256mb for the cache) below the container memory limit',
+      });
 
     const flush = await flushCommandsAllowed(s.client);
-    if (flush === 'disabled' || flush === 'acl-denied') out.push({ id: idFor('flush-commands', s), status: 'ok', message: `${where}: FLUSHDB/FLUSHALL ${flush === 'disabled' ? 'disabled' : 'denied by ACL'}` });
+    if (flush === 'disabled' || flush === 'acl-denied')
+      out.push({ id: idFor('flush-commands', s), status: 'ok', message: `${where}: FLUSHDB/FLUSHALL ${flush === 'disabled' ? 'disabled' : 'denied by ACL'}` });
     else
       out.push({
         id: idFor('flush-commands', s),
@@ -158,7 +172,13 @@ export const envChecks: CheckGroup = async (ctx) => {
   for (const [name, value] of names) {
     if (value === undefined) continue;
     if (value === 'redis') out.push({ id: `env.${name}`, status: 'ok', message: `${name}=redis` });
-    else out.push({ id: `env.${name}`, status: 'warn', message: `${name}=${value}: the app does not use Redis for this`, fix: `set ${name}=redis in the app's environment` });
+    else
+      out.push({
+        id: `env.${name}`,
+        status: 'warn',
+        message: `${name}=${value}: the app does not use Redis for this`,
+        fix: `set ${name}=redis in the app's environment`,
+      });
   }
   return out;
 };

@@ -42,18 +42,32 @@ export const schedulerChecks: CheckGroup = async (ctx) => {
     if (score === null) missing.push(e.name);
   }
   if (missing.length) {
-    out.push({ id: 'schedule.synced', status: 'warn', message: `job entries without a job scheduler in Redis: ${missing.join(', ')}`, fix: 'run `rqctl schedule sync` (a starting `rqctl scheduler` does it too)' });
+    out.push({
+      id: 'schedule.synced',
+      status: 'warn',
+      message: `job entries without a job scheduler in Redis: ${missing.join(', ')}`,
+      fix: 'run `rqctl schedule sync` (a starting `rqctl scheduler` does it too)',
+    });
   } else if (entries.some((e) => e.kind === 'job')) {
     out.push({ id: 'schedule.synced', status: 'ok', message: 'every job entry has its job scheduler in Redis' });
   }
 
   const runs = await readLastRuns(client, keys);
-  const failing = entries.filter((e) => e.kind === 'command').flatMap((e) => {
-    const r = runs.get(e.name);
-    return r && (r.status === 'failed' || r.status === 'timed-out' || r.status === 'error') ? [`${e.name} (${r.status}${r.exitCode !== undefined && r.exitCode !== null ? `, exit ${r.exitCode}` : ''} at ${r.startedAt})`] : [];
-  });
+  const failing = entries
+    .filter((e) => e.kind === 'command')
+    .flatMap((e) => {
+      const r = runs.get(e.name);
+      return r && (r.status === 'failed' || r.status === 'timed-out' || r.status === 'error')
+        ? [`${e.name} (${r.status}${r.exitCode !== undefined && r.exitCode !== null ? `, exit ${r.exitCode}` : ''} at ${r.startedAt})`]
+        : [];
+    });
   if (failing.length) {
-    out.push({ id: 'schedule.last-runs', status: 'warn', message: `scheduled commands whose last run failed: ${failing.join('; ')}`, fix: 'see the scheduler log (`command.output` lines) and `rqctl schedule list`' });
+    out.push({
+      id: 'schedule.last-runs',
+      status: 'warn',
+      message: `scheduled commands whose last run failed: ${failing.join('; ')}`,
+      fix: 'see the scheduler log (`command.output` lines) and `rqctl schedule list`',
+    });
   }
   return out;
 };

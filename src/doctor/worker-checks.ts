@@ -24,7 +24,11 @@ export const workerChecks: CheckGroup = async (ctx) => {
       const id = `workers.${name}`;
       if (alive > 0) {
         const names = ours.map((w) => w.name).join(', ');
-        out.push({ id, status: 'ok', message: `queue ${name}: ${alive} worker${alive === 1 ? '' : 's'}${names ? ` (${names})` : ''}, ${waiting} waiting${paused ? ' (paused)' : ''}` });
+        out.push({
+          id,
+          status: 'ok',
+          message: `queue ${name}: ${alive} worker${alive === 1 ? '' : 's'}${names ? ` (${names})` : ''}, ${waiting} waiting${paused ? ' (paused)' : ''}`,
+        });
       } else if (waiting > 0) {
         out.push({
           id,

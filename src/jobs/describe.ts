@@ -42,7 +42,16 @@ function methodsOf(type: JobType<any>): MethodDescription[] {
       family: m.family,
       params: Object.entries(m.params).map(([p, spec]) => ({
         name: p,
-        type: spec.type === 'days' ? 'integer|max' : spec.type === 'int' ? 'integer' : spec.type === 'bool' ? 'boolean' : spec.type === 'list' ? 'comma list' : 'string',
+        type:
+          spec.type === 'days'
+            ? 'integer|max'
+            : spec.type === 'int'
+              ? 'integer'
+              : spec.type === 'bool'
+                ? 'boolean'
+                : spec.type === 'list'
+                  ? 'comma list'
+                  : 'string',
         required: !!spec.required,
         default: typeof spec.default === 'function' ? (p === 'to' ? 'today 00:00 UTC' : p === 'from' ? 'to − 30 days' : 'computed') : spec.default,
         description: spec.description,
@@ -66,6 +75,12 @@ export function describeJob(config: Config, type: JobType<any>): JobDescription 
 export function describeJobs(config: Config, name?: string): JobDescription[] {
   if (name === undefined) return jobTypes().map((t) => describeJob(config, t));
   const t = findJobType(name);
-  if (!t) throw usageError(`unknown job "${name}"`, `known jobs: ${jobTypes().map((j) => j.name).join(', ')}`);
+  if (!t)
+    throw usageError(
+      `unknown job "${name}"`,
+      `known jobs: ${jobTypes()
+        .map((j) => j.name)
+        .join(', ')}`,
+    );
   return [describeJob(config, t)];
 }

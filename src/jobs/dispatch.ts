@@ -58,10 +58,17 @@ export function prepareDispatch(config: Config, req: DispatchRequest): PreparedD
   const parsed = type.schema.safeParse(raw);
   if (!parsed.success) {
     const problems = formatIssues(parsed.error);
-    throw new RqctlError('INVALID_PAYLOAD', ExitCode.usage, `invalid payload for ${type.name}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`, {
-      hint: type.methods?.length ? `see \`rqctl jobs ${type.name}\` for its ${type.name.startsWith('Fetch') ? 'methods and params' : 'methods'}` : 'see `rqctl jobs`',
-      details: { problems },
-    });
+    throw new RqctlError(
+      'INVALID_PAYLOAD',
+      ExitCode.usage,
+      `invalid payload for ${type.name}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`,
+      {
+        hint: type.methods?.length
+          ? `see \`rqctl jobs ${type.name}\` for its ${type.name.startsWith('Fetch') ? 'methods and params' : 'methods'}`
+          : 'see `rqctl jobs`',
+        details: { problems },
+      },
+    );
   }
   const queue = req.queue ?? type.queue;
   if (!queue || queue.includes(':')) throw usageError(`invalid queue name "${queue}" (must not be empty or contain ":")`);
@@ -118,14 +125,21 @@ export async function dispatch(config: Config, prepared: PreparedDispatch, optio
       // BullMQ adds a job in one script, refused before its first write: nothing is half-written.
       throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, 'nothing was enqueued') ?? e;
     });
-    const result: DispatchResult = { id: String(job.id), queue: prepared.queue, name: prepared.type.name, ...(prepared.opts.delay ? { delayMs: prepared.opts.delay } : {}), ...(prepared.cacheKey ? { key: prepared.cacheKey } : {}) };
+    const result: DispatchResult = {
+      id: String(job.id),
+      queue: prepared.queue,
+      name: prepared.type.name,
+      ...(prepared.opts.delay ? { delayMs: prepared.opts.delay } : {}),
+      ...(prepared.cacheKey ? { key: prepared.cacheKey } : {}),
+    };
     if (!ev) return result;
     options.onWaiting?.(result);
     const outcome = await waitForFinish(ev.events, job, options.waitMs!);
     const fresh = await Job.fromId(queue, result.id).catch(() => undefined);
     const timing = fresh?.processedOn && fresh.finishedOn ? { durationMs: fresh.finishedOn - fresh.processedOn } : {};
     if (outcome.state === 'timeout') return { ...result, state: 'timeout', jobState: await job.getState().catch(() => 'unknown') };
-    if (outcome.state === 'completed') return { ...result, state: 'completed', returnvalue: fresh?.returnvalue ?? outcome.returnvalue, attemptsMade: fresh?.attemptsMade, ...timing };
+    if (outcome.state === 'completed')
+      return { ...result, state: 'completed', returnvalue: fresh?.returnvalue ?? outcome.returnvalue, attemptsMade: fresh?.attemptsMade, ...timing };
     return { ...result, state: 'failed', failedReason: fresh?.failedReason ?? outcome.failedReason, attemptsMade: fresh?.attemptsMade, ...timing };
   } finally {
     if (ev) {
@@ -169,13 +183,19 @@ export async function dispatchBulk(config: Config, items: readonly BulkDispatchI
     const parsed = type.schema.safeParse(item.data);
     if (!parsed.success) {
       const problems = formatIssues(parsed.error);
-      throw new RqctlError('INVALID_PAYLOAD', ExitCode.usage, `item ${index + 1}: invalid payload for ${type.name}: ${problems.join('; ')}; nothing was enqueued`, {
-        hint: 'see `rqctl jobs`',
-        details: { index, problems },
-      });
+      throw new RqctlError(
+        'INVALID_PAYLOAD',
+        ExitCode.usage,
+        `item ${index + 1}: invalid payload for ${type.name}: ${problems.join('; ')}; nothing was enqueued`,
+        {
+          hint: 'see `rqctl jobs`',
+          details: { index, problems },
+        },
+      );
     }
     const queue = item.queue ?? type.queue;
-    if (!queue || queue.includes(':')) throw usageError(`item ${index + 1}: invalid queue name "${queue}" (must not be empty or contain ":"); nothing was enqueued`);
+    if (!queue || queue.includes(':'))
+      throw usageError(`item ${index + 1}: invalid queue name "${queue}" (must not be empty or contain ":"); nothing was enqueued`);
     const plain = item.delayMs === undefined && item.tries === undefined && item.backoffSeconds === undefined && item.jobId === undefined;
     let opts = plain ? shared.get(type.name) : undefined;
     if (!opts) {
@@ -195,11 +215,23 @@ export async function dispatchBulk(config: Config, items: readonly BulkDispatchI
       try {
         const jobs = await queue.addBulk(list.map((j) => ({ name: j.name, data: j.data, opts: j.opts }))).catch((e: unknown) => {
           const before = [...results].filter(Boolean).length;
-          throw redisRefusal(e, `Redis at ${config.roles.queue.display} (queue role)`, `${before} jobs were enqueued before, this batch of ${list.length} for queue ${name} may be partly enqueued`) ?? e;
+          throw (
+            redisRefusal(
+              e,
+              `Redis at ${config.roles.queue.display} (queue role)`,
+              `${before} jobs were enqueued before, this batch of ${list.length} for queue ${name} may be partly enqueued`,
+            ) ?? e
+          );
         });
         jobs.forEach((job, i) => {
           const j = list[i];
-          results[j.index] = { id: String(job.id), queue: name, name: j.name, ...(j.opts.delay ? { delayMs: j.opts.delay } : {}), ...(j.key ? { key: j.key } : {}) };
+          results[j.index] = {
+            id: String(job.id),
+            queue: name,
+            name: j.name,
+            ...(j.opts.delay ? { delayMs: j.opts.delay } : {}),
+            ...(j.key ? { key: j.key } : {}),
+          };
         });
       } finally {
         await queue.close().catch(() => {});

@@ -65,7 +65,10 @@ export async function loadJobModule(spec: string, cwd: string): Promise<JobType<
   const types: JobType<any>[] = [];
   for (const [i, t] of list.entries()) {
     const problem = jobTypeProblem(t);
-    if (problem) throw new RqctlError('JOB_MODULE', ExitCode.usage, `job module "${spec}": export ${i}: ${problem}`, { hint: 'export {name, queue, schema, process} (see src/jobs/types.ts)' });
+    if (problem)
+      throw new RqctlError('JOB_MODULE', ExitCode.usage, `job module "${spec}": export ${i}: ${problem}`, {
+        hint: 'export {name, queue, schema, process} (see src/jobs/types.ts)',
+      });
     const given = t as JobType<any>;
     const type: JobType<any> = { ...given, queue: given.queue ?? 'default', description: given.description ?? '' };
     registerJobType(type);
@@ -79,7 +82,8 @@ function jobTypeProblem(t: unknown): string | undefined {
   const o = t as Record<string, unknown>;
   if (typeof o.name !== 'string' || !o.name) return 'name must be a non-empty string';
   if (typeof o.process !== 'function') return `${o.name}: process must be a function`;
-  if (typeof o.schema !== 'object' || o.schema === null || typeof (o.schema as { safeParse?: unknown }).safeParse !== 'function') return `${o.name}: schema must be a zod schema`;
+  if (typeof o.schema !== 'object' || o.schema === null || typeof (o.schema as { safeParse?: unknown }).safeParse !== 'function')
+    return `${o.name}: schema must be a zod schema`;
   if (o.queue !== undefined && typeof o.queue !== 'string') return `${o.name}: queue must be a string`;
   for (const k of ['tries', 'backoff', 'timeout'] as const) {
     if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]) || (o[k] as number) < 0)) return `${o.name}: ${k} must be a number`;

@@ -22,7 +22,9 @@ export function findJobType(name: string): JobType<any> | undefined {
 export function getJobType(name: string): JobType<any> {
   const t = registry.get(name);
   if (!t) {
-    throw new RqctlError('UNKNOWN_JOB', ExitCode.usage, `unknown job "${name}"`, { hint: `known jobs: ${[...registry.keys()].join(', ') || '(none)'}; see \`rqctl jobs\`` });
+    throw new RqctlError('UNKNOWN_JOB', ExitCode.usage, `unknown job "${name}"`, {
+      hint: `known jobs: ${[...registry.keys()].join(', ') || '(none)'}; see \`rqctl jobs\``,
+    });
   }
   return t;
 }

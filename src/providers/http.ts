@@ -79,7 +79,10 @@ export function providerMessage(body: Buffer): string {
   } catch {
     // Not JSON (a proxy's HTML page, plain text): show its start.
   }
-  const oneLine = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const oneLine = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
 }
 
@@ -126,7 +129,13 @@ export async function providerGet(req: ProviderRequest): Promise<ProviderRespons
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const wait = retryAfterMs === undefined ? '' : ` (Retry-After ${seconds(retryAfterMs)})`;
     if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
-      throw new ProviderError(`${what} → HTTP 429${wait}: ${msg}; not retried: the provider asks to wait over ${MAX_RETRY_AFTER_MS / 3_600_000} h (quota exhausted?)`, 'rate-limited', false, status, retryAfterMs);
+      throw new ProviderError(
+        `${what} → HTTP 429${wait}: ${msg}; not retried: the provider asks to wait over ${MAX_RETRY_AFTER_MS / 3_600_000} h (quota exhausted?)`,
+        'rate-limited',
+        false,
+        status,
+        retryAfterMs,
+      );
     }
     throw new ProviderError(`${what} → HTTP 429 rate limited${wait}: ${msg}`, 'rate-limited', true, status, retryAfterMs);
   }

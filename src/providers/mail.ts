@@ -73,7 +73,8 @@ export async function sendMail(config: Config, msg: MailMessage, signal?: AbortS
     });
     const accepted = (info.accepted ?? []).map(String);
     const rejected = (info.rejected ?? []).map(String);
-    if (accepted.length === 0) throw new MailError(`${where} accepted no recipient (rejected: ${rejected.join(', ') || msg.to.join(', ')}): ${info.response}`, true);
+    if (accepted.length === 0)
+      throw new MailError(`${where} accepted no recipient (rejected: ${rejected.join(', ') || msg.to.join(', ')}): ${info.response}`, true);
     return { messageId: info.messageId, accepted, rejected, response: info.response };
   } catch (err) {
     if (signal?.aborted) throw signal.reason ?? err;

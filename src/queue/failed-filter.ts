@@ -64,7 +64,10 @@ export function errorMatcher(source: string): RegExp {
   try {
     return new RegExp(source, 'i');
   } catch (e) {
-    throw usageError(`--error is not a valid regular expression: ${(e as Error).message}`, 'escape special characters, e.g. --error "HTTP 5\\d\\d" or --error "\\(timeout\\)"');
+    throw usageError(
+      `--error is not a valid regular expression: ${(e as Error).message}`,
+      'escape special characters, e.g. --error "HTTP 5\\d\\d" or --error "\\(timeout\\)"',
+    );
   }
 }
 

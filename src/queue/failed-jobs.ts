@@ -54,7 +54,21 @@ export function jobKey(prefix: string, queue: string, id: string): string {
 }
 
 /** The hash fields listing and filtering need (not the stack trace: it can be large). */
-export const LIST_FIELDS = ['name', 'data', 'opts', 'failedReason', 'atm', 'attemptsMade', 'timestamp', 'processedOn', 'finishedOn', 'delay', 'priority', 'progress', 'parent'] as const;
+export const LIST_FIELDS = [
+  'name',
+  'data',
+  'opts',
+  'failedReason',
+  'atm',
+  'attemptsMade',
+  'timestamp',
+  'processedOn',
+  'finishedOn',
+  'delay',
+  'priority',
+  'progress',
+  'parent',
+] as const;
 
 /** Fields BullMQ JSON.parses when it loads a job (`Job.fromJSON`/`rawToJobJson`): any of them unparsable makes the job unloadable. */
 const JSON_FIELDS = ['data', 'opts', 'progress', 'parent'] as const;
@@ -95,7 +109,8 @@ export function parseJobHash(queue: string, id: string, raw: Record<string, stri
   }
   const data = parsed.data ?? {};
   const opts = parsed.opts && typeof parsed.opts === 'object' ? (parsed.opts as Record<string, unknown>) : {};
-  const method = data && typeof data === 'object' && typeof (data as { method?: unknown }).method === 'string' ? (data as { method: string }).method : undefined;
+  const method =
+    data && typeof data === 'object' && typeof (data as { method?: unknown }).method === 'string' ? (data as { method: string }).method : undefined;
   const attempts = typeof opts.attempts === 'number' && opts.attempts > 0 ? opts.attempts : 1;
   return {
     ok: true,
@@ -135,7 +150,13 @@ export function jobLabel(job: { name: string; method?: string }): string {
  * Reads the hashes of `ids` in one pipeline. `full` reads every field (HGETALL: stack trace,
  * return value, everything), else only LIST_FIELDS.
  */
-export async function readJobs(client: RedisClient, prefix: string, queue: string, ids: readonly string[], full = false): Promise<{ result: ReadResult; raw: Record<string, string> | null }[]> {
+export async function readJobs(
+  client: RedisClient,
+  prefix: string,
+  queue: string,
+  ids: readonly string[],
+  full = false,
+): Promise<{ result: ReadResult; raw: Record<string, string> | null }[]> {
   if (ids.length === 0) return [];
   const pipe = client.pipeline();
   for (const id of ids) {

@@ -226,7 +226,12 @@ export async function forgetFailed(config: Config, client: RedisClient, ids: rea
         const codes = await Promise.allSettled(batch.map((id) => get(name).remove(id)));
         codes.forEach((c, j) => {
           if (c.status === 'fulfilled' && c.value === 1) n++;
-          else result.skipped.push({ id: batch[j], queue: name, reason: c.status === 'rejected' ? describeRetryError(c.reason) : 'locked by a worker (it is running again)' });
+          else
+            result.skipped.push({
+              id: batch[j],
+              queue: name,
+              reason: c.status === 'rejected' ? describeRetryError(c.reason) : 'locked by a worker (it is running again)',
+            });
         });
       }
       result.removed += n;
@@ -244,7 +249,12 @@ export interface FlushPlan {
 }
 
 /** What `failed flush [--hours N]` would remove: counted from the failed sets, nothing read. */
-export async function planFlush(config: Config, client: RedisClient, queuesAsked: readonly string[] | undefined, hours: number | undefined): Promise<FlushPlan> {
+export async function planFlush(
+  config: Config,
+  client: RedisClient,
+  queuesAsked: readonly string[] | undefined,
+  hours: number | undefined,
+): Promise<FlushPlan> {
   const queues = await resolveQueues(config, client, queuesAsked);
   const cutoff = Date.now() - (hours ?? 0) * 3_600_000;
   const pipe = client.pipeline();

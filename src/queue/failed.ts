@@ -92,7 +92,8 @@ function listItem(job: FailedJob): FailedListItem {
   };
 }
 
-const newestFirst = (a: FailedListItem, b: FailedListItem) => (b.finishedOn ?? 0) - (a.finishedOn ?? 0) || a.queue.localeCompare(b.queue) || b.id.localeCompare(a.id, undefined, { numeric: true });
+const newestFirst = (a: FailedListItem, b: FailedListItem) =>
+  (b.finishedOn ?? 0) - (a.finishedOn ?? 0) || a.queue.localeCompare(b.queue) || b.id.localeCompare(a.id, undefined, { numeric: true });
 
 /**
  * `failed list`: walks every failed set page by page; keeps only the newest `limit` jobs in memory
@@ -170,10 +171,15 @@ export async function locateFailed(config: Config, client: RedisClient, ids: rea
       const qs = queues.filter((_, j) => (ex[i * queues.length + j]?.[1] as number) === 1);
       return qs.length ? `${id} (exists in ${qs.join(', ')} but is not failed)` : id;
     });
-    throw new RqctlError('JOB_NOT_FOUND', ExitCode.usage, `no failed job ${notes.join(', ')} in ${queues.length === 1 ? `queue ${queues[0]}` : `queues ${queues.join(', ')}`}`, {
-      hint: '`rqctl failed list` shows the failed jobs and their queues',
-      details: { missing },
-    });
+    throw new RqctlError(
+      'JOB_NOT_FOUND',
+      ExitCode.usage,
+      `no failed job ${notes.join(', ')} in ${queues.length === 1 ? `queue ${queues[0]}` : `queues ${queues.join(', ')}`}`,
+      {
+        hint: '`rqctl failed list` shows the failed jobs and their queues',
+        details: { missing },
+      },
+    );
   }
   return located;
 }

@@ -47,7 +47,13 @@ export interface MonitorSample {
 // BullMQ scores delayed jobs as `readyAt * 0x1000 + counter` (since v1).
 const DELAY_SHIFT = 0x1000;
 
-export async function sampleQueues(config: Config, client: RedisClient, names: readonly string[], thresholds: MonitorThresholds, now = Date.now()): Promise<MonitorSample> {
+export async function sampleQueues(
+  config: Config,
+  client: RedisClient,
+  names: readonly string[],
+  thresholds: MonitorThresholds,
+  now = Date.now(),
+): Promise<MonitorSample> {
   const prefix = config.queue.prefix;
   const k = (q: string, s: string) => `${prefix}:${q}:${s}`;
   const pipe = client.pipeline();
@@ -111,7 +117,8 @@ export async function sampleQueues(config: Config, client: RedisClient, names: r
     const size = q.waiting + q.prioritized + q.delayedDue;
     const breaches: string[] = [];
     if (thresholds.maxSize !== undefined && size > thresholds.maxSize) breaches.push(`size ${size} > ${thresholds.maxSize}`);
-    if (thresholds.maxWaitMs !== undefined && oldestWaitMs !== null && oldestWaitMs > thresholds.maxWaitMs) breaches.push(`oldest wait ${Math.round(oldestWaitMs / 1000)}s > ${Math.round(thresholds.maxWaitMs / 1000)}s`);
+    if (thresholds.maxWaitMs !== undefined && oldestWaitMs !== null && oldestWaitMs > thresholds.maxWaitMs)
+      breaches.push(`oldest wait ${Math.round(oldestWaitMs / 1000)}s > ${Math.round(thresholds.maxWaitMs / 1000)}s`);
     return {
       name: q.name,
       size,

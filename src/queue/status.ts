@@ -86,7 +86,12 @@ async function knownQueue(config: Config, client: RedisClient, name: string): Pr
   });
 }
 
-export async function setPaused(config: Config, client: RedisClient, name: string, pause: boolean): Promise<{ queue: string; paused: boolean; changed: boolean }> {
+export async function setPaused(
+  config: Config,
+  client: RedisClient,
+  name: string,
+  pause: boolean,
+): Promise<{ queue: string; paused: boolean; changed: boolean }> {
   await knownQueue(config, client, name);
   return withQueue(config, client, name, async (q) => {
     const was = await q.isPaused();
@@ -110,7 +115,9 @@ export async function planClear(config: Config, client: RedisClient, name: strin
   await knownQueue(config, client, name);
   const k = (s: string) => `${config.queue.prefix}:${name}:${s}`;
   const [wait, pausedList, prioritized, delayed, schedulers] = (
-    await execPipeline(client.pipeline().llen(k('wait')).llen(k('paused')).zcard(k('prioritized')).zcard(k('delayed')).zrange(k('repeat'), '0', '-1', 'WITHSCORES'))
+    await execPipeline(
+      client.pipeline().llen(k('wait')).llen(k('paused')).zcard(k('prioritized')).zcard(k('delayed')).zrange(k('repeat'), '0', '-1', 'WITHSCORES'),
+    )
   ).map(([err, v]) => (err ? null : v)) as [number, number, number, number, string[] | null];
   // A job scheduler's pending run is the delayed job "repeat:<scheduler>:<millis>".
   let keptScheduled = 0;
@@ -131,7 +138,11 @@ export async function planClear(config: Config, client: RedisClient, name: strin
  * `Queue.drain()`, which removes everything in one script call and holds Redis for seconds on a large
  * backlog, no call blocks Redis for long. Job schedulers' next runs are kept (BullMQ skips them).
  */
-export async function clearQueue(config: Config, client: RedisClient, name: string): Promise<{ queue: string; removed: number; waiting: number; delayed: number }> {
+export async function clearQueue(
+  config: Config,
+  client: RedisClient,
+  name: string,
+): Promise<{ queue: string; removed: number; waiting: number; delayed: number }> {
   await knownQueue(config, client, name);
   return withQueue(config, client, name, async (q) => {
     const counts = { waiting: 0, delayed: 0 };

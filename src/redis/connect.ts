@@ -84,7 +84,11 @@ export function describeConnectError(ep: RoleEndpoint, err: unknown, timeoutMs: 
   const code = e?.code;
   const mk = (c: string, message: string, hint: string, exit: 2 | 3 = ExitCode.unreachable) => new RqctlError(c, exit, message, { hint, cause: err });
   if (/WRONGPASS|invalid password|invalid username-password/i.test(msg)) {
-    return mk('REDIS_AUTH', `${at} refused the password${ep.username ? ` for user "${ep.username}"` : ''} (REDIS_PASSWORD)`, "set the password that the server's requirepass (or ACL user) expects");
+    return mk(
+      'REDIS_AUTH',
+      `${at} refused the password${ep.username ? ` for user "${ep.username}"` : ''} (REDIS_PASSWORD)`,
+      "set the password that the server's requirepass (or ACL user) expects",
+    );
   }
   if (/NOAUTH|Authentication required/i.test(msg)) {
     return mk('REDIS_AUTH', `${at} requires a password and none was given`, 'set REDIS_PASSWORD (or put it in the environment file)');
@@ -93,17 +97,29 @@ export function describeConnectError(ep: RoleEndpoint, err: unknown, timeoutMs: 
     return mk('REDIS_AUTH', `${at} has no password configured but one was given`, 'unset REDIS_PASSWORD, or set requirepass on the server');
   }
   if (/cluster support disabled/i.test(msg)) {
-    return mk('REDIS_TOPOLOGY', `${at} is a standalone server, but REDIS_CLUSTER=true`, 'unset REDIS_CLUSTER, or point at the nodes of a Redis Cluster', ExitCode.usage);
+    return mk(
+      'REDIS_TOPOLOGY',
+      `${at} is a standalone server, but REDIS_CLUSTER=true`,
+      'unset REDIS_CLUSTER, or point at the nodes of a Redis Cluster',
+      ExitCode.usage,
+    );
   }
   if (/DB index is out of range/i.test(msg)) {
     return mk('REDIS_DB', `${at} has fewer databases than DB ${ep.db}`, 'use a DB the server has (its `databases` setting), usually 0–15', ExitCode.usage);
   }
-  if (code === 'ECONNREFUSED') return mk('REDIS_UNREACHABLE', `${at} refused the connection (nothing listening)`, 'start Redis, or check REDIS_URL / REDIS_HOST and REDIS_PORT');
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return mk('REDIS_UNREACHABLE', `${at}: host "${ep.host}" not found`, 'check the host name in REDIS_URL / REDIS_HOST');
+  if (code === 'ECONNREFUSED')
+    return mk('REDIS_UNREACHABLE', `${at} refused the connection (nothing listening)`, 'start Redis, or check REDIS_URL / REDIS_HOST and REDIS_PORT');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return mk('REDIS_UNREACHABLE', `${at}: host "${ep.host}" not found`, 'check the host name in REDIS_URL / REDIS_HOST');
   if (code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)) {
-    return mk('REDIS_TIMEOUT', `${at} did not answer within ${Math.round(timeoutMs / 100) / 10} s`, 'check that the host and port are right and a firewall lets you through');
+    return mk(
+      'REDIS_TIMEOUT',
+      `${at} did not answer within ${Math.round(timeoutMs / 100) / 10} s`,
+      'check that the host and port are right and a firewall lets you through',
+    );
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE') return mk('REDIS_UNREACHABLE', `${at} closed the connection (${code}); is it TLS (rediss://) or not Redis at all?`, 'check the scheme and port');
+  if (code === 'ECONNRESET' || code === 'EPIPE')
+    return mk('REDIS_UNREACHABLE', `${at} closed the connection (${code}); is it TLS (rediss://) or not Redis at all?`, 'check the scheme and port');
   if (/Failed to refresh slots cache|None of startup nodes is available/i.test(msg)) {
     return mk('REDIS_UNREACHABLE', `${at}: no cluster node answered`, 'check REDIS_CLUSTER_NODES, or unset REDIS_CLUSTER for a standalone server');
   }
@@ -230,7 +246,12 @@ export async function closeClient(client: RedisClient | undefined): Promise<void
  * connection lost midway (Redis restarted, network cut) is reported as such (exit 3), never as an
  * internal error or as an empty result.
  */
-export async function withRoles<R extends Role, T>(config: Config, roles: readonly R[], fn: (clients: Record<R, RedisClient>) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+export async function withRoles<R extends Role, T>(
+  config: Config,
+  roles: readonly R[],
+  fn: (clients: Record<R, RedisClient>) => Promise<T>,
+  options: ConnectOptions = {},
+): Promise<T> {
   const clients = {} as Record<R, RedisClient>;
   try {
     for (const role of roles) clients[role] = await connectRole(config, role, options);

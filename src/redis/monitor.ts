@@ -147,7 +147,9 @@ export async function runMonitor(targets: MonitorTarget[], opts: MonitorOptions)
   if (opts.signal?.aborted) finish('signal');
   try {
     const nodes = targets.flatMap((t) =>
-      t.client instanceof Cluster ? t.client.nodes('master').map((n) => ({ ...t, node: n as Redis, label: `${n.options.host}:${n.options.port}` })) : [{ ...t, node: t.client as Redis }],
+      t.client instanceof Cluster
+        ? t.client.nodes('master').map((n) => ({ ...t, node: n as Redis, label: `${n.options.host}:${n.options.port}` }))
+        : [{ ...t, node: t.client as Redis }],
     );
     await Promise.all(
       nodes.map(async (t) => {
@@ -156,10 +158,15 @@ export async function runMonitor(targets: MonitorTarget[], opts: MonitorOptions)
           m = await t.node.monitor();
         } catch (e) {
           const msg = String((e as Error)?.message ?? e);
-          throw new RqctlError('REDIS_MONITOR', /NOPERM|NOAUTH|WRONGPASS/i.test(msg) ? ExitCode.unreachable : ExitCode.internal, `MONITOR refused on ${t.label}: ${msg.split('\n')[0]}`, {
-            hint: /NOPERM/i.test(msg) ? 'the ACL user needs +monitor' : undefined,
-            cause: e,
-          });
+          throw new RqctlError(
+            'REDIS_MONITOR',
+            /NOPERM|NOAUTH|WRONGPASS/i.test(msg) ? ExitCode.unreachable : ExitCode.internal,
+            `MONITOR refused on ${t.label}: ${msg.split('\n')[0]}`,
+            {
+              hint: /NOPERM/i.test(msg) ? 'the ACL user needs +monitor' : undefined,
+              cause: e,
+            },
+          );
         }
         monitors.push(m);
         m.on('error', (e: Error) => finish('connection', e.message));

@@ -22,7 +22,9 @@ export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof ReplyError || err instanceof RqctlError) return false;
   const code = (err as NodeJS.ErrnoException).code;
   return (
-    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Connection is in monitoring mode|Reached the max retries per request limit|ClusterAllFailedError|Cluster isn't ready|Failed to refresh slots cache/i.test(err.message) ||
+    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Connection is in monitoring mode|Reached the max retries per request limit|ClusterAllFailedError|Cluster isn't ready|Failed to refresh slots cache/i.test(
+      err.message,
+    ) ||
     code === 'ECONNRESET' ||
     code === 'ECONNREFUSED' ||
     code === 'EPIPE' ||
@@ -32,5 +34,8 @@ export function isConnectionError(err: unknown): boolean {
 
 export function lostConnection(err: unknown): RqctlError {
   const msg = String((err as Error)?.message ?? err).split('\n')[0];
-  return new RqctlError('REDIS_UNREACHABLE', ExitCode.unreachable, `lost the connection to Redis: ${msg}`, { hint: 'check that Redis is up and reachable; nothing after this point was done', cause: err });
+  return new RqctlError('REDIS_UNREACHABLE', ExitCode.unreachable, `lost the connection to Redis: ${msg}`, {
+    hint: 'check that Redis is up and reachable; nothing after this point was done',
+    cause: err,
+  });
 }

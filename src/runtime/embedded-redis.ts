@@ -185,7 +185,16 @@ function logTail(file: string, lines = 5): string {
 }
 
 async function probe(port: number, password: string, timeoutMs: number): Promise<{ ok: true; info: Record<string, string> } | { ok: false; error: string }> {
-  const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -217,9 +226,14 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 
   const binary = findRedisServer(options.searchPath);
   if (!binary) {
-    throw new RqctlError('REDIS_SERVER_MISSING', ExitCode.unreachable, 'no Redis is configured and redis-server was not found on PATH, so `rqctl up` cannot start its embedded server', {
-      hint: INSTALL_HINT,
-    });
+    throw new RqctlError(
+      'REDIS_SERVER_MISSING',
+      ExitCode.unreachable,
+      'no Redis is configured and redis-server was not found on PATH, so `rqctl up` cannot start its embedded server',
+      {
+        hint: INSTALL_HINT,
+      },
+    );
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(stateDir, 0o700);
@@ -273,12 +287,22 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     if (state && Number.isInteger(state.pid) && alive(state.pid) && isOurServer(state.pid, dataDir)) {
       const p = await probe(state.port, password, 2000);
       if (p.ok && Number(p.info.process_id) === state.pid) {
-        log({ event: 'redis-adopted', pid: state.pid, port: state.port, msg: `reusing the embedded redis-server an earlier \`rqctl up\` left running (pid ${state.pid})` });
+        log({
+          event: 'redis-adopted',
+          pid: state.pid,
+          port: state.port,
+          msg: `reusing the embedded redis-server an earlier \`rqctl up\` left running (pid ${state.pid})`,
+        });
         return handle(state.pid, state.port, p.info.redis_version ?? '?', true);
       }
-      throw new RqctlError('EMBEDDED_REDIS_BUSY', ExitCode.unreachable, `a redis-server (pid ${state.pid}) from an earlier \`rqctl up\` still uses ${dataDir} but does not answer on port ${state.port}`, {
-        hint: `stop it (kill ${state.pid}) and run rqctl up again`,
-      });
+      throw new RqctlError(
+        'EMBEDDED_REDIS_BUSY',
+        ExitCode.unreachable,
+        `a redis-server (pid ${state.pid}) from an earlier \`rqctl up\` still uses ${dataDir} but does not answer on port ${state.port}`,
+        {
+          hint: `stop it (kill ${state.pid}) and run rqctl up again`,
+        },
+      );
     }
     rmSync(stateFile, { force: true });
   }
@@ -297,7 +321,8 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     let loadingLogged = false;
     for (;;) {
       const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
-      if (failed) throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `cannot start ${binary}: ${failed.message}`, { hint: INSTALL_HINT, cause: failed });
+      if (failed)
+        throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `cannot start ${binary}: ${failed.message}`, { hint: INSTALL_HINT, cause: failed });
       if (child.exitCode !== null || child.signalCode !== null) {
         lastError = `${stderr}${logTail(logFile)}`.trim();
         break;
@@ -319,7 +344,9 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
         if (compareVersions(version, '5.0') < 0) {
           process.kill(child.pid!, 'SIGTERM');
           await waitForExit(child.pid!, child, 10_000);
-          throw new RqctlError('REDIS_SERVER_OLD', ExitCode.unreachable, `${binary} is Redis ${version}; BullMQ needs 5.0 or newer`, { hint: 'install a newer redis-server (7.x), or point rqctl at a server with REDIS_URL' });
+          throw new RqctlError('REDIS_SERVER_OLD', ExitCode.unreachable, `${binary} is Redis ${version}; BullMQ needs 5.0 or newer`, {
+            hint: 'install a newer redis-server (7.x), or point rqctl at a server with REDIS_URL',
+          });
         }
         writeFileSync(stateFile, JSON.stringify({ pid: child.pid!, port } satisfies State), { mode: 0o600 });
         child.stderr?.removeAllListeners('data');
@@ -333,5 +360,10 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     }
     if (!/Address already in use|bind/i.test(lastError)) break;
   }
-  throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `redis-server exited at start: ${lastError.split('\n').slice(-2).join(' ') || 'no output'}`, { hint: `see ${logFile}` });
+  throw new RqctlError(
+    'REDIS_SERVER_START',
+    ExitCode.unreachable,
+    `redis-server exited at start: ${lastError.split('\n').slice(-2).join(' ') || 'no output'}`,
+    { hint: `see ${logFile}` },
+  );
 }

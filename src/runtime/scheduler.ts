@@ -143,11 +143,18 @@ class Scheduler {
     try {
       const r = await syncJobSchedulers(this.config, this.client, this.entries, { orphans: 'managed', keys: this.keys });
       for (const w of r.warnings) this.log({ level: 'warn', event: 'schedule.warning', msg: w });
-      for (const x of r.added) this.log({ event: 'schedule.job-scheduler', action: 'added', entry: x.name, queue: x.queue, job: x.job, when: x.cron ?? `every ${x.everyMs}ms` });
+      for (const x of r.added)
+        this.log({ event: 'schedule.job-scheduler', action: 'added', entry: x.name, queue: x.queue, job: x.job, when: x.cron ?? `every ${x.everyMs}ms` });
       for (const x of r.changed) this.log({ event: 'schedule.job-scheduler', action: 'changed', entry: x.name, queue: x.queue, changes: x.changes });
       for (const x of r.removed) this.log({ event: 'schedule.job-scheduler', action: 'removed', entry: x.name, queue: x.queue });
       for (const x of r.kept) {
-        this.log({ level: 'warn', event: 'schedule.orphan', entry: x.name, queue: x.queue, msg: 'job scheduler in Redis that is not in the schedule; `rqctl schedule sync` removes it' });
+        this.log({
+          level: 'warn',
+          event: 'schedule.orphan',
+          entry: x.name,
+          queue: x.queue,
+          msg: 'job scheduler in Redis that is not in the schedule; `rqctl schedule sync` removes it',
+        });
       }
       this.log({ event: 'schedule.synced', added: r.added.length, changed: r.changed.length, removed: r.removed.length, unchanged: r.unchanged.length });
     } catch (e) {
@@ -158,7 +165,15 @@ class Scheduler {
   }
 
   private async beat(): Promise<void> {
-    const beat = { id: this.id, host: this.host, pid: process.pid, startedAt: this.startedAt, beatAt: Date.now(), mode: this.once ? ('once' as const) : ('daemon' as const), entries: this.entries.length };
+    const beat = {
+      id: this.id,
+      host: this.host,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      beatAt: Date.now(),
+      mode: this.once ? ('once' as const) : ('daemon' as const),
+      entries: this.entries.length,
+    };
     try {
       await writeHeartbeat(this.client, this.keys, beat, this.once ? ONCE_HEARTBEAT_TTL_MS : HEARTBEAT_TTL_MS);
     } catch (e) {
@@ -207,7 +222,13 @@ class Scheduler {
 
   private tick(e: PlannedEntry, tickMs: number): void {
     if (this.claiming.has(e.name)) {
-      this.log({ level: 'warn', event: 'tick.skipped', entry: e.name, tick: new Date(tickMs).toISOString(), reason: 'Redis has not answered the previous tick yet' });
+      this.log({
+        level: 'warn',
+        event: 'tick.skipped',
+        entry: e.name,
+        tick: new Date(tickMs).toISOString(),
+        reason: 'Redis has not answered the previous tick yet',
+      });
       return;
     }
     const run = this.runTick(e, tickMs).catch((err: Error) => {
@@ -235,7 +256,14 @@ class Scheduler {
     }
     const late = Date.now() - tickMs;
     if (!this.once && late > lateLimit(e, tickMs)) {
-      this.log({ level: 'warn', event: 'tick.missed', entry: e.name, tick, lateMs: late, msg: 'Redis answered too late; the tick is skipped rather than run late' });
+      this.log({
+        level: 'warn',
+        event: 'tick.missed',
+        entry: e.name,
+        tick,
+        lateMs: late,
+        msg: 'Redis answered too late; the tick is skipped rather than run late',
+      });
       return;
     }
     if (this.stopping) {
@@ -277,8 +305,20 @@ class Scheduler {
     const r = await run.result;
     this.children.delete(run);
     const status: CommandRunRecord['status'] = r.error ? 'error' : r.timedOut ? 'timed-out' : r.exitCode === 0 ? 'ok' : 'failed';
-    const done: CommandRunRecord = { ...record, status, finishedAt: new Date().toISOString(), durationMs: r.durationMs, exitCode: r.exitCode, signal: r.signal, error: r.error ?? (r.timedOut ? `timed out after ${Math.round(e.timeoutMs / 1000)} s` : r.killed ? 'stopped by shutdown' : undefined) };
-    await bounded(recordRun(this.client, this.keys, done).then(() => true), 5000, false).catch(() => false);
+    const done: CommandRunRecord = {
+      ...record,
+      status,
+      finishedAt: new Date().toISOString(),
+      durationMs: r.durationMs,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      error: r.error ?? (r.timedOut ? `timed out after ${Math.round(e.timeoutMs / 1000)} s` : r.killed ? 'stopped by shutdown' : undefined),
+    };
+    await bounded(
+      recordRun(this.client, this.keys, done).then(() => true),
+      5000,
+      false,
+    ).catch(() => false);
     this.log({
       level: status === 'ok' ? 'info' : 'error',
       event: 'command.finished',
@@ -303,12 +343,20 @@ class Scheduler {
       // while we stop) would wait forever: after a few seconds the connection is closed under it.
       const started = Date.now();
       while (this.runs.size > 0 && (this.children.size > 0 || Date.now() - started < 5000)) {
-        await bounded(Promise.allSettled([...this.runs]).then(() => undefined), 500, undefined);
+        await bounded(
+          Promise.allSettled([...this.runs]).then(() => undefined),
+          500,
+          undefined,
+        );
       }
       // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
       if (!this.once) await bounded(removeHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);
-      await bounded(Promise.allSettled([...this.runs]).then(() => undefined), 2000, undefined);
+      await bounded(
+        Promise.allSettled([...this.runs]).then(() => undefined),
+        2000,
+        undefined,
+      );
       if (!this.once) this.log({ event: 'scheduler.stopped', id: this.id });
       this.resolveDone();
     })();

@@ -110,7 +110,10 @@ export function nextRuns(config: Config, now = new Date()): { name: string; next
     let next = '?';
     try {
       if (e.cron !== undefined) {
-        next = CronExpressionParser.parse(e.cron, { tz: e.timezone ?? 'UTC', currentDate: now }).next().toDate().toISOString();
+        next = CronExpressionParser.parse(e.cron, { tz: e.timezone ?? 'UTC', currentDate: now })
+          .next()
+          .toDate()
+          .toISOString();
       } else if (e.every !== undefined) {
         const ms = parseDuration(e.every) ?? 0;
         next = ms > 0 ? new Date(Math.ceil((now.getTime() + 1) / ms) * ms).toISOString() : '?';
@@ -133,7 +136,12 @@ export async function startUp(baseConfig: Config, options: UpOptions): Promise<R
 
   try {
     if (!config.sources.redisConfigured) {
-      embedded = await startEmbeddedRedis({ stateDir: `${options.cwd}/.rqctl`, preferredPort: options.embedded?.preferredPort, searchPath: options.embedded?.searchPath, log });
+      embedded = await startEmbeddedRedis({
+        stateDir: `${options.cwd}/.rqctl`,
+        preferredPort: options.embedded?.preferredPort,
+        searchPath: options.embedded?.searchPath,
+        log,
+      });
       const e = embedded;
       cleanups.push(() => e.close());
       config = withRedisUrl(config, e.url, e.password);
@@ -240,7 +248,11 @@ export async function startUp(baseConfig: Config, options: UpOptions): Promise<R
         schedulerState = 'running';
       } else {
         schedulerState = 'unavailable';
-        log({ level: 'warn', event: 'scheduler-unavailable', msg: 'this build has no scheduler; run the schedule elsewhere (`rqctl scheduler`) or update rqctl' });
+        log({
+          level: 'warn',
+          event: 'scheduler-unavailable',
+          msg: 'this build has no scheduler; run the schedule elsewhere (`rqctl scheduler`) or update rqctl',
+        });
       }
     }
 
@@ -277,7 +289,16 @@ export async function startUp(baseConfig: Config, options: UpOptions): Promise<R
 
     const info: UpInfo = {
       redis: embedded
-        ? { url: config.roles.queue.display, embedded: true, pid: embedded.pid, port: embedded.port, dataDir: embedded.dataDir, passwordFile: embedded.passwordFile, adopted: embedded.adopted, version: embedded.version }
+        ? {
+            url: config.roles.queue.display,
+            embedded: true,
+            pid: embedded.pid,
+            port: embedded.port,
+            dataDir: embedded.dataDir,
+            passwordFile: embedded.passwordFile,
+            adopted: embedded.adopted,
+            version: embedded.version,
+          }
         : { url: config.roles.queue.display, embedded: false },
       queues: options.queues,
       workers: { count: options.workers, concurrency: options.concurrency, pids: children.map((c) => c.proc?.pid ?? 0) },

@@ -353,11 +353,18 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     w.on('lockRenewalFailed', (ids: string[]) => {
       for (const t of tracked.values()) {
         if (t.queue !== queue || t.returnedAt !== undefined || !ids.includes(String(t.job.id))) continue;
-        log({ level: 'warn', event: 'lock-lost', ...jobFields(t.job, queue), msg: `${t.job.name} #${t.job.id} lost its lock; aborting this run (the job runs again once recovered as stalled)` });
+        log({
+          level: 'warn',
+          event: 'lock-lost',
+          ...jobFields(t.job, queue),
+          msg: `${t.job.name} #${t.job.id} lost its lock; aborting this run (the job runs again once recovered as stalled)`,
+        });
         t.abort?.(Object.assign(new Error('lost the job lock: Redis was unreachable or stalled longer than the lock'), { name: 'LockLostError' }));
       }
     });
-    w.on('stalled', (jobId) => log({ level: 'warn', event: 'stalled', queue, id: jobId, msg: `job #${jobId} stalled (its worker died or lost the lock): moved back to wait` }));
+    w.on('stalled', (jobId) =>
+      log({ level: 'warn', event: 'stalled', queue, id: jobId, msg: `job #${jobId} stalled (its worker died or lost the lock): moved back to wait` }),
+    );
     w.on('error', throttledErrorLog(log, queue));
     workers.push(w);
   }
@@ -389,7 +396,8 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
         requestStop('empty', 'the queues are empty (--stop-when-empty)');
       }
       const restart = await readRestart(config, queueClient);
-      if (restart !== null && restart !== restartBaseline) requestStop('restart', `restart requested at ${new Date(Number(restart)).toISOString()} (rqctl worker restart)`);
+      if (restart !== null && restart !== restartBaseline)
+        requestStop('restart', `restart requested at ${new Date(Number(restart)).toISOString()} (rqctl worker restart)`);
     } catch {
       /* Redis unreachable: the connection watcher reports it; try again on the next tick */
     } finally {
@@ -429,8 +437,20 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     const stuck = [...tracked.values()].filter((t) => t.stuck);
     if (stuck.length) {
       await withTimeout(removeHeartbeat(config, queueClient, id), 2000).catch(() => {});
-      const result: WorkerStop = { reason: 'stuck-job', exitCode: 1, message: stopping!.reason === 'stuck-job' ? message : `${message}; a job ignored its timeout` };
-      log({ level: 'error', event: 'stopped', reason: result.reason, msg: result.message, exitCode: result.exitCode, jobsDone: stats.jobsDone, jobsFailed: stats.jobsFailed });
+      const result: WorkerStop = {
+        reason: 'stuck-job',
+        exitCode: 1,
+        message: stopping!.reason === 'stuck-job' ? message : `${message}; a job ignored its timeout`,
+      };
+      log({
+        level: 'error',
+        event: 'stopped',
+        reason: result.reason,
+        msg: result.message,
+        exitCode: result.exitCode,
+        jobsDone: stats.jobsDone,
+        jobsFailed: stats.jobsFailed,
+      });
       resolveStopped(result);
       return result;
     }
@@ -438,7 +458,10 @@ export async function startWorker(config: Config, settings: WorkerSettings, log:
     // Every job has returned by now, so BullMQ only has to record the last outcomes. After a
     // CLIENT KILL its close() and disconnect() can wait for a connection that is already gone,
     // forever (seen in the chaos suite): both are bounded, well inside supervisord's stopwaitsecs.
-    const closed = await withTimeout(Promise.all(closes), CLOSE_MS).then(() => true, () => false);
+    const closed = await withTimeout(Promise.all(closes), CLOSE_MS).then(
+      () => true,
+      () => false,
+    );
     if (!closed) {
       log({ level: 'warn', event: 'close-timeout', msg: `BullMQ did not close within ${CLOSE_MS / 1000} s; dropping its connections` });
       await withTimeout(Promise.all(workers.map((w) => w.disconnect().catch(() => {}))), 2000).catch(() => {});

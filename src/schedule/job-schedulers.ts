@@ -123,7 +123,13 @@ export function compareItems(want: SchedulerItem, have: SchedulerItem): string[]
 }
 
 /** Every job scheduler under the queue prefix, by queue. */
-async function readExisting(config: Config, client: RedisClient, queues: Map<string, Queue>, extraQueues: string[], warnings: string[]): Promise<SchedulerItem[]> {
+async function readExisting(
+  config: Config,
+  client: RedisClient,
+  queues: Map<string, Queue>,
+  extraQueues: string[],
+  warnings: string[],
+): Promise<SchedulerItem[]> {
   const names = new Set([...(await discoverQueues(config, client)), ...extraQueues]);
   const out: SchedulerItem[] = [];
   for (const name of [...names].sort()) {
@@ -225,7 +231,13 @@ export async function syncJobSchedulers(config: Config, client: RedisClient, ent
   const queues = new Map<string, Queue>();
   const result: SyncResult = { added: [], changed: [], removed: [], unchanged: [], kept: [], warnings, dryRun: !!options.dryRun };
   try {
-    const existing = await readExisting(config, client, queues, desired.map((d) => d.queue), warnings);
+    const existing = await readExisting(
+      config,
+      client,
+      queues,
+      desired.map((d) => d.queue),
+      warnings,
+    );
     const managed = new Set(Object.keys(await client.hgetall(options.keys.managed)));
     const wanted = new Set(desired.map((d) => d.name));
     const toRemove: SchedulerItem[] = [];

@@ -132,7 +132,9 @@ async function lastJobRun(queue: Queue, e: PlannedEntry, next: number, now: numb
 function previousRun(e: PlannedEntry, next: number): number | undefined {
   if (e.everyMs !== undefined) return next - e.everyMs;
   try {
-    return CronExpressionParser.parse(e.cron!, { tz: e.timezone, currentDate: new Date(next) }).prev().getTime();
+    return CronExpressionParser.parse(e.cron!, { tz: e.timezone, currentDate: new Date(next) })
+      .prev()
+      .getTime();
   } catch {
     return undefined;
   }

@@ -13,7 +13,9 @@ import type { PlannedEntry } from './entries.js';
 export function nextRunAfter(entry: PlannedEntry, afterMs: number): number | undefined {
   if (entry.everyMs !== undefined) return (Math.floor(afterMs / entry.everyMs) + 1) * entry.everyMs;
   try {
-    return CronExpressionParser.parse(entry.cron!, { tz: entry.timezone, currentDate: new Date(afterMs) }).next().getTime();
+    return CronExpressionParser.parse(entry.cron!, { tz: entry.timezone, currentDate: new Date(afterMs) })
+      .next()
+      .getTime();
   } catch {
     return undefined;
   }
@@ -116,7 +118,11 @@ function formatter(tz: string): Intl.DateTimeFormat {
  */
 export function isoInZone(ms: number, tz: string): string {
   if (tz === 'UTC' || tz === 'Etc/UTC') return new Date(ms).toISOString();
-  const parts = Object.fromEntries(formatter(tz).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
   const offset = parts.timeZoneName === 'GMT' ? '+00:00' : parts.timeZoneName.replace('GMT', '');
   const millis = String(((ms % 1000) + 1000) % 1000).padStart(3, '0');
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${millis}${offset}`;

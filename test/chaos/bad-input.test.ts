@@ -87,15 +87,60 @@ describe('bad input, every command family', () => {
 
   /** `all`: across every family; otherwise one command of each group (the same connection code). */
   const CONNECTION_CASES: { name: string; env: () => Record<string, string>; exit: number; message: RegExp; all?: boolean }[] = [
-    { name: 'a malformed URL', env: () => ({ REDIS_URL: `redis://127.0.0.1:notaport/0`, REDIS_PASSWORD: PASSWORD }), exit: 2, message: /REDIS_URL.*not a valid URL/, all: true },
-    { name: 'a URL with an unknown scheme', env: () => ({ REDIS_URL: `http://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD }), exit: 2, message: /unsupported scheme "http"/ },
-    { name: 'a DB index out of range', env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/16`, REDIS_PASSWORD: PASSWORD }), exit: 2, message: /database "16" is not an integer 0–15/, all: true },
-    { name: 'a DB index that is not a number', env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_CACHE_DB: 'abc', REDIS_PASSWORD: PASSWORD }), exit: 2, message: /REDIS_CACHE_DB/ },
-    { name: 'a wrong password', env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: 'wrong-pass-2' }), exit: 3, message: /refused the password/, all: true },
-    { name: 'a wrong password inside the URL', env: () => ({ REDIS_URL: `redis://:wrong-pass-2@127.0.0.1:${server.port}/0` }), exit: 3, message: /refused the password/ },
+    {
+      name: 'a malformed URL',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:notaport/0`, REDIS_PASSWORD: PASSWORD }),
+      exit: 2,
+      message: /REDIS_URL.*not a valid URL/,
+      all: true,
+    },
+    {
+      name: 'a URL with an unknown scheme',
+      env: () => ({ REDIS_URL: `http://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD }),
+      exit: 2,
+      message: /unsupported scheme "http"/,
+    },
+    {
+      name: 'a DB index out of range',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/16`, REDIS_PASSWORD: PASSWORD }),
+      exit: 2,
+      message: /database "16" is not an integer 0–15/,
+      all: true,
+    },
+    {
+      name: 'a DB index that is not a number',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_CACHE_DB: 'abc', REDIS_PASSWORD: PASSWORD }),
+      exit: 2,
+      message: /REDIS_CACHE_DB/,
+    },
+    {
+      name: 'a wrong password',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: 'wrong-pass-2' }),
+      exit: 3,
+      message: /refused the password/,
+      all: true,
+    },
+    {
+      name: 'a wrong password inside the URL',
+      env: () => ({ REDIS_URL: `redis://:wrong-pass-2@127.0.0.1:${server.port}/0` }),
+      exit: 3,
+      message: /refused the password/,
+    },
     { name: 'no password', env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0` }), exit: 3, message: /requires a password/ },
-    { name: 'REDIS_CLUSTER=true on a standalone server', env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD, REDIS_CLUSTER: 'true' }), exit: 2, message: /standalone server, but REDIS_CLUSTER=true/, all: true },
-    { name: 'nothing listening', env: () => ({ REDIS_URL: `redis://127.0.0.1:${deadPort}/0`, REDIS_PASSWORD: PASSWORD }), exit: 3, message: /refused the connection/, all: true },
+    {
+      name: 'REDIS_CLUSTER=true on a standalone server',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD, REDIS_CLUSTER: 'true' }),
+      exit: 2,
+      message: /standalone server, but REDIS_CLUSTER=true/,
+      all: true,
+    },
+    {
+      name: 'nothing listening',
+      env: () => ({ REDIS_URL: `redis://127.0.0.1:${deadPort}/0`, REDIS_PASSWORD: PASSWORD }),
+      exit: 3,
+      message: /refused the connection/,
+      all: true,
+    },
   ];
 
   for (const bad of CONNECTION_CASES) {
@@ -115,7 +160,10 @@ describe('bad input, every command family', () => {
           const failed = (r.json?.checks ?? []).filter((c: { status: string }) => c.status === 'fail');
           expect(failed.length, `${what}: failed checks`).toBeGreaterThan(0);
           expect(failed.map((c: { message: string }) => c.message).join('\n'), what).toMatch(bad.message);
-          expect(failed.every((c: { fix?: string }) => !!c.fix), `${what}: every failed check has a fix`).toBe(true);
+          expect(
+            failed.every((c: { fix?: string }) => !!c.fix),
+            `${what}: every failed check has a fix`,
+          ).toBe(true);
           expect(r.stdout + r.stderr, `${what}: the password never shows`).not.toContain(PASSWORD);
           continue;
         }
@@ -128,7 +176,10 @@ describe('bad input, every command family', () => {
         expect(error.hint, `${what}: a hint`).toBeTruthy();
         if (args[0] === 'ping' && r.stdout.trim()) {
           // ping reports per role: its result shows the failure too.
-          expect(r.json?.roles?.every((x: { ok: boolean }) => x.ok === false), `${what}: every role failed`).toBe(true);
+          expect(
+            r.json?.roles?.every((x: { ok: boolean }) => x.ok === false),
+            `${what}: every role failed`,
+          ).toBe(true);
         } else {
           expect(r.stdout.trim(), `${what}: stdout`).toBe('');
         }

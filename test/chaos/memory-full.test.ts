@@ -45,13 +45,18 @@ describe('the queue server full under noeviction (SPEC §11)', () => {
     const before = await digest(server);
     const r = await runCli(['dispatch', 'FetchStockData', 'getStockQuote', '--param', 'symbol=AAPL'], { env: { REDIS_URL: server.url() } });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/^error: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(queue role\) is out of memory \(maxmemory reached under noeviction\) and refused the write .*; nothing was enqueued$/m);
+    expect(r.stderr).toMatch(
+      /^error: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 \(queue role\) is out of memory \(maxmemory reached under noeviction\) and refused the write .*; nothing was enqueued$/m,
+    );
     expect(r.stderr).toMatch(/^hint: .*maxmemory/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
     expect(await digest(server)).toBe(before);
 
-    const j = await runCli(['dispatch', 'SendEmail', '--data', '{"template":"new-inquiry","data":{"name":"A","email":"a@example.com","message":"hi"}}', '--json'], { env: { REDIS_URL: server.url() } });
+    const j = await runCli(
+      ['dispatch', 'SendEmail', '--data', '{"template":"new-inquiry","data":{"name":"A","email":"a@example.com","message":"hi"}}', '--json'],
+      { env: { REDIS_URL: server.url() } },
+    );
     expect(j.exitCode).toBe(3);
     expect(JSON.parse(j.stderr.trim().split('\n').pop()!).error.code).toBe('REDIS_OOM');
     expect(await digest(server)).toBe(before);
@@ -83,12 +88,21 @@ describe('the cache server full under allkeys-lru (SPEC §11)', () => {
     // A 40 KB quote: the 3 MB cache holds a few dozen of them.
     const body = JSON.stringify({ c: 189.84, pad: 'x'.repeat(40_000) });
     provider.always('finnhub', '/quote', { body });
-    const env = { REDIS_URL: queue.url(), REDIS_CACHE_URL: cache.url(), FINNHUB_BASE_URL: provider.finnhubUrl, FINNHUB_API_KEY: 'k', STOCK_CACHE_DURATION: '600' };
+    const env = {
+      REDIS_URL: queue.url(),
+      REDIS_CACHE_URL: cache.url(),
+      FINNHUB_BASE_URL: provider.finnhubUrl,
+      FINNHUB_API_KEY: 'k',
+      STOCK_CACHE_DURATION: '600',
+    };
 
     await import('../../src/jobs/index.js');
     const config = resolveConfig({ env, cwd: tempCwd() });
     const n = 200;
-    const jobs = await dispatchBulk(config, Array.from({ length: n }, (_, i) => ({ job: 'FetchStockData', data: { method: 'getStockQuote', params: { symbol: `S${i}` } } })));
+    const jobs = await dispatchBulk(
+      config,
+      Array.from({ length: n }, (_, i) => ({ job: 'FetchStockData', data: { method: 'getStockQuote', params: { symbol: `S${i}` } } })),
+    );
     const worker = await startWorker(env, ['--queue', 'default', '--concurrency', '4']);
     stops.push(() => worker.stop('SIGKILL'));
     const qc = queue.client();

@@ -26,7 +26,10 @@ async function registerChaosJobs(): Promise<void> {
 async function dispatchMany(server: RedisServer, tag: string, n: number, ms: number): Promise<string[]> {
   await registerChaosJobs();
   const config = resolveConfig({ env: { REDIS_URL: server.url() }, cwd: tempCwd() });
-  const res = await dispatchBulk(config, Array.from({ length: n }, () => ({ job: 'ChaosIdempotent', data: { tag, ms } })));
+  const res = await dispatchBulk(
+    config,
+    Array.from({ length: n }, () => ({ job: 'ChaosIdempotent', data: { tag, ms } })),
+  );
   return res.map((r) => r.id);
 }
 

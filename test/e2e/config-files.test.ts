@@ -102,7 +102,8 @@ describe('rqctl config validate', () => {
     expect(r.exitCode).toBe(4);
     expect(Object.keys(r.json.summary).sort()).toEqual(['error', 'info', 'warning']);
     const rules = new Set(r.json.findings.map((f: any) => f.rule));
-    for (const id of ['redis-no-auth', 'redis-port-public', 'redis-queue-eviction', 'redis-queue-persistence', 'supervisor-process-name', 'timeout-chain']) expect(rules).toContain(id);
+    for (const id of ['redis-no-auth', 'redis-port-public', 'redis-queue-eviction', 'redis-queue-persistence', 'supervisor-process-name', 'timeout-chain'])
+      expect(rules).toContain(id);
     expect(r.json.summary.error).toBe(r.json.findings.filter((f: any) => f.severity === 'error').length);
     for (const f of r.json.findings) expect(Object.keys(f).sort()).toEqual(['file', 'fix', 'line', 'message', 'path', 'rule', 'severity']);
   });
@@ -134,7 +135,10 @@ describe('rqctl config validate', () => {
   it('interpolates from the environment and .env beside the compose file, and from --env-file', async () => {
     const dir = cwd();
     mkdirSync(join(dir, 'p'));
-    writeFileSync(join(dir, 'p/docker-compose.yml'), 'services:\n  redis:\n    image: redis:7\n    command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}"]\n');
+    writeFileSync(
+      join(dir, 'p/docker-compose.yml'),
+      'services:\n  redis:\n    image: redis:7\n    command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}"]\n',
+    );
     const noAuth = (r: any) => r.json.findings.some((f: any) => f.rule === 'redis-no-auth');
     expect(noAuth(await runCli(['config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir }))).toBe(true);
     expect(noAuth(await runCli(['config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir, env: { REDIS_PASSWORD: 'from-env' } }))).toBe(false);

@@ -54,7 +54,9 @@ describe('rqctl deploy without an engine', () => {
     const r = await runCli(['deploy', '--json'], { cwd, env: { ...NO_ENGINE, DOCKER_HOST: 'tcp://127.0.0.1:1' } });
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toBe('');
-    expect(JSON.parse(r.stderr.trim())).toEqual({ error: expect.objectContaining({ code: 'DOCKER_UNREACHABLE', message: expect.stringContaining('tcp://127.0.0.1:1') }) });
+    expect(JSON.parse(r.stderr.trim())).toEqual({
+      error: expect.objectContaining({ code: 'DOCKER_UNREACHABLE', message: expect.stringContaining('tcp://127.0.0.1:1') }),
+    });
   });
 
   it('a missing compose file or --supervisor-file is a usage error (exit 2)', async () => {
@@ -80,7 +82,9 @@ describe('rqctl deploy --check (the CI gate: validation only, no engine needed)'
     rmSync(join(cwd, 'supervisord.prod.conf'));
     const r = await runCli(['deploy', '--check', '--json'], { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(0);
-    expect(r.json.findings).toContainEqual(expect.objectContaining({ severity: 'warning', file: 'supervisord.prod.conf', message: expect.stringContaining('not found') }));
+    expect(r.json.findings).toContainEqual(
+      expect.objectContaining({ severity: 'warning', file: 'supervisord.prod.conf', message: expect.stringContaining('not found') }),
+    );
     expect(r.stderr).toMatch(/warning: supervisord\.prod\.conf not found/);
   });
 
@@ -90,7 +94,8 @@ describe('rqctl deploy --check (the CI gate: validation only, no engine needed)'
     const args = ['deploy', '--check', '--supervisor-file', '.docker/supervisord.prod.conf'];
     const r = await runCli(args, { cwd, env: NO_ENGINE });
     expect(r.exitCode).toBe(4);
-    for (const rule of ['redis-port-public', 'redis-no-auth', 'redis-queue-eviction', 'supervisor-process-name', 'timeout-chain']) expect(r.stdout).toContain(rule);
+    for (const rule of ['redis-port-public', 'redis-no-auth', 'redis-queue-eviction', 'supervisor-process-name', 'timeout-chain'])
+      expect(r.stdout).toContain(rule);
     expect(r.stdout).toMatch(/invalid: [1-9]\d* errors/);
     expect(r.stderr).toMatch(/✗ validate\s+failed/);
     expect((await runCli([...args, '--force'], { cwd, env: NO_ENGINE })).exitCode).toBe(4);

@@ -31,7 +31,12 @@ describe('failed and queue commands on a Redis Cluster', () => {
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) {
       const port = await clusterPort();
-      servers.push(await RedisServer.start({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'] }));
+      servers.push(
+        await RedisServer.start({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'],
+        }),
+      );
     }
     nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
     execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
@@ -47,9 +52,21 @@ describe('failed and queue commands on a Redis Cluster', () => {
     const prefix = '{bull}';
     for (const name of ['default', 'emails']) {
       const q = new Queue(name, { connection: conn, prefix });
-      await q.addBulk(Array.from({ length: 15 }, (_, i) => ({ name: name === 'emails' ? 'SendEmail' : 'FetchStockData', data: { method: 'getStockQuote', i }, opts: { attempts: 1 } })));
+      await q.addBulk(
+        Array.from({ length: 15 }, (_, i) => ({
+          name: name === 'emails' ? 'SendEmail' : 'FetchStockData',
+          data: { method: 'getStockQuote', i },
+          opts: { attempts: 1 },
+        })),
+      );
       const wconn = cluster();
-      const w = new Worker(name, async () => { throw new Error(`HTTP 500 in ${name}`); }, { connection: wconn, prefix, concurrency: 15 });
+      const w = new Worker(
+        name,
+        async () => {
+          throw new Error(`HTTP 500 in ${name}`);
+        },
+        { connection: wconn, prefix, concurrency: 15 },
+      );
       w.on('error', () => {});
       for (let i = 0; i < 200 && (await q.getFailedCount()) < 15; i++) await new Promise((r) => setTimeout(r, 50));
       await w.close();

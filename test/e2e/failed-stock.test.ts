@@ -28,7 +28,10 @@ describe('20 failed getStockQuote jobs', () => {
     env = await jobEnv(redisUrl, { label: 'failed', env: { FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-key' } });
     queue = new Queue('default', { connection: queueConnection(env.config, 'worker'), prefix: env.config.queue.prefix });
     for (const symbol of SYMBOLS) {
-      await dispatch(env.config, prepareDispatch(env.config, { job: 'FetchStockData', method: 'getStockQuote', params: { symbol }, tries: 2, backoffSeconds: 1 }));
+      await dispatch(
+        env.config,
+        prepareDispatch(env.config, { job: 'FetchStockData', method: 'getStockQuote', params: { symbol }, tries: 2, backoffSeconds: 1 }),
+      );
     }
     const worker = await startJobWorker(env.config, ['default'], { concurrency: 10 });
     try {

@@ -56,11 +56,22 @@ describe('failed jobs from a provider answering 500', () => {
     expect(typeof job.timestamp).toBe('number');
     expect(job.finishedOn).toBeGreaterThanOrEqual(job.timestamp);
 
-    for (const name of ['FetchStockData', 'getStockQuote', 'FetchStockData:getStockQuote', 'FetchStockData getStockQuote', 'fetchstockdata@getstockquote', 'App\\Jobs\\FetchStockData', 'Fetch*']) {
+    for (const name of [
+      'FetchStockData',
+      'getStockQuote',
+      'FetchStockData:getStockQuote',
+      'FetchStockData getStockQuote',
+      'fetchstockdata@getstockquote',
+      'App\\Jobs\\FetchStockData',
+      'Fetch*',
+    ]) {
       const r = await cli('failed', 'list', '--json', '--name', name);
       expect(r.exitCode, name).toBe(0);
       expect(r.json.total, name).toBe(20);
-      expect(r.json.jobs.every((j: any) => j.name === 'FetchStockData'), name).toBe(true);
+      expect(
+        r.json.jobs.every((j: any) => j.name === 'FetchStockData'),
+        name,
+      ).toBe(true);
     }
     expect((await cli('failed', 'list', '--json', '--name', 'FetchStockData:getCryptoList')).json.total).toBe(0);
     expect((await cli('failed', 'list', '--json', '--name', 'SendEmail')).json.total).toBe(1);
@@ -120,7 +131,10 @@ describe('failed jobs from a provider answering 500', () => {
   it('exports every failed job as one JSON object per line (stdout and --out)', async () => {
     const r = await cli('failed', 'export', '--name', 'getStockQuote');
     expect(r.exitCode).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(20);
     expect(lines[0]).toMatchObject({ queue: 'default', name: 'FetchStockData', failedReason: expect.stringContaining('500') });
     expect(lines[0].data.params.symbol).toMatch(/^SYM/);
@@ -194,7 +208,9 @@ describe('corrupt job hashes', () => {
   beforeAll(async () => {
     fx = await makeFixture(plain);
     const q = fx.queue('default');
-    await q.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'FetchStockData', data: { method: 'getStockQuote', params: { symbol: `C${i}` } }, opts: { attempts: 1 } })));
+    await q.addBulk(
+      Array.from({ length: 6 }, (_, i) => ({ name: 'FetchStockData', data: { method: 'getStockQuote', params: { symbol: `C${i}` } }, opts: { attempts: 1 } })),
+    );
     await fx.work(
       'default',
       async () => {

@@ -139,7 +139,9 @@ describe('rqctl doctor', () => {
 
 describe('rqctl config show', () => {
   it('never prints a secret', async () => {
-    const r = await runCli(['config', 'show', '--json', '--redis-url', 'redis://:flag-secret@127.0.0.1:1/0'], { env: { REDIS_PASSWORD: 'env-secret', MAIL_PASSWORD: 'mail-secret' } });
+    const r = await runCli(['config', 'show', '--json', '--redis-url', 'redis://:flag-secret@127.0.0.1:1/0'], {
+      env: { REDIS_PASSWORD: 'env-secret', MAIL_PASSWORD: 'mail-secret' },
+    });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).not.toMatch(/flag-secret|env-secret|mail-secret/);
     expect(r.json.roles.queue.display).toBe('redis://:****@127.0.0.1:1/0');

@@ -39,7 +39,10 @@ describe('rqctl stats', () => {
   it('--watch refreshes (one JSON object per line off a terminal) and stops with --count or Ctrl-C (exit 0)', async () => {
     const r = await runCli(['stats', '--watch', '--count', '2', '--interval', '200ms', '--role', 'queue'], { env: hardenedEnv });
     expect(r.exitCode).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[1].roles[0].role).toBe('queue');
     expect(typeof lines[1].time).toBe('string');
@@ -109,13 +112,16 @@ describe('rqctl monitor', () => {
     const exit = await new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     expect(exit).toBe(0);
     expect(Date.now() - started).toBeLessThan(15_000);
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({ db: 2, args: ['set', `${token}:0`, 'x'] });
     expect(await monitorClients()).toBe(0);
   });
 
-  it('--role narrows to that role\'s DB', async () => {
+  it("--role narrows to that role's DB", async () => {
     const child = spawnCli(['monitor', '--duration', '1500ms', '--role', 'cache', '--json'], { env: env() });
     let stdout = '';
     child.stdout!.on('data', (d) => (stdout += d));

@@ -30,7 +30,13 @@ beforeAll(async () => {
   server = await ProviderServer.start();
   env = await jobEnv(redisUrl, {
     label: 'cli',
-    env: { COINGECKO_BASE_URL: server.coingeckoUrl, COINGECKO_API_KEY: 'demo-k', FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-k', CRYPTO_CACHE_DURATION: '900' },
+    env: {
+      COINGECKO_BASE_URL: server.coingeckoUrl,
+      COINGECKO_API_KEY: 'demo-k',
+      FINNHUB_BASE_URL: server.finnhubUrl,
+      FINNHUB_API_KEY: 'fh-k',
+      CRYPTO_CACHE_DURATION: '900',
+    },
   });
   worker = await startJobWorker(env.config, ['default', 'emails'], { concurrency: 3 });
 });
@@ -45,9 +51,23 @@ describe('rqctl jobs', () => {
     const r = await cli(['jobs', '--json']);
     expect(r.exitCode).toBe(0);
     const byName = Object.fromEntries(r.json.jobs.map((j: any) => [j.name, j]));
-    expect(Object.keys(byName).sort()).toEqual(['FetchCryptoData', 'FetchStockData', 'RefreshCryptoCache', 'RefreshStockCache', 'SelectRaffleWinners', 'SendEmail', 'UpdateRaffleStatuses']);
+    expect(Object.keys(byName).sort()).toEqual([
+      'FetchCryptoData',
+      'FetchStockData',
+      'RefreshCryptoCache',
+      'RefreshStockCache',
+      'SelectRaffleWinners',
+      'SendEmail',
+      'UpdateRaffleStatuses',
+    ]);
     for (const j of r.json.jobs) expect(j).toMatchObject({ tries: 3, backoff: 60, timeout: 300, queue: j.name === 'SendEmail' ? 'emails' : 'default' });
-    expect(byName.FetchStockData.methods.map((m: any) => m.name)).toEqual(['getStockList', 'getStockQuote', 'getStockProfile', 'getMarketNews', 'getStockChart']);
+    expect(byName.FetchStockData.methods.map((m: any) => m.name)).toEqual([
+      'getStockList',
+      'getStockQuote',
+      'getStockProfile',
+      'getMarketNews',
+      'getStockChart',
+    ]);
     const human = await cli(['jobs']);
     expect(human.stdout).toMatch(/FetchCryptoData\s+default\s+3\s+60s\s+300s\s+getCryptoList, getCryptoDetail/);
   });
@@ -69,7 +89,12 @@ describe('rqctl cache key', () => {
     const b = await cli(['cache', 'key', 'FetchCryptoData', 'getCryptoList', '--param', 'page=1', '--param', 'per_page=100']);
     expect(b.stdout).toBe(a.stdout);
     const j = await cli(['cache', 'key', 'FetchCryptoData', 'getCryptoList', '--json']);
-    expect(j.json).toMatchObject({ key: a.stdout.trim(), family: 'crypto_list', ttl: 900, canonical: '{"order":"market_cap_desc","page":1,"per_page":100,"vs_currency":"usd"}' });
+    expect(j.json).toMatchObject({
+      key: a.stdout.trim(),
+      family: 'crypto_list',
+      ttl: 900,
+      canonical: '{"order":"market_cap_desc","page":1,"per_page":100,"vs_currency":"usd"}',
+    });
   });
 
   it('refuses values that cannot be coerced, unknown methods and jobs without keys (exit 2)', async () => {
@@ -157,7 +182,16 @@ describe('rqctl dispatch', () => {
   });
 
   it('--data and --param combine, and --param wins', async () => {
-    const r = await cli(['dispatch', 'FetchCryptoData', '--data', '{"method":"getCryptoPrices","params":{"ids":"bitcoin","include_24hr_change":false}}', '--param', 'ids=bitcoin,tether', '--wait', '--json']);
+    const r = await cli([
+      'dispatch',
+      'FetchCryptoData',
+      '--data',
+      '{"method":"getCryptoPrices","params":{"ids":"bitcoin","include_24hr_change":false}}',
+      '--param',
+      'ids=bitcoin,tether',
+      '--wait',
+      '--json',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const req = server.requestsTo('coingecko', '/simple/price').pop()!;
     expect(Object.fromEntries(req.query)).toEqual({ ids: 'bitcoin,tether', include_24hr_change: 'false', vs_currencies: 'usd' });

@@ -64,7 +64,10 @@ describe('rqctl scheduler', () => {
       const { code } = await stopProcess(child, 'SIGTERM');
       expect(code).toBe(0);
       expect(lines(file)).toEqual(['finished']);
-      const events = output.trim().split('\n').map((l) => JSON.parse(l));
+      const events = output
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['scheduler.stopping', 'command.finished', 'scheduler.stopped']));
       const record = JSON.parse((await redis.hget(`${prefix}:rqctl:schedule:last-run`, 'slowish'))!);
       expect(record).toMatchObject({ status: 'ok', exitCode: 0 });
@@ -104,7 +107,10 @@ describe('job entry payloads', () => {
   it("a payload that fails the job type's schema is refused with exit 2, naming the entry; nothing is written", async () => {
     const prefix = newPrefix('payload');
     const cwd = scheduleDir([{ name: 'bad-mail', cron: '0 8 * * *', job: { name: 'SendEmail', data: { template: 'nope' } } }]);
-    for (const args of [['schedule', 'sync'], ['scheduler', '--once']]) {
+    for (const args of [
+      ['schedule', 'sync'],
+      ['scheduler', '--once'],
+    ]) {
       const r = await runCli(args, { cwd, env: { REDIS_URL: url, QUEUE_PREFIX: prefix } });
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/schedule\.0 \(bad-mail\): job data does not match SendEmail's payload schema/);
@@ -154,7 +160,20 @@ describe('rqctl schedule list', () => {
       { name: 'berlin-night', cron: '30 2 * * *', timezone: 'Europe/Berlin', command: 'true' },
       { name: 'fast', every: '30s', command: 'echo hi' },
     ]);
-    await redis.hset(`${prefix}:rqctl:schedule:last-run`, 'fast', JSON.stringify({ entry: 'fast', tick: '2026-01-01T00:00:00.000Z', status: 'failed', startedAt: '2026-01-01T00:00:00.010Z', durationMs: 12, exitCode: 3, host: 'h', pid: 1 }));
+    await redis.hset(
+      `${prefix}:rqctl:schedule:last-run`,
+      'fast',
+      JSON.stringify({
+        entry: 'fast',
+        tick: '2026-01-01T00:00:00.000Z',
+        status: 'failed',
+        startedAt: '2026-01-01T00:00:00.010Z',
+        durationMs: 12,
+        exitCode: 3,
+        host: 'h',
+        pid: 1,
+      }),
+    );
     const r = await runCli(['schedule', 'list', '--json'], { cwd, env });
     expect(r.exitCode).toBe(0);
     const [berlin, fast] = r.json.entries;
@@ -207,7 +226,12 @@ describe('rqctl schedule sync', () => {
 
     const v2 = scheduleDir([
       { name: 'a', cron: '*/10 * * * *', job: { name: 'UpdateRaffleStatuses' } },
-      { name: 'c', cron: '0 8 * * *', timezone: 'Europe/Berlin', job: { name: 'SendEmail', data: { template: 'new-inquiry', data: { name: 'Ann', email: 'ann@example.com', message: 'Weekly digest' } } } },
+      {
+        name: 'c',
+        cron: '0 8 * * *',
+        timezone: 'Europe/Berlin',
+        job: { name: 'SendEmail', data: { template: 'new-inquiry', data: { name: 'Ann', email: 'ann@example.com', message: 'Weekly digest' } } },
+      },
       // A job rqctl does not bundle, for another application's worker, on a queue of its own.
       { name: 'd', cron: '0 9 * * *', job: { name: 'BuildReport', queue: 'reports' } },
     ]);

@@ -31,10 +31,15 @@ describe('topologies', () => {
   let master: RedisServer;
 
   beforeAll(async () => {
-    const nodes = await Promise.all([0, 1, 2].map(async () => {
-      const port = await freeClusterPort();
-      return RedisServer.start({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'] });
-    }));
+    const nodes = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const port = await freeClusterPort();
+        return RedisServer.start({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'],
+        });
+      }),
+    );
     servers.push(...nodes);
     clusterPorts = nodes.map((n) => n.port);
     execFileSync('redis-cli', ['--cluster', 'create', ...clusterPorts.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
@@ -58,10 +63,21 @@ describe('topologies', () => {
     writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\n`);
     // A Sentinel rewrites its config file, so it gets one of its own (RedisServer starts from flags).
     const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-    servers.push({ stop: async () => { proc.kill('SIGTERM'); await new Promise((r) => proc.once('exit', r)); } } as unknown as RedisServer);
+    servers.push({
+      stop: async () => {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      },
+    } as unknown as RedisServer);
     for (let i = 0; i < 100; i++) {
       try {
-        if (execFileSync('redis-cli', ['-p', String(sentinelPort), 'sentinel', 'get-master-addr-by-name', 'mymaster'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(String(master.port))) break;
+        if (
+          execFileSync('redis-cli', ['-p', String(sentinelPort), 'sentinel', 'get-master-addr-by-name', 'mymaster'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          }).includes(String(master.port))
+        )
+          break;
       } catch {}
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -73,7 +89,10 @@ describe('topologies', () => {
 
   it('pings every role of a real 3-node cluster (REDIS_CLUSTER=true)', async () => {
     // A generous connect timeout: on a loaded 2-core machine a cluster handshake (slots refresh on every node) can be slow.
-    const r = await runCli(['ping', '--json'], { env: { REDIS_CLUSTER: 'true', REDIS_CONNECT_TIMEOUT: '20000', REDIS_CLUSTER_NODES: clusterPorts.map((p) => `127.0.0.1:${p}`).join(',') }, timeoutMs: 60_000 });
+    const r = await runCli(['ping', '--json'], {
+      env: { REDIS_CLUSTER: 'true', REDIS_CONNECT_TIMEOUT: '20000', REDIS_CLUSTER_NODES: clusterPorts.map((p) => `127.0.0.1:${p}`).join(',') },
+      timeoutMs: 60_000,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.json.roles.every((x: any) => x.ok && x.url.startsWith('cluster://'))).toBe(true);
   });

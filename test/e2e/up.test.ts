@@ -158,7 +158,11 @@ describe('rqctl up with a configured Redis', () => {
     process.kill(info.workers.pids[0], 'SIGKILL');
     const exited = await p.waitFor((e) => e.event === 'worker-exited', 10_000, 'worker-exited');
     expect(exited).toMatchObject({ level: 'warn', signal: 'SIGKILL' });
-    const replacement = await p.waitFor((e) => e.event === 'started' && e.worker === exited.worker && !info.workers.pids.includes(e.pid), 20_000, 'the replacement');
+    const replacement = await p.waitFor(
+      (e) => e.event === 'started' && e.worker === exited.worker && !info.workers.pids.includes(e.pid),
+      20_000,
+      'the replacement',
+    );
     pids.push(replacement.pid);
 
     p.signal('SIGTERM');

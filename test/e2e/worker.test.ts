@@ -179,7 +179,7 @@ describe('rqctl worker: jobs', () => {
     expect((await w.exit()).code).toBe(0);
   });
 
-  it('--tries and --backoff apply to jobs that set none; a job\'s own attempts win', async () => {
+  it("--tries and --backoff apply to jobs that set none; a job's own attempts win", async () => {
     const t = setup('tries');
     const unset = await t.add('q1', 'TestFlaky', {});
     const own = await t.add('q1', 'TestFlaky', {}, { attempts: 1 });
@@ -271,10 +271,14 @@ describe('rqctl workers / doctor', () => {
     await t.add('q1', 'TestNoop', {});
     await t.add('q2', 'TestNoop', {});
     await eventually(async () => w.eventsNamed('processed').length === 2, 15_000, 'two jobs');
-    const listed = await eventually(async () => {
-      const r = await runCli(['workers', '--json'], { env: t.env });
-      return r.json?.workers?.[0]?.jobsDone === 2 ? r : undefined;
-    }, 10_000, 'jobsDone 2 in the registry');
+    const listed = await eventually(
+      async () => {
+        const r = await runCli(['workers', '--json'], { env: t.env });
+        return r.json?.workers?.[0]?.jobsDone === 2 ? r : undefined;
+      },
+      10_000,
+      'jobsDone 2 in the registry',
+    );
     const rec = listed.json.workers[0];
     expect(rec).toMatchObject({ name: 'lister', pid: w.pid, queues: ['q1', 'q2'], concurrency: 4, jobsDone: 2 });
     expect(typeof rec.host).toBe('string');

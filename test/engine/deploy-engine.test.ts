@@ -110,7 +110,9 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     expect(result.steps.map((s: { name: string }) => s.name)).toEqual(['validate', 'build', 'up', 'verify']);
     for (const s of result.steps) expect(['ok', 'warn']).toContain(s.status);
     expect(result.compose.command).toMatch(/docker[ -]compose/);
-    console.log(`[deploy-engine] deploy steps: ${result.steps.map((s: { name: string; durationMs: number }) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
+    console.log(
+      `[deploy-engine] deploy steps: ${result.steps.map((s: { name: string; durationMs: number }) => `${s.name} ${(s.durationMs / 1000).toFixed(1)}s`).join(', ')}`,
+    );
 
     // Every service has a running container, Redis healthy.
     const services = result.services as { service: string; state: string; health?: string; ok: boolean }[];
@@ -155,9 +157,11 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     const networks = engine.docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort();
     expect(networks).toEqual(['host', 'none']);
     const ids = engine.docker(['ps', '-q']).stdout.split('\n').filter(Boolean);
-    const modes = engine.docker(['inspect', '--format', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Ports}}', ...ids]).stdout.trim().split('\n');
+    const modes = engine
+      .docker(['inspect', '--format', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Ports}}', ...ids])
+      .stdout.trim()
+      .split('\n');
     expect(modes.every((m) => m === 'host 0')).toBe(true);
-
   }, 300_000);
 
   it('without REDIS_PASSWORD compose refuses the files: exit 4 with its reason, the running stack untouched', async (ctx) => {
@@ -179,16 +183,35 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     // The supervisord file in the image is replaced by a bind mount of a broken copy: no rebuild
     // (--no-build), `up` recreates the app container with it.
     const inImage = supervisordConfigFrom(appCommand) ?? '/etc/supervisor/supervisord.conf';
-    writeFileSync(join(dir, 'supervisord.broken.conf'), withProgramCommand(readFileSync(join(dir, 'supervisord.prod.conf'), 'utf8'), 'rqctl-worker', 'rqctl worker --no-such-option-e2e'));
+    writeFileSync(
+      join(dir, 'supervisord.broken.conf'),
+      withProgramCommand(readFileSync(join(dir, 'supervisord.prod.conf'), 'utf8'), 'rqctl-worker', 'rqctl worker --no-such-option-e2e'),
+    );
     writeFileSync(join(dir, 'e2e-broken-worker.yml'), `services:\n  ${appService}:\n    volumes:\n      - "./supervisord.broken.conf:${inImage}:ro"\n`);
     const t0 = Date.now();
-    const r = await runCli(['deploy', ...[...files, 'e2e-broken-worker.yml'].flatMap((f) => ['-f', f]), '-p', PROJECT, '--supervisor-file', 'supervisord.broken.conf', '--no-build', '--timeout', '120s', '--log-lines', '60'], {
-      cwd: dir,
-      env: { DOCKER_HOST: engine.host, REDIS_PASSWORD: PASSWORD },
-      timeoutMs: 240_000,
-    });
+    const r = await runCli(
+      [
+        'deploy',
+        ...[...files, 'e2e-broken-worker.yml'].flatMap((f) => ['-f', f]),
+        '-p',
+        PROJECT,
+        '--supervisor-file',
+        'supervisord.broken.conf',
+        '--no-build',
+        '--timeout',
+        '120s',
+        '--log-lines',
+        '60',
+      ],
+      {
+        cwd: dir,
+        env: { DOCKER_HOST: engine.host, REDIS_PASSWORD: PASSWORD },
+        timeoutMs: 240_000,
+      },
+    );
     console.log(`[deploy-engine] broken deploy reported in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-    if (r.exitCode !== 4 || !r.stderr.includes('✗ verify') || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-3000)}\n${r.stdout.slice(-6000)}`);
+    if (r.exitCode !== 4 || !r.stderr.includes('✗ verify') || process.env.RQCTL_ENGINE_VERBOSE)
+      console.log(`${r.stderr.slice(-3000)}\n${r.stdout.slice(-6000)}`);
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/- build\s+skipped/);
     // The step line names the step that failed; the result names the processes and shows the logs.

@@ -30,7 +30,10 @@ export async function waitFor<T>(what: string | (() => string), check: () => Pro
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -94,11 +97,16 @@ export interface WorkerProcess {
 }
 
 export async function startWorker(env: Record<string, string>, args: string[] = [], cwd = chaosCwd()): Promise<WorkerProcess> {
-  const child = spawnCli(['worker', ...(args.includes('--queue') ? [] : ['--queue', 'chaos']), ...args], { env: { RQCTL_EXTRA_JOBS: CHAOS_JOBS, ...env }, cwd });
+  const child = spawnCli(['worker', ...(args.includes('--queue') ? [] : ['--queue', 'chaos']), ...args], {
+    env: { RQCTL_EXTRA_JOBS: CHAOS_JOBS, ...env },
+    cwd,
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const events = () =>
     out
       .split('\n')
@@ -116,7 +124,13 @@ export async function startWorker(env: Record<string, string>, args: string[] = 
     events,
     output: () => out,
     exited,
-    waitForEvent: (predicate, timeoutMs = 20_000) => waitFor(() => `a worker event (log so far:\n${out.slice(-1500)})`, () => events().find(predicate), timeoutMs, 50) as Promise<Record<string, any>>,
+    waitForEvent: (predicate, timeoutMs = 20_000) =>
+      waitFor(
+        () => `a worker event (log so far:\n${out.slice(-1500)})`,
+        () => events().find(predicate),
+        timeoutMs,
+        50,
+      ) as Promise<Record<string, any>>,
     stop: (signal = 'SIGTERM', timeoutMs?: number) => stopProcess(child, signal, timeoutMs),
   };
   await Promise.race([

@@ -42,7 +42,8 @@ export function copyBuildContext(dir: string): void {
   const after = existsSync(join(modules, '.package-lock.json')) ? readFileSync(join(modules, '.package-lock.json'), 'utf8') : '';
   if (before !== after) throw new Error('pruning the build context changed this checkout’s node_modules/.package-lock.json');
   // A failed prune leaves the full tree: the Dockerfile prunes it then, only slower.
-  if (prune.status !== 0) console.log(`[deploy-engine] npm prune in the build context failed (the image build will prune): ${prune.stderr.trim().split('\n').pop()}`);
+  if (prune.status !== 0)
+    console.log(`[deploy-engine] npm prune in the build context failed (the image build will prune): ${prune.stderr.trim().split('\n').pop()}`);
 }
 
 type Service = Record<string, any>;
@@ -100,7 +101,11 @@ export function hostNetworkOverride(input: OverrideInput): { yaml: string; redis
       // Docker 20.10 has no start_interval: a 30 s healthcheck interval would make every test
       // deploy wait 30 s for the first check. Same test, checked sooner.
       if (svc.healthcheck && !svc.healthcheck.disable) o.healthcheck = { ...svc.healthcheck, interval: '2s' };
-      if (svc.build) o.build = { ...(typeof svc.build === 'object' ? svc.build : { context: svc.build }), args: { ...(svc.build?.args ?? {}), BASE_IMAGE: input.baseImage } };
+      if (svc.build)
+        o.build = {
+          ...(typeof svc.build === 'object' ? svc.build : { context: svc.build }),
+          args: { ...(svc.build?.args ?? {}), BASE_IMAGE: input.baseImage },
+        };
       const env = svc.environment as Record<string, string | null> | undefined;
       if (env && !Array.isArray(env)) {
         const rewritten: Record<string, string> = {};

@@ -1,5 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -33,7 +48,14 @@ export function which(bin: string): string | undefined {
 }
 
 /** Environment that keeps every registry request on 127.0.0.1 (a closed port): pulls fail fast. */
-export const NO_EGRESS_ENV = { HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', NO_PROXY: '', no_proxy: '' };
+export const NO_EGRESS_ENV = {
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  NO_PROXY: '',
+  no_proxy: '',
+};
 
 export interface Dockerd {
   dir: string;
@@ -87,7 +109,11 @@ export async function startDockerd(): Promise<Dockerd> {
   ];
   let child: ChildProcess;
   try {
-    child = spawn(which('dockerd') ?? 'dockerd', args, { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...NO_EGRESS_ENV }, detached: false });
+    child = spawn(which('dockerd') ?? 'dockerd', args, {
+      stdio: ['ignore', log, log],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...NO_EGRESS_ENV },
+      detached: false,
+    });
   } finally {
     closeSync(log);
   }
@@ -181,9 +207,49 @@ export interface BaseImageOptions {
 }
 
 const BASE_BINARIES = [
-  'redis-server', 'redis-cli', 'sh', 'dash', 'bash', 'env', 'cat', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'chmod', 'chown', 'id',
-  'sleep', 'echo', 'true', 'false', 'test', 'grep', 'sed', 'tail', 'head', 'tr', 'dirname', 'basename', 'touch', 'readlink', 'useradd', 'groupadd',
-  'usermod', 'getent', 'install', 'find', 'xargs', 'ps', 'kill', 'tee', 'wc', 'sort', 'uname',
+  'redis-server',
+  'redis-cli',
+  'sh',
+  'dash',
+  'bash',
+  'env',
+  'cat',
+  'ls',
+  'mkdir',
+  'rm',
+  'cp',
+  'mv',
+  'ln',
+  'chmod',
+  'chown',
+  'id',
+  'sleep',
+  'echo',
+  'true',
+  'false',
+  'test',
+  'grep',
+  'sed',
+  'tail',
+  'head',
+  'tr',
+  'dirname',
+  'basename',
+  'touch',
+  'readlink',
+  'useradd',
+  'groupadd',
+  'usermod',
+  'getent',
+  'install',
+  'find',
+  'xargs',
+  'ps',
+  'kill',
+  'tee',
+  'wc',
+  'sort',
+  'uname',
 ];
 
 /** System directories only: a developer's PATH (pyenv shims, nvm) must not decide what goes in. */
@@ -229,7 +295,8 @@ function canonical(p: string): string {
 }
 
 export function assembleRootfs(root: string, extraPaths: string[] = []): void {
-  for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/local/bin', 'etc', 'root', 'home/node', 'var/log', 'run', 'data']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'usr/local/bin', 'etc', 'root', 'home/node', 'var/log', 'run', 'data'])
+    mkdirSync(join(root, d), { recursive: true });
   for (const l of ['bin', 'sbin', 'lib', 'lib64']) symlinkSync(`usr/${l}`, join(root, l));
   mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
   chmodSync(join(root, 'tmp'), 0o1777);
@@ -297,9 +364,14 @@ export function assembleRootfs(root: string, extraPaths: string[] = []): void {
   }
   for (const [inImage, host] of libs) if (existsSync(host)) copyIn(root, host, inImage);
   // The users the Dockerfiles of the Node and Redis images provide.
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/sh\nredis:x:999:999::/data:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(
+    join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/sh\nredis:x:999:999::/data:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  );
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nredis:x:999:\nnode:x:1000:\nnogroup:x:65534:\n');
-  writeFileSync(join(root, 'etc/shadow'), 'root:*:19000:0:99999:7:::\nnode:!:19000:0:99999:7:::\nredis:!:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n', { mode: 0o640 });
+  writeFileSync(join(root, 'etc/shadow'), 'root:*:19000:0:99999:7:::\nnode:!:19000:0:99999:7:::\nredis:!:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n', {
+    mode: 0o640,
+  });
   writeFileSync(join(root, 'etc/gshadow'), 'root:*::\nredis:!::\nnode:!::\nnogroup:*::\n', { mode: 0o640 });
   for (const f of ['/etc/login.defs', '/etc/nsswitch.conf']) if (existsSync(f)) copyIn(root, f, f);
   spawnSync('chown', ['-R', '1000:1000', join(root, 'home/node')]);
@@ -312,7 +384,10 @@ export function buildBaseImage(engine: Dockerd, options: BaseImageOptions): void
   const root = mkdtempSync(join(tmpdir(), 'rqctl-rootfs-'));
   try {
     const extraDirs = (options.extraPaths ?? []).filter((p) => existsSync(p) && lstatSync(p).isDirectory());
-    assembleRootfs(root, (options.extraPaths ?? []).filter((p) => !extraDirs.includes(p)));
+    assembleRootfs(
+      root,
+      (options.extraPaths ?? []).filter((p) => !extraDirs.includes(p)),
+    );
     // WORKDIR /data as in the official Redis image: redis-server's default `dir ./` is its data directory.
     const changes = ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'WORKDIR /data', 'CMD ["/bin/sh"]', ...(options.changes ?? [])];
     // Extra directories (the npm cache) go straight from the host into the archive, at their path.

@@ -24,7 +24,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     RedisServer.start({ args: ['--maxmemory-policy', 'noeviction'] }),
     RedisServer.start({
       password,
-      args: ['--maxmemory-policy', 'noeviction', '--maxmemory', '256mb', '--appendonly', 'yes', '--rename-command', 'FLUSHDB', '', '--rename-command', 'FLUSHALL', ''],
+      args: [
+        '--maxmemory-policy',
+        'noeviction',
+        '--maxmemory',
+        '256mb',
+        '--appendonly',
+        'yes',
+        '--rename-command',
+        'FLUSHDB',
+        '',
+        '--rename-command',
+        'FLUSHALL',
+        '',
+      ],
     }),
     RedisServer.start({ args: ['--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru'] }),
   ]);

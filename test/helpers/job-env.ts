@@ -25,7 +25,10 @@ export function uniqueId(label: string): string {
   return `${label}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function jobEnv(redisUrl: string, options: { label?: string; env?: Record<string, string>; file?: Record<string, unknown> } = {}): Promise<JobEnv> {
+export async function jobEnv(
+  redisUrl: string,
+  options: { label?: string; env?: Record<string, string>; file?: Record<string, unknown> } = {},
+): Promise<JobEnv> {
   const id = uniqueId(options.label ?? 't');
   const env: Record<string, string> = { REDIS_URL: redisUrl, QUEUE_PREFIX: `rq-${id}`, CACHE_PREFIX: `${id}:`, ...options.env };
   const cwd = mkdtempSync(join(tmpdir(), 'rqctl-jobs-'));
@@ -33,7 +36,13 @@ export async function jobEnv(redisUrl: string, options: { label?: string; env?: 
   const config = resolveConfig({ env, cwd });
   const u = new URL(redisUrl);
   const mk = (db: number) => {
-    const c = new Redis({ host: u.hostname, port: Number(u.port), password: u.password ? decodeURIComponent(u.password) : undefined, db, maxRetriesPerRequest: 1 });
+    const c = new Redis({
+      host: u.hostname,
+      port: Number(u.port),
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      db,
+      maxRetriesPerRequest: 1,
+    });
     c.on('error', () => {});
     return c;
   };

@@ -49,7 +49,8 @@ function defaultAnswer(provider: 'coingecko' | 'finnhub', path: string): Answer 
     if (path === '/simple/price') return { fixture: 'coingecko/simple_price.json' };
     if (path === '/search/trending') return { fixture: 'coingecko/search_trending.json' };
     const chart = /^\/coins\/([^/]+)\/market_chart$/.exec(path);
-    if (chart) return chart[1] === 'bitcoin' ? { fixture: 'coingecko/coins_bitcoin_market_chart.json' } : { status: 404, fixture: 'coingecko/error_404_coin.json' };
+    if (chart)
+      return chart[1] === 'bitcoin' ? { fixture: 'coingecko/coins_bitcoin_market_chart.json' } : { status: 404, fixture: 'coingecko/error_404_coin.json' };
     const coin = /^\/coins\/([^/]+)$/.exec(path);
     if (coin) return coin[1] === 'bitcoin' ? { fixture: 'coingecko/coins_bitcoin.json' } : { status: 404, fixture: 'coingecko/error_404_coin.json' };
   } else {

@@ -13,7 +13,13 @@ export function uniquePrefix(tag: string): string {
 
 function connection(url: string) {
   const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port), password: u.password ? decodeURIComponent(u.password) : undefined, db: Number(u.pathname.slice(1) || 0), maxRetriesPerRequest: null };
+  return {
+    host: u.hostname,
+    port: Number(u.port),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: Number(u.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null,
+  };
 }
 
 /** A BullMQ producer on the test's prefix: jobs are added the way any application adds them. */

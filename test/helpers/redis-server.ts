@@ -64,13 +64,20 @@ export class RedisServer {
 
   async launch(): Promise<void> {
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dir,
-      '--save', '',
-      '--daemonize', 'no',
-      '--logfile', '',
-      '--loglevel', 'warning',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+      '--loglevel',
+      'warning',
       ...(this.password ? ['--requirepass', this.password] : []),
       ...this.args,
     ];
@@ -98,7 +105,16 @@ export class RedisServer {
 
   /** A plain ioredis client for test assertions (the caller disconnects it). */
   client(db = 0): Redis {
-    const c = new Redis({ host: '127.0.0.1', port: this.port, password: this.password, db, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: true });
+    const c = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      password: this.password,
+      db,
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      enableOfflineQueue: true,
+    });
     c.on('error', () => {});
     return c;
   }

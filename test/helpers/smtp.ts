@@ -96,7 +96,8 @@ function splitHeaders(part: string): { headers: Record<string, string>; body: st
 /** The decoded part, with SMTP's CRLF line ends as \n. */
 function decodeBody(headers: Record<string, string>, body: string): string {
   const enc = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  const text = enc === 'quoted-printable' ? decodeQuotedPrintable(body) : enc === 'base64' ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8') : body;
+  const text =
+    enc === 'quoted-printable' ? decodeQuotedPrintable(body) : enc === 'base64' ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8') : body;
   return text.replace(/\r\n/g, '\n');
 }
 

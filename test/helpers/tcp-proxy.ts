@@ -64,9 +64,11 @@ export class TcpProxy {
       // Per direction, chunks are delivered strictly in order, whatever the delay or stall.
       let chain = Promise.resolve();
       from.on('data', (chunk: Buffer) => {
-        chain = chain.then(() => this.deliver(() => {
-          if (!to.destroyed) to.write(chunk);
-        }));
+        chain = chain.then(() =>
+          this.deliver(() => {
+            if (!to.destroyed) to.write(chunk);
+          }),
+        );
       });
     };
     forward(client, upstream);

@@ -65,7 +65,10 @@ async function emptyDb(client: Redis): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await RedisServer.start({ password: PASSWORD, args: ['--maxmemory-policy', 'noeviction', '--rename-command', 'FLUSHDB', '', '--rename-command', 'FLUSHALL', '', '--latency-monitor-threshold', '5'] });
+  server = await RedisServer.start({
+    password: PASSWORD,
+    args: ['--maxmemory-policy', 'noeviction', '--rename-command', 'FLUSHDB', '', '--rename-command', 'FLUSHALL', '', '--latency-monitor-threshold', '5'],
+  });
   env = { REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD };
   queue = server.client(0);
   cache = server.client(1);

@@ -46,8 +46,19 @@ async function scanAll(pattern: string): Promise<number> {
 beforeAll(async () => {
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) ports.push(await clusterPort(ports));
-  for (const port of ports) servers.push(await RedisServer.start({ port, password: PASSWORD, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] }));
-  const create = spawnSync('redis-cli', ['-a', PASSWORD, '--no-auth-warning', '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+  for (const port of ports)
+    servers.push(
+      await RedisServer.start({
+        port,
+        password: PASSWORD,
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'],
+      }),
+    );
+  const create = spawnSync(
+    'redis-cli',
+    ['-a', PASSWORD, '--no-auth-warning', '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+    { timeout: 30_000 },
+  );
   if (create.status !== 0) throw new Error(`cluster create failed: ${create.stdout}${create.stderr}`);
   for (const s of servers) {
     const deadline = Date.now() + 20_000;
@@ -86,7 +97,12 @@ describe('inspection on a Redis Cluster', () => {
     expect(lines.length).toBe(sizes.reduce((a, b) => a + b, 0));
     expect(lines).toContain('b\\xff\\xfe');
     const json = await runCli(['keys', 'crypto_list_1*', '--json'], { env });
-    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(Array(111).fill('string'));
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(Array(111).fill('string'));
   });
 
   it('cache clear --prefix deletes those keys on every master, nothing else (no CROSSSLOT)', async () => {

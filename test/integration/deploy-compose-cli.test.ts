@@ -12,7 +12,8 @@ import { generateFiles, writeGenerated } from '../../src/deploy/generate.js';
  */
 const HAVE_V1 = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
 const HAVE_V2 = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
-if (!HAVE_V1) console.warn('skipping the docker-compose (v1) config checks: docker-compose is not installed (scripts/setup.sh with RQCTL_SETUP_DOCKER=1 installs it)');
+if (!HAVE_V1)
+  console.warn('skipping the docker-compose (v1) config checks: docker-compose is not installed (scripts/setup.sh with RQCTL_SETUP_DOCKER=1 installs it)');
 if (!HAVE_V2) console.warn('skipping the docker compose (v2) config checks: the compose plugin is not installed (Debian ships only docker-compose v1)');
 const dirs: string[] = [];
 afterAll(() => {
@@ -34,7 +35,8 @@ describe.each([
 ])('%s config', (_name, available, cmd) => {
   it.skipIf(!available).each(['split', 'single'] as const)('accepts the %s topology with only REDIS_PASSWORD set, and refuses it without', (topology) => {
     const dir = generated(topology);
-    const run = (env: Record<string, string>, ...args: string[]) => spawnSync(cmd[0], [...cmd.slice(1), '-f', join(dir, 'docker-compose.prod.yml'), 'config', ...args], { cwd: dir, env, encoding: 'utf8' });
+    const run = (env: Record<string, string>, ...args: string[]) =>
+      spawnSync(cmd[0], [...cmd.slice(1), '-f', join(dir, 'docker-compose.prod.yml'), 'config', ...args], { cwd: dir, env, encoding: 'utf8' });
     const ok = run(onlyPassword({ REDIS_PASSWORD: 'pw-from-ci' }), '-q');
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr).not.toMatch(/WARNING/i);

@@ -44,7 +44,9 @@ async function startWithConf(conf: string): Promise<{ port: number; client: (pas
   const file = join(dir, 'redis.conf');
   writeFileSync(file, conf);
   const port = await freePort();
-  const proc = spawn('redis-server', [file, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--requirepass', PASSWORD], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('redis-server', [file, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--requirepass', PASSWORD], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   procs.push(proc);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -199,7 +201,10 @@ describe('redis-conf-invalid agrees with redis-server 7', () => {
   it.each(lines)('%s', (line) => {
     const { directives, problems } = parseRedisConf(line, 'probe.conf');
     const actual = redisLoads(line);
-    expect(problems.length === 0, `rqctl: ${problems.map((p) => p.message).join('; ') || 'accepted'}; redis-server: ${actual.loaded ? 'loaded' : actual.output.split('\n').slice(-4).join(' | ')}`).toBe(actual.loaded);
+    expect(
+      problems.length === 0,
+      `rqctl: ${problems.map((p) => p.message).join('; ') || 'accepted'}; redis-server: ${actual.loaded ? 'loaded' : actual.output.split('\n').slice(-4).join(' | ')}`,
+    ).toBe(actual.loaded);
     expect(directives.length + problems.length).toBe(1);
   });
 });

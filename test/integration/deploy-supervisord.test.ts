@@ -86,10 +86,13 @@ async function waitFor<T>(what: string | (() => string), fn: () => Promise<T | u
 const EXPECTED = ['rqctl-scheduler', 'rqctl-worker:rqctl-worker_00', 'rqctl-worker:rqctl-worker_01', 'rqctl-worker:rqctl-worker_02'];
 
 async function allRunning(s: Supervisor): Promise<Record<string, string>> {
-  return waitFor(() => `3 rqctl-worker processes and rqctl-scheduler RUNNING (supervisord said:\n${s.output().slice(-1500)})`, async () => {
-    const st = await states(s);
-    return EXPECTED.every((n) => st[n] === 'RUNNING') ? st : undefined;
-  });
+  return waitFor(
+    () => `3 rqctl-worker processes and rqctl-scheduler RUNNING (supervisord said:\n${s.output().slice(-1500)})`,
+    async () => {
+      const st = await states(s);
+      return EXPECTED.every((n) => st[n] === 'RUNNING') ? st : undefined;
+    },
+  );
 }
 
 async function shutdown(s: Supervisor): Promise<void> {
@@ -126,31 +129,46 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
     expect((await states(s))['rqctl-worker:rqctl-worker_00']).toBe('RUNNING');
   }, 90_000);
 
-  it.skipIf(!REAL_SCHEDULER)('with the real `rqctl scheduler` (and stand-in workers) against a test Redis: all RUNNING, the scheduler stops with exit 0', async () => {
-    const redis = await RedisServer.start({ password: 'supervisord-test' });
-    try {
-      const s = await startSupervisor(`${process.execPath} ${STAND_IN}`, { STANDIN_REAL_RQCTL: BIN, STANDIN_JOB_MS: '500', REDIS_URL: redis.url(0), QUEUE_PREFIX: `svs-${process.pid}`, NO_COLOR: '1' });
-      await allRunning(s);
-      const stop = await ctl(s, 'stop', 'rqctl-scheduler');
-      expect(stop.stdout).toMatch(/rqctl-scheduler: stopped/);
-      expect(s.output()).toMatch(/stopped: rqctl-scheduler \(exit status 0\)/);
-    } finally {
-      for (const s of running.splice(0)) await shutdown(s);
-      await redis.stop();
-    }
-  }, 90_000);
+  it.skipIf(!REAL_SCHEDULER)(
+    'with the real `rqctl scheduler` (and stand-in workers) against a test Redis: all RUNNING, the scheduler stops with exit 0',
+    async () => {
+      const redis = await RedisServer.start({ password: 'supervisord-test' });
+      try {
+        const s = await startSupervisor(`${process.execPath} ${STAND_IN}`, {
+          STANDIN_REAL_RQCTL: BIN,
+          STANDIN_JOB_MS: '500',
+          REDIS_URL: redis.url(0),
+          QUEUE_PREFIX: `svs-${process.pid}`,
+          NO_COLOR: '1',
+        });
+        await allRunning(s);
+        const stop = await ctl(s, 'stop', 'rqctl-scheduler');
+        expect(stop.stdout).toMatch(/rqctl-scheduler: stopped/);
+        expect(s.output()).toMatch(/stopped: rqctl-scheduler \(exit status 0\)/);
+      } finally {
+        for (const s of running.splice(0)) await shutdown(s);
+        await redis.stop();
+      }
+    },
+    90_000,
+  );
 
-  it.skipIf(!REAL_WORKER || !REAL_SCHEDULER)('with the real `rqctl worker` and `rqctl scheduler` against a test Redis: all RUNNING, and a stop exits 0', async () => {
-    const redis = await RedisServer.start({ password: 'supervisord-test' });
-    try {
-      const s = await startSupervisor(`${process.execPath} ${BIN}`, { REDIS_URL: redis.url(0), QUEUE_PREFIX: `sv-${process.pid}`, NO_COLOR: '1' });
-      await allRunning(s);
-      const stop = await ctl(s, 'stop', 'all');
-      expect(stop.exitCode).toBe(0);
-      for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler']) expect(s.output()).toMatch(new RegExp(`stopped: ${n} \\(exit status 0\\)`));
-    } finally {
-      for (const s of running.splice(0)) await shutdown(s);
-      await redis.stop();
-    }
-  }, 90_000);
+  it.skipIf(!REAL_WORKER || !REAL_SCHEDULER)(
+    'with the real `rqctl worker` and `rqctl scheduler` against a test Redis: all RUNNING, and a stop exits 0',
+    async () => {
+      const redis = await RedisServer.start({ password: 'supervisord-test' });
+      try {
+        const s = await startSupervisor(`${process.execPath} ${BIN}`, { REDIS_URL: redis.url(0), QUEUE_PREFIX: `sv-${process.pid}`, NO_COLOR: '1' });
+        await allRunning(s);
+        const stop = await ctl(s, 'stop', 'all');
+        expect(stop.exitCode).toBe(0);
+        for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler'])
+          expect(s.output()).toMatch(new RegExp(`stopped: ${n} \\(exit status 0\\)`));
+      } finally {
+        for (const s of running.splice(0)) await shutdown(s);
+        await redis.stop();
+      }
+    },
+    90_000,
+  );
 });

@@ -40,7 +40,10 @@ describe('dispatchBulk', () => {
       { job: 'FetchStockData', data: { method: 'getStockQuote', params: { symbol: 'AAPL' } } },
       { job: 'FetchStockData', data: { method: 'getStockQuote', params: {} } },
     ];
-    const err = await dispatchBulk(env.config, items).then(() => undefined, (e: unknown) => e);
+    const err = await dispatchBulk(env.config, items).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isRqctlError(err) && err.exitCode).toBe(2);
     expect(String((err as Error).message)).toMatch(/item 2: invalid payload for FetchStockData.*symbol.*nothing was enqueued/);
     expect(await env.queueDb.exists(`${prefix()}:default:wait`, `${prefix()}:default:id`)).toBe(0);

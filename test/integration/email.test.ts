@@ -15,7 +15,14 @@ beforeAll(async () => {
   smtp = await TestSmtp.start();
   env = await jobEnv(redisUrl, {
     label: 'mail',
-    env: { MAIL_HOST: '127.0.0.1', MAIL_PORT: String(smtp.port), MAIL_ENCRYPTION: 'none', MAIL_FROM_ADDRESS: 'noreply@example.test', MAIL_FROM_NAME: 'Example Homes', ADMIN_EMAIL: 'admin@example.test' },
+    env: {
+      MAIL_HOST: '127.0.0.1',
+      MAIL_PORT: String(smtp.port),
+      MAIL_ENCRYPTION: 'none',
+      MAIL_FROM_ADDRESS: 'noreply@example.test',
+      MAIL_FROM_NAME: 'Example Homes',
+      ADMIN_EMAIL: 'admin@example.test',
+    },
   });
   worker = await startJobWorker(env.config, ['emails']);
 });
@@ -33,7 +40,13 @@ describe('SendEmail new-inquiry', () => {
     const before = smtp.messages.length;
     const r = await send({
       template: 'new-inquiry',
-      data: { name: 'Ann <Lee>', email: 'ann@example.org', phone: '+44 20 7946 0000', message: 'Is the flat\nstill available?', property: { title: 'Flat 3, Rose Court', url: 'https://homes.example/p/3' } },
+      data: {
+        name: 'Ann <Lee>',
+        email: 'ann@example.org',
+        phone: '+44 20 7946 0000',
+        message: 'Is the flat\nstill available?',
+        property: { title: 'Flat 3, Rose Court', url: 'https://homes.example/p/3' },
+      },
     });
     expect(r.queue).toBe('emails');
     expect(r.state, r.failedReason).toBe('completed');
@@ -59,7 +72,11 @@ describe('SendEmail new-inquiry', () => {
   });
 
   it('sends to "to" when given', async () => {
-    const r = await send({ template: 'new-inquiry', to: 'sales@example.test', data: { name: 'Bo', email: 'bo@example.org', message: 'Hi', property: 'Plot 9' } });
+    const r = await send({
+      template: 'new-inquiry',
+      to: 'sales@example.test',
+      data: { name: 'Bo', email: 'bo@example.org', message: 'Hi', property: 'Plot 9' },
+    });
     expect(r.state, r.failedReason).toBe('completed');
     const m = smtp.messages[smtp.messages.length - 1];
     expect(m.to).toEqual(['sales@example.test']);
@@ -75,9 +92,9 @@ describe('SendEmail new-inquiry', () => {
   });
 
   it('a payload the template does not accept is refused before enqueueing', () => {
-    expect(() => prepareDispatch(env.config, { job: 'SendEmail', data: JSON.stringify({ template: 'new-inquiry', data: { name: 'Dee', email: 'not-an-address' } }) })).toThrow(
-      /data\.email: email must be an e-mail address[\s\S]*data\.message/,
-    );
+    expect(() =>
+      prepareDispatch(env.config, { job: 'SendEmail', data: JSON.stringify({ template: 'new-inquiry', data: { name: 'Dee', email: 'not-an-address' } }) }),
+    ).toThrow(/data\.email: email must be an e-mail address[\s\S]*data\.message/);
     expect(() => prepareDispatch(env.config, { job: 'SendEmail', method: 'welcome', params: {} })).toThrow(/unknown template "welcome"/);
   });
 });
@@ -114,11 +131,23 @@ describe('SendEmail without SMTP settings', () => {
     const bare = await jobEnv(redisUrl, { label: 'nomail' });
     const w = await startJobWorker(bare.config, ['emails']);
     try {
-      const noHost = (await dispatch(bare.config, prepareDispatch(bare.config, { job: 'SendEmail', method: 'new-inquiry', params: { to: 'x@example.test', name: 'Ed', email: 'ed@example.org', message: 'Hi' } }), { waitMs: 30_000 })) as WaitResult;
+      const noHost = (await dispatch(
+        bare.config,
+        prepareDispatch(bare.config, {
+          job: 'SendEmail',
+          method: 'new-inquiry',
+          params: { to: 'x@example.test', name: 'Ed', email: 'ed@example.org', message: 'Hi' },
+        }),
+        { waitMs: 30_000 },
+      )) as WaitResult;
       expect(noHost.state).toBe('failed');
       expect(noHost.attemptsMade).toBe(1);
       expect(noHost.failedReason).toMatch(/MAIL_HOST is not set/);
-      const noRecipient = (await dispatch(bare.config, prepareDispatch(bare.config, { job: 'SendEmail', method: 'new-inquiry', params: { name: 'Ed', email: 'ed@example.org', message: 'Hi' } }), { waitMs: 30_000 })) as WaitResult;
+      const noRecipient = (await dispatch(
+        bare.config,
+        prepareDispatch(bare.config, { job: 'SendEmail', method: 'new-inquiry', params: { name: 'Ed', email: 'ed@example.org', message: 'Hi' } }),
+        { waitMs: 30_000 },
+      )) as WaitResult;
       expect(noRecipient.state).toBe('failed');
       expect(noRecipient.failedReason).toMatch(/no recipient: the payload has no "to" and ADMIN_EMAIL is not set/);
     } finally {

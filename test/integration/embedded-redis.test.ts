@@ -57,7 +57,12 @@ describe('embedded redis-server: port and binary', () => {
     const busy = await occupied();
     const events: RuntimeEvent[] = [];
     const dir = tempDir();
-    const redis = await startEmbeddedRedis({ stateDir: join(dir, '.rqctl'), preferredPort: busy.port, searchPath: process.env.PATH, log: (e) => events.push(e) });
+    const redis = await startEmbeddedRedis({
+      stateDir: join(dir, '.rqctl'),
+      preferredPort: busy.port,
+      searchPath: process.env.PATH,
+      log: (e) => events.push(e),
+    });
     cleanups.push(() => redis.close());
     expect(redis.port).not.toBe(busy.port);
     expect(busy.connections()).toBe(0);

@@ -30,7 +30,9 @@ describe('failed-set walking at more than one page', () => {
     client = await connectRole(config, 'queue');
     const q = fx.queue('default');
     for (let i = 0; i < N; i += 1000) {
-      await q.addBulk(Array.from({ length: Math.min(1000, N - i) }, (_, j) => ({ name: (i + j) % 2 === 0 ? 'A' : 'B', data: { i: i + j }, opts: { attempts: 1 } })));
+      await q.addBulk(
+        Array.from({ length: Math.min(1000, N - i) }, (_, j) => ({ name: (i + j) % 2 === 0 ? 'A' : 'B', data: { i: i + j }, opts: { attempts: 1 } })),
+      );
     }
     await fx.work(
       'default',

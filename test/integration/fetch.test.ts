@@ -8,7 +8,13 @@ import { startJobWorker, type TestWorker } from '../helpers/job-worker.js';
 
 const redisUrl = inject('plainRedisUrl');
 
-async function run(env: JobEnv, job: string, method: string, params: Record<string, string>, o: { tries?: number; backoff?: number; waitMs?: number } = {}): Promise<WaitResult> {
+async function run(
+  env: JobEnv,
+  job: string,
+  method: string,
+  params: Record<string, string>,
+  o: { tries?: number; backoff?: number; waitMs?: number } = {},
+): Promise<WaitResult> {
   const prepared = prepareDispatch(env.config, { job, method, params, tries: o.tries, backoffSeconds: o.backoff });
   return (await dispatch(env.config, prepared, { waitMs: o.waitMs ?? 30_000 })) as WaitResult;
 }
@@ -44,16 +50,56 @@ describe('the ten fetch methods against recorded provider responses', () => {
   });
 
   const cases: [string, string, Record<string, string>, 'coingecko' | 'finnhub', string, string, Record<string, string>][] = [
-    ['FetchCryptoData', 'getCryptoList', { vs_currency: 'usd' }, 'coingecko', '/coins/markets', 'coingecko/coins_markets.json', { vs_currency: 'usd', order: 'market_cap_desc', per_page: '100', page: '1' }],
-    ['FetchCryptoData', 'getCryptoDetail', { id: 'bitcoin' }, 'coingecko', '/coins/bitcoin', 'coingecko/coins_bitcoin.json', { localization: 'false', tickers: 'false', community_data: 'false', developer_data: 'false' }],
-    ['FetchCryptoData', 'getCryptoPrices', { ids: 'bitcoin,ethereum,tether' }, 'coingecko', '/simple/price', 'coingecko/simple_price.json', { ids: 'bitcoin,ethereum,tether', vs_currencies: 'usd', include_24hr_change: 'true' }],
+    [
+      'FetchCryptoData',
+      'getCryptoList',
+      { vs_currency: 'usd' },
+      'coingecko',
+      '/coins/markets',
+      'coingecko/coins_markets.json',
+      { vs_currency: 'usd', order: 'market_cap_desc', per_page: '100', page: '1' },
+    ],
+    [
+      'FetchCryptoData',
+      'getCryptoDetail',
+      { id: 'bitcoin' },
+      'coingecko',
+      '/coins/bitcoin',
+      'coingecko/coins_bitcoin.json',
+      { localization: 'false', tickers: 'false', community_data: 'false', developer_data: 'false' },
+    ],
+    [
+      'FetchCryptoData',
+      'getCryptoPrices',
+      { ids: 'bitcoin,ethereum,tether' },
+      'coingecko',
+      '/simple/price',
+      'coingecko/simple_price.json',
+      { ids: 'bitcoin,ethereum,tether', vs_currencies: 'usd', include_24hr_change: 'true' },
+    ],
     ['FetchCryptoData', 'getTrendingCryptos', {}, 'coingecko', '/search/trending', 'coingecko/search_trending.json', {}],
-    ['FetchCryptoData', 'getCryptoChart', { id: 'bitcoin', days: 'max' }, 'coingecko', '/coins/bitcoin/market_chart', 'coingecko/coins_bitcoin_market_chart.json', { vs_currency: 'usd', days: 'max' }],
+    [
+      'FetchCryptoData',
+      'getCryptoChart',
+      { id: 'bitcoin', days: 'max' },
+      'coingecko',
+      '/coins/bitcoin/market_chart',
+      'coingecko/coins_bitcoin_market_chart.json',
+      { vs_currency: 'usd', days: 'max' },
+    ],
     ['FetchStockData', 'getStockList', {}, 'finnhub', '/stock/symbol', 'finnhub/stock_symbol.json', { exchange: 'US' }],
     ['FetchStockData', 'getStockQuote', { symbol: 'AAPL' }, 'finnhub', '/quote', 'finnhub/quote.json', { symbol: 'AAPL' }],
     ['FetchStockData', 'getStockProfile', { symbol: 'AAPL' }, 'finnhub', '/stock/profile2', 'finnhub/stock_profile2.json', { symbol: 'AAPL' }],
     ['FetchStockData', 'getMarketNews', {}, 'finnhub', '/news', 'finnhub/news.json', { category: 'general' }],
-    ['FetchStockData', 'getStockChart', { symbol: 'AAPL', from: '1726790400', to: '1727467200' }, 'finnhub', '/stock/candle', 'finnhub/stock_candle.json', { symbol: 'AAPL', resolution: 'D', from: '1726790400', to: '1727467200' }],
+    [
+      'FetchStockData',
+      'getStockChart',
+      { symbol: 'AAPL', from: '1726790400', to: '1727467200' },
+      'finnhub',
+      '/stock/candle',
+      'finnhub/stock_candle.json',
+      { symbol: 'AAPL', resolution: 'D', from: '1726790400', to: '1727467200' },
+    ],
   ];
 
   it.each(cases)('%s %s writes the body byte for byte under the contract key with the TTL', async (job, method, params, provider, path, file, query) => {
@@ -184,7 +230,10 @@ describe('the ten fetch methods against recorded provider responses', () => {
 
 describe('CoinGecko pro plan', () => {
   it('sends x-cg-pro-api-key instead of the demo header', async () => {
-    const env = await jobEnv(redisUrl, { label: 'pro', env: { COINGECKO_BASE_URL: server.coingeckoUrl, COINGECKO_API_KEY: 'cg-pro-key', COINGECKO_API_PLAN: 'pro' } });
+    const env = await jobEnv(redisUrl, {
+      label: 'pro',
+      env: { COINGECKO_BASE_URL: server.coingeckoUrl, COINGECKO_API_KEY: 'cg-pro-key', COINGECKO_API_PLAN: 'pro' },
+    });
     const worker = await startJobWorker(env.config, ['default']);
     try {
       const r = await run(env, 'FetchCryptoData', 'getCryptoList', { page: '3' });

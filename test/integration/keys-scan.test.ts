@@ -15,7 +15,12 @@ let server: RedisServer;
 let env: Record<string, string>;
 /** Every key of BIG_DB, as hex, for exact comparisons. */
 const bigDbKeys = new Set<string>();
-const binaryNames = [Buffer.from([0x62, 0x69, 0x6e, 0x3a, 0xff, 0xfe, 0x00, 0x01]), Buffer.from('bin:caf\xe9', 'latin1'), Buffer.from('bin:back\\slash "q"'), Buffer.from('bin:ключ', 'utf8')];
+const binaryNames = [
+  Buffer.from([0x62, 0x69, 0x6e, 0x3a, 0xff, 0xfe, 0x00, 0x01]),
+  Buffer.from('bin:caf\xe9', 'latin1'),
+  Buffer.from('bin:back\\slash "q"'),
+  Buffer.from('bin:ключ', 'utf8'),
+];
 
 function redisCli(args: string[]): string {
   const r = spawnSync('redis-cli', ['-p', String(server.port), '-a', PASSWORD, '--no-auth-warning', ...args], { maxBuffer: 256 * 1024 * 1024 });
@@ -25,7 +30,10 @@ function redisCli(args: string[]): string {
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 
 beforeAll(async () => {
-  server = await RedisServer.start({ password: PASSWORD, args: ['--maxmemory-policy', 'noeviction', '--rename-command', 'FLUSHDB', '', '--rename-command', 'FLUSHALL', ''] });
+  server = await RedisServer.start({
+    password: PASSWORD,
+    args: ['--maxmemory-policy', 'noeviction', '--rename-command', 'FLUSHDB', '', '--rename-command', 'FLUSHALL', ''],
+  });
   env = { REDIS_URL: `redis://127.0.0.1:${server.port}/0`, REDIS_PASSWORD: PASSWORD };
   const c = server.client(BIG_DB);
   for (let start = 0; start < 100_000; start += 10_000) {
@@ -123,7 +131,11 @@ describe('rqctl keys: SCAN parity with redis-cli', () => {
   });
 
   it('piped into head: stops scanning and exits 0 quietly', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${JSON.stringify(BIN)} keys --db ${BIG_DB} | head -3`], { env: cleanEnv(env), cwd: tempCwd(), timeout: 60_000 });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; node ${JSON.stringify(BIN)} keys --db ${BIG_DB} | head -3`], {
+      env: cleanEnv(env),
+      cwd: tempCwd(),
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(lines(r.stdout.toString())).toHaveLength(3);
     expect(r.stderr.toString()).toBe('');
@@ -155,7 +167,12 @@ describe('rqctl keys show / keys big', () => {
     expect(h.json).toMatchObject({ type: 'hash', size: 50, ttl: -1, truncated: true, encoding: 'listpack' });
     expect(h.json.preview.length).toBeLessThanOrEqual(10);
     expect(h.json.bytes).toBeGreaterThan(0);
-    for (const [key, type, size] of [['show:list', 'list', 3], ['show:set', 'set', 2], ['show:zset', 'zset', 2], ['show:stream', 'stream', 1]] as const) {
+    for (const [key, type, size] of [
+      ['show:list', 'list', 3],
+      ['show:set', 'set', 2],
+      ['show:zset', 'zset', 2],
+      ['show:stream', 'stream', 1],
+    ] as const) {
       const r = await runCli(['keys', 'show', key, '--db', '5', '--json'], { env });
       expect(r.json).toMatchObject({ type, size, truncated: false });
       expect(r.json.preview).toHaveLength(size);

@@ -106,7 +106,12 @@ describe('SelectRaffleWinners', () => {
   it('two runs at the same moment draw each raffle exactly once', async () => {
     const t = now();
     const ids = Array.from({ length: 40 }, (_, i) => `c${i}`);
-    for (const id of ids) await createRaffle(id, { name: id, status: 'ended', starts_at: t - 7200, ends_at: t - 60, winners_count: 4 }, Array.from({ length: 60 }, (_, i) => `${id}-e${i}`));
+    for (const id of ids)
+      await createRaffle(
+        id,
+        { name: id, status: 'ended', starts_at: t - 7200, ends_at: t - 60, winners_count: 4 },
+        Array.from({ length: 60 }, (_, i) => `${id}-e${i}`),
+      );
 
     // Two schedulers' jobs, each with its own connections, racing over the same raffles.
     const contexts = await Promise.all(

@@ -31,7 +31,14 @@ describe('command entries', () => {
     const prefix = newPrefix('overlap');
     const file = join(scheduleDir(undefined), 'runs.log');
     const { config: cfg } = scheduleConfig(
-      [{ name: 'slow', cron: '* * * * * *', withoutOverlapping: true, command: `echo "start $(date +%s%N)" >> ${file}; sleep 2.5; echo "end $(date +%s%N)" >> ${file}` }],
+      [
+        {
+          name: 'slow',
+          cron: '* * * * * *',
+          withoutOverlapping: true,
+          command: `echo "start $(date +%s%N)" >> ${file}; sleep 2.5; echo "end $(date +%s%N)" >> ${file}`,
+        },
+      ],
       { REDIS_URL: url, QUEUE_PREFIX: prefix },
     );
     const events: SchedulerEvent[] = [];
@@ -57,7 +64,10 @@ describe('command entries', () => {
   it('a command that outlives its timeout is stopped with its children, and the run is recorded as timed out', async () => {
     const prefix = newPrefix('timeout');
     const pidFile = join(scheduleDir(undefined), 'pid');
-    const { config } = scheduleConfig([{ name: 'hang', cron: '* * * * * *', timeout: '1s', command: `echo $$ > ${pidFile}; sleep 30 & sleep 30` }], { REDIS_URL: url, QUEUE_PREFIX: prefix });
+    const { config } = scheduleConfig([{ name: 'hang', cron: '* * * * * *', timeout: '1s', command: `echo $$ > ${pidFile}; sleep 30 & sleep 30` }], {
+      REDIS_URL: url,
+      QUEUE_PREFIX: prefix,
+    });
     const events: SchedulerEvent[] = [];
     const started = Date.now();
     await startScheduler(config, { log: (e) => events.push(e), once: true });

@@ -6,7 +6,8 @@ import { planClear } from '../../src/cache/clear.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { RqctlError } from '../../src/errors.js';
 
-const config = (env: Record<string, string> = {}) => resolveConfig({ env: { REDIS_URL: 'redis://127.0.0.1:7000/0', ...env }, flags: {}, cwd: mkdtempSync(join(tmpdir(), 'rqctl-plan-')) });
+const config = (env: Record<string, string> = {}) =>
+  resolveConfig({ env: { REDIS_URL: 'redis://127.0.0.1:7000/0', ...env }, flags: {}, cwd: mkdtempSync(join(tmpdir(), 'rqctl-plan-')) });
 const refused = (fn: () => unknown): RqctlError => {
   try {
     fn();
@@ -40,7 +41,7 @@ describe('cache clear: what a selection means', () => {
     expect(e.hint).toContain('crypto, stock');
   });
 
-  it('no selector: every key under CACHE_PREFIX, or the whole cache DB when it is the cache\'s alone', () => {
+  it("no selector: every key under CACHE_PREFIX, or the whole cache DB when it is the cache's alone", () => {
     expect(planClear(config({ CACHE_PREFIX: 'app:' }), {}).match.toString()).toBe('app:*');
     const whole = planClear(config(), {});
     expect(whole.whole).toBe(true);

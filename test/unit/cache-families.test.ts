@@ -7,7 +7,11 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { cacheDuration, FETCH_METHODS } from '../../src/jobs/fetch/methods.js';
 
 describe('cache families (what cache stats and clear count) match the fetch jobs', () => {
-  const config = resolveConfig({ env: { CRYPTO_CACHE_DURATION: '900', STOCK_CACHE_DURATION: '1800' }, flags: {}, cwd: mkdtempSync(join(tmpdir(), 'rqctl-fam-')) });
+  const config = resolveConfig({
+    env: { CRYPTO_CACHE_DURATION: '900', STOCK_CACHE_DURATION: '1800' },
+    flags: {},
+    cwd: mkdtempSync(join(tmpdir(), 'rqctl-fam-')),
+  });
 
   it('lists every family a fetch method writes, with the same configured duration', () => {
     const methods = [...FETCH_METHODS.values()];

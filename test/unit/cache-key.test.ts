@@ -70,8 +70,14 @@ describe('the cache key contract', () => {
     expect(normalizeParams(method('getCryptoChart'), { id: 'bitcoin', days: 'week' })).toMatchObject({ ok: false });
     expect(normalizeParams(method('getCryptoList'), { page: '1.5' })).toMatchObject({ ok: false, problems: [{ param: 'page' }] });
     expect(normalizeParams(method('getCryptoList'), { page: '0' })).toMatchObject({ ok: false });
-    expect(normalizeParams(method('getCryptoPrices'), { ids: 'bitcoin', include_24hr_change: 'maybe' })).toMatchObject({ ok: false, problems: [{ param: 'include_24hr_change' }] });
-    expect(normalizeParams(method('getCryptoPrices'), { ids: ['bitcoin', 'ethereum'] })).toMatchObject({ ok: true, params: { ids: 'bitcoin,ethereum', include_24hr_change: true, vs_currencies: 'usd' } });
+    expect(normalizeParams(method('getCryptoPrices'), { ids: 'bitcoin', include_24hr_change: 'maybe' })).toMatchObject({
+      ok: false,
+      problems: [{ param: 'include_24hr_change' }],
+    });
+    expect(normalizeParams(method('getCryptoPrices'), { ids: ['bitcoin', 'ethereum'] })).toMatchObject({
+      ok: true,
+      params: { ids: 'bitcoin,ethereum', include_24hr_change: true, vs_currencies: 'usd' },
+    });
   });
 
   it('refuses unknown and missing params with their names', () => {
@@ -107,7 +113,18 @@ describe('the cache key contract', () => {
   it('every method of SPEC §5.1 is there with its family', () => {
     expect(FetchCryptoData.methods).toEqual(['getCryptoList', 'getCryptoDetail', 'getCryptoPrices', 'getTrendingCryptos', 'getCryptoChart']);
     expect(FetchStockData.methods).toEqual(['getStockList', 'getStockQuote', 'getStockProfile', 'getMarketNews', 'getStockChart']);
-    expect([...FETCH_METHODS.values()].map((m) => m.family)).toEqual(['crypto_list', 'crypto_detail', 'crypto_prices', 'crypto_trending', 'crypto_chart', 'stock_list', 'stock_quote', 'stock_profile', 'market_news', 'stock_chart']);
+    expect([...FETCH_METHODS.values()].map((m) => m.family)).toEqual([
+      'crypto_list',
+      'crypto_detail',
+      'crypto_prices',
+      'crypto_trending',
+      'crypto_chart',
+      'stock_list',
+      'stock_quote',
+      'stock_profile',
+      'market_news',
+      'stock_chart',
+    ]);
   });
 });
 

@@ -35,7 +35,11 @@ describe('config resolution', () => {
     ['REDIS_HOST/PORT/PASSWORD', { REDIS_HOST: 'redis', REDIS_PORT: '6380', REDIS_PASSWORD: 'pw' }, { host: 'redis', port: 6380, password: 'pw', db: 0 }],
     ['REDIS_PASSWORD=null means none', { REDIS_PASSWORD: 'null' }, { password: undefined }],
     ['empty REDIS_PASSWORD means none', { REDIS_PASSWORD: '' }, { password: undefined }],
-    ['URL sets host, port, auth and the queue DB', { REDIS_URL: 'redis://u:p%40ss@h:7000/4' }, { host: 'h', port: 7000, username: 'u', password: 'p@ss', db: 4 }],
+    [
+      'URL sets host, port, auth and the queue DB',
+      { REDIS_URL: 'redis://u:p%40ss@h:7000/4' },
+      { host: 'h', port: 7000, username: 'u', password: 'p@ss', db: 4 },
+    ],
     ['rediss:// means TLS', { REDIS_URL: 'rediss://h:6380' }, { tls: true, port: 6380 }],
     ['REDIS_PASSWORD fills a URL without one', { REDIS_URL: 'redis://h:1', REDIS_PASSWORD: 'env-pw' }, { password: 'env-pw' }],
     ['REDIS_DB moves the queue', { REDIS_DB: '3' }, { db: 3 }],
@@ -85,7 +89,11 @@ describe('config resolution', () => {
     ['a port out of range in a URL', { REDIS_URL: 'redis://h:70000' }, 'redis.url (REDIS_URL): port 70000 is out of range 1–65535'],
     ['a malformed URL', { REDIS_URL: 'not a url' }, 'redis.url (REDIS_URL): not a valid URL (expected redis://[user:pass@]host:port[/db])'],
     ['a wrong scheme', { REDIS_URL: 'http://h:1' }, 'redis.url (REDIS_URL): unsupported scheme "http" (expected redis:// or rediss://)'],
-    ['cluster with a DB', { REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:7000/3' }, 'redis.db: a Redis Cluster has only DB 0 (got 3); roles are separated by key prefix'],
+    [
+      'cluster with a DB',
+      { REDIS_CLUSTER: 'true', REDIS_URL: 'redis://h:7000/3' },
+      'redis.db: a Redis Cluster has only DB 0 (got 3); roles are separated by key prefix',
+    ],
     ['sentinel without master', { REDIS_SENTINELS: 'a:26379' }, 'redis.sentinelMaster: REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS'],
   ])('refuses %s', (_name, env, problem) => {
     expect(problemsOf(() => resolve(env))).toContain(problem);
@@ -99,13 +107,23 @@ describe('config resolution', () => {
   it('cluster mode uses DB 0 everywhere and hash-tags the queue prefix', () => {
     const c = resolve({ REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' });
     expect(c.roles.cache).toMatchObject({ kind: 'cluster', db: 0 });
-    expect(c.roles.queue.nodes).toEqual([{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }]);
+    expect(c.roles.queue.nodes).toEqual([
+      { host: 'n1', port: 7000 },
+      { host: 'n2', port: 7001 },
+    ]);
     expect(c.queue.prefix).toBe('{bull}');
   });
 
   it('sentinel mode', () => {
     const c = resolve({ REDIS_SENTINELS: 's1:26379,s2:26380', REDIS_SENTINEL_MASTER: 'mymaster' });
-    expect(c.roles.queue).toMatchObject({ kind: 'sentinel', sentinelMaster: 'mymaster', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }] });
+    expect(c.roles.queue).toMatchObject({
+      kind: 'sentinel',
+      sentinelMaster: 'mymaster',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+    });
   });
 
   it('CoinGecko pro plan switches the default base URL', () => {
@@ -114,7 +132,13 @@ describe('config resolution', () => {
   });
 
   it('config show masks every secret', () => {
-    const c = resolve({ REDIS_URL: 'redis://u:url-secret@h:1/0', REDIS_PASSWORD: 'pw-secret', MAIL_PASSWORD: 'mail-secret', COINGECKO_API_KEY: 'cg-secret', FINNHUB_API_KEY: 'fh-secret' });
+    const c = resolve({
+      REDIS_URL: 'redis://u:url-secret@h:1/0',
+      REDIS_PASSWORD: 'pw-secret',
+      MAIL_PASSWORD: 'mail-secret',
+      COINGECKO_API_KEY: 'cg-secret',
+      FINNHUB_API_KEY: 'fh-secret',
+    });
     const text = JSON.stringify(describeConfig(c));
     for (const s of ['url-secret', 'pw-secret', 'mail-secret', 'cg-secret', 'fh-secret']) expect(text).not.toContain(s);
     expect(text).toContain('****');

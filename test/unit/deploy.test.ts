@@ -55,7 +55,10 @@ describe('supervisorctl status', () => {
   });
 
   it('a FATAL worker is final; a BACKOFF one is worth waiting for', () => {
-    const fatal = judgeProcesses(parseSupervisorStatus(STATUS.replace('pid 12, uptime 0:00:12', '').replace(/(worker_01\s+)RUNNING/, '$1FATAL     Exited too quickly')), supervisorPrograms(CONF));
+    const fatal = judgeProcesses(
+      parseSupervisorStatus(STATUS.replace('pid 12, uptime 0:00:12', '').replace(/(worker_01\s+)RUNNING/, '$1FATAL     Exited too quickly')),
+      supervisorPrograms(CONF),
+    );
     expect(fatal.ok).toBe(false);
     expect(fatal.final).toBe(true);
     expect(fatal.problems[0]).toMatch(/rqctl-worker:rqctl-worker_01 is FATAL/);
@@ -64,7 +67,9 @@ describe('supervisorctl status', () => {
   });
 
   it('fewer processes than numprocs is a problem, and so is a missing scheduler', () => {
-    const two = STATUS.split('\n').filter((l) => !l.includes('worker_02') && !l.startsWith('rqctl-scheduler')).join('\n');
+    const two = STATUS.split('\n')
+      .filter((l) => !l.includes('worker_02') && !l.startsWith('rqctl-scheduler'))
+      .join('\n');
     const v = judgeProcesses(parseSupervisorStatus(two), supervisorPrograms(CONF));
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual(['rqctl-worker: 2 of 3 processes in supervisorctl status', 'rqctl-scheduler: 0 of 1 processes in supervisorctl status']);
@@ -125,7 +130,9 @@ describe('compose project and services', () => {
       { name: 'off', command: undefined, hasHealthcheck: false, replicas: 1 },
     ]);
     // docker-compose v1 starts one container whatever deploy.replicas says; an active profile counts.
-    expect(parseComposeServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] })).toEqual([
+    expect(
+      parseComposeServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] }),
+    ).toEqual([
       { name: 'app', command: undefined, hasHealthcheck: false, replicas: 1 },
       { name: 'debug', command: undefined, hasHealthcheck: false, replicas: 1 },
     ]);

@@ -65,12 +65,30 @@ describe('--error and --since', () => {
 });
 
 describe('reading a job hash as BullMQ would', () => {
-  const good = { name: 'FetchStockData', data: '{"method":"getStockQuote","params":{"symbol":"AAPL"}}', opts: '{"attempts":3}', atm: '3', failedReason: 'HTTP 500', timestamp: '1000', processedOn: '1100', finishedOn: '1200' };
+  const good = {
+    name: 'FetchStockData',
+    data: '{"method":"getStockQuote","params":{"symbol":"AAPL"}}',
+    opts: '{"attempts":3}',
+    atm: '3',
+    failedReason: 'HTTP 500',
+    timestamp: '1000',
+    processedOn: '1100',
+    finishedOn: '1200',
+  };
 
   it('parses a good one', () => {
     const r = parseJobHash('default', '7', good);
     expect(r.ok).toBe(true);
-    if (r.ok) expect(r.job).toMatchObject({ id: '7', queue: 'default', name: 'FetchStockData', method: 'getStockQuote', attemptsMade: 3, attempts: 3, finishedOn: 1200 });
+    if (r.ok)
+      expect(r.job).toMatchObject({
+        id: '7',
+        queue: 'default',
+        name: 'FetchStockData',
+        method: 'getStockQuote',
+        attemptsMade: 3,
+        attempts: 3,
+        finishedOn: 1200,
+      });
   });
 
   it.each([

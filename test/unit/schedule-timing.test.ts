@@ -54,7 +54,11 @@ describe('next runs across DST in Europe/Berlin (fixed start dates)', () => {
 
 describe('every', () => {
   it('runs on epoch-aligned slots, so every process agrees on the tick', () => {
-    expect(runs(entry({ every: '15m' }), '2026-05-01T14:07:30Z', 3)).toEqual(['2026-05-01T14:15:00.000Z', '2026-05-01T14:30:00.000Z', '2026-05-01T14:45:00.000Z']);
+    expect(runs(entry({ every: '15m' }), '2026-05-01T14:07:30Z', 3)).toEqual([
+      '2026-05-01T14:15:00.000Z',
+      '2026-05-01T14:30:00.000Z',
+      '2026-05-01T14:45:00.000Z',
+    ]);
     expect(runs(entry({ every: '30s' }), '2026-05-01T14:07:30Z', 2)).toEqual(['2026-05-01T14:08:00.000Z', '2026-05-01T14:08:30.000Z']);
     expect(runs(entry({ every: 90 }), '2026-05-01T00:00:00Z', 2)).toEqual(['2026-05-01T00:01:30.000Z', '2026-05-01T00:03:00.000Z']);
   });

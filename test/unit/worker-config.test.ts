@@ -18,12 +18,18 @@ describe('worker configuration', () => {
   it('loads a job module relative to the working directory, and rejects one that is not a job type', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rqctl-jobs-'));
     try {
-      writeFileSync(join(dir, 'good.mjs'), `export default { name: 'UnitGood', schema: { safeParse: (d) => ({ success: true, data: d }) }, async process() { return 1 } };`);
+      writeFileSync(
+        join(dir, 'good.mjs'),
+        `export default { name: 'UnitGood', schema: { safeParse: (d) => ({ success: true, data: d }) }, async process() { return 1 } };`,
+      );
       writeFileSync(join(dir, 'bad.mjs'), `export default [{ name: 'UnitBad', schema: {}, async process() {} }];`);
       const loaded = await loadJobModule('./good.mjs', dir);
       expect(loaded.map((t) => t.name)).toEqual(['UnitGood']);
       expect(findJobType('UnitGood')).toMatchObject({ queue: 'default' });
-      await expect(loadJobModule('./bad.mjs', dir)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('UnitBad: schema must be a zod schema') });
+      await expect(loadJobModule('./bad.mjs', dir)).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringContaining('UnitBad: schema must be a zod schema'),
+      });
       await expect(loadJobModule('./missing.mjs', dir)).rejects.toMatchObject({ exitCode: 2, code: 'JOB_MODULE' });
     } finally {
       rmSync(dir, { recursive: true, force: true });

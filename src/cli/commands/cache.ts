@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { action, collectParam } from '../context.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 const collectPrefix = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Commands of the "cache" group. Keep this file light: import core modules inside the actions. */
@@ -31,7 +37,15 @@ export function register(program: Command): void {
         if (out.json) {
           const text = v.value.toString('utf8');
           const utf8 = Buffer.from(text, 'utf8').equals(v.value);
-          out.line(JSON.stringify({ key: escapeKey(v.key), ttl, bytes: v.value.length, encoding: utf8 ? 'utf8' : 'base64', value: utf8 ? text : v.value.toString('base64') }));
+          out.line(
+            JSON.stringify({
+              key: escapeKey(v.key),
+              ttl,
+              bytes: v.value.length,
+              encoding: utf8 ? 'utf8' : 'base64',
+              value: utf8 ? text : v.value.toString('base64'),
+            }),
+          );
           return;
         }
         const { StdoutStream } = await import('../stream.js');
@@ -122,7 +136,17 @@ export function register(program: Command): void {
           await closeClient(client);
         }
         const r = result;
-        const json = { deleted: r.deleted, matched: r.matched, dryRun: r.dryRun, families: r.families, interrupted: r.interrupted, unlinkCalls: r.unlinkCalls, slowestUnlinkMs: r.slowestUnlinkMs, elapsedMs: r.elapsedMs, selection: plan.description };
+        const json = {
+          deleted: r.deleted,
+          matched: r.matched,
+          dryRun: r.dryRun,
+          families: r.families,
+          interrupted: r.interrupted,
+          unlinkCalls: r.unlinkCalls,
+          slowestUnlinkMs: r.slowestUnlinkMs,
+          elapsedMs: r.elapsedMs,
+          selection: plan.description,
+        };
         out.result(json, () => {
           const fam = Object.entries(r.families)
             .sort((a, b) => b[1] - a[1])

@@ -50,7 +50,10 @@ export function register(program: Command): void {
   config
     .command('validate')
     .description('lint deployment files with the rule catalogue (`rqctl config rules`); exit 4 on an error finding')
-    .argument('[files...]', 'compose, supervisord and redis.conf files (default: docker-compose.prod.yml / docker-compose.yml / compose.yaml, supervisord*.conf and *redis*.conf here and in docker/)')
+    .argument(
+      '[files...]',
+      'compose, supervisord and redis.conf files (default: docker-compose.prod.yml / docker-compose.yml / compose.yaml, supervisord*.conf and *redis*.conf here and in docker/)',
+    )
     .option('--format <format>', 'table, json or sarif (--json = json)')
     .option('--strict', 'exit 4 on warnings too')
     .action(
@@ -61,7 +64,11 @@ export function register(program: Command): void {
         const { deploymentEnvironment } = await import('../../config/environment.js');
         const cwd = process.cwd();
         const paths = files.length ? files : discoverFiles(cwd);
-        if (!paths.length) throw usageError('no deployment files here (docker-compose.prod.yml, docker-compose.yml, compose.yaml, supervisord*.conf, *redis*.conf, also in docker/)', 'name the files, or write them with `rqctl config generate`');
+        if (!paths.length)
+          throw usageError(
+            'no deployment files here (docker-compose.prod.yml, docker-compose.yml, compose.yaml, supervisord*.conf, *redis*.conf, also in docker/)',
+            'name the files, or write them with `rqctl config generate`',
+          );
         const result = await validateFiles(paths, { cwd, env: deploymentEnvironment({ envFile: globals.envFile, cwd }) });
         if (format === 'sarif') {
           const { toSarif } = await import('../../deploy/validate/sarif.js');
@@ -80,7 +87,14 @@ export function register(program: Command): void {
       action(async ({ out }) => {
         const { RULES } = await import('../../deploy/rules/index.js');
         const rules = RULES.map((r) => ({ id: r.id, severity: r.severity, description: r.description, ...(r.rationale ? { rationale: r.rationale } : {}) }));
-        out.result({ rules }, () => out.line(out.table(['rule', 'severity', 'finds'], rules.map((r) => [r.id, r.severity, r.description]))));
+        out.result({ rules }, () =>
+          out.line(
+            out.table(
+              ['rule', 'severity', 'finds'],
+              rules.map((r) => [r.id, r.severity, r.description]),
+            ),
+          ),
+        );
       }),
     );
 }

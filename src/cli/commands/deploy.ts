@@ -21,14 +21,23 @@ export function register(program: Command): void {
   const cmd = program.command('deploy');
   cmd
     .description('validate, build, start and verify the stack on a Docker host (DOCKER_HOST unix:// or ssh://), for CI')
-    .option('-f, --file <file>', 'compose file; repeat to add overrides, as with compose -f (default: docker-compose.prod.yml)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '-f, --file <file>',
+      'compose file; repeat to add overrides, as with compose -f (default: docker-compose.prod.yml)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--supervisor-file <file>', 'supervisord file to validate and expect (default: supervisord.prod.conf beside the compose file)')
     .option('-p, --project-name <name>', 'compose project name (default: COMPOSE_PROJECT_NAME, else the compose file’s directory name)')
     .option('--dry-run', 'print the plan; contact nothing, change nothing')
     .option('--check', 'validate only (a CI gate): exit 4 on any error finding')
     .option('--no-build', 'skip the build step (use the images already on the host)')
     .option('--force', 'deploy even when validation finds errors')
-    .addOption(cmd.createOption('--timeout <duration>', 'how long verification waits for running, healthy services and RUNNING processes').argParser(durationOption('--timeout')).default(180_000, '180s'))
+    .addOption(
+      cmd
+        .createOption('--timeout <duration>', 'how long verification waits for running, healthy services and RUNNING processes')
+        .argParser(durationOption('--timeout'))
+        .default(180_000, '180s'),
+    )
     .option('--log-lines <n>', 'log lines shown per failing container', intOption('--log-lines', 1, 10_000), 40)
     .addHelpText(
       'after',
@@ -91,7 +100,8 @@ async function stepReporter(out: Output): Promise<{ onEvent: (e: DeployEvent) =>
   // Plain lines: each progress message once per step (verification polls repeat them every second).
   let shownProgress = new Set<string>();
   const mark = (s: StepStatus) => (s === 'ok' ? out.c.green('✓') : s === 'warn' ? out.c.yellow('!') : s === 'failed' ? out.c.red('✗') : out.c.dim('-'));
-  const word = (s: StepStatus) => (s === 'ok' ? out.c.green('ok') : s === 'warn' ? out.c.yellow('ok') : s === 'failed' ? out.c.red('failed') : out.c.dim('skipped'));
+  const word = (s: StepStatus) =>
+    s === 'ok' ? out.c.green('ok') : s === 'warn' ? out.c.yellow('ok') : s === 'failed' ? out.c.red('failed') : out.c.dim('skipped');
 
   const onEvent = (e: DeployEvent) => {
     if (e.type === 'step-start') {
@@ -165,26 +175,41 @@ function renderFindings(out: Output, findings: Finding[]): void {
 }
 
 function renderResult(out: Output, r: DeployResult, check: boolean): void {
-  renderFindings(out, r.findings.filter((f) => f.severity !== 'info' || out.verbose));
+  renderFindings(
+    out,
+    r.findings.filter((f) => f.severity !== 'info' || out.verbose),
+  );
   if (check) {
     out.line(`${r.ok ? out.c.green('valid') : out.c.red('invalid')}: ${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info`);
     return;
   }
   if (r.services.length) {
-    out.line(out.table(['service', 'container', 'state', 'health', ''], r.services.map((s) => [s.service, s.container, s.state, s.health, s.ok ? out.c.green('ok') : out.c.red(s.reason ?? 'not ready')])));
+    out.line(
+      out.table(
+        ['service', 'container', 'state', 'health', ''],
+        r.services.map((s) => [s.service, s.container, s.state, s.health, s.ok ? out.c.green('ok') : out.c.red(s.reason ?? 'not ready')]),
+      ),
+    );
   }
   if (r.processes.length) {
-    out.line(out.table(['process', 'state'], r.processes.map((p) => [p.name, p.ok ? out.c.green(p.state) : out.c.red(p.state)])));
+    out.line(
+      out.table(
+        ['process', 'state'],
+        r.processes.map((p) => [p.name, p.ok ? out.c.green(p.state) : out.c.red(p.state)]),
+      ),
+    );
   }
   if (r.doctor && !r.doctor.ok) {
-    for (const c of r.doctor.checks.filter((x) => x.status !== 'ok')) out.line(`doctor ${out.status(c.status as 'warn' | 'fail')}  ${c.message}${c.fix ? `  ${out.c.dim(`fix: ${c.fix}`)}` : ''}`);
+    for (const c of r.doctor.checks.filter((x) => x.status !== 'ok'))
+      out.line(`doctor ${out.status(c.status as 'warn' | 'fail')}  ${c.message}${c.fix ? `  ${out.c.dim(`fix: ${c.fix}`)}` : ''}`);
   }
   for (const f of r.failing) {
     out.line(`\n${out.c.red('✗')} ${out.c.bold(f.container)} (${f.service}): ${f.reason}`);
     out.line(out.c.dim(`--- last ${f.logs.length} log lines of ${f.container} ---`));
     for (const l of f.logs) out.line(`  ${l}`);
   }
-  if (r.ok) out.line(`${out.c.green('deployed')} ${r.project} in ${seconds(r.durationMs)}: ${r.steps.map((s) => `${s.name} ${seconds(s.durationMs)}`).join(', ')}`);
+  if (r.ok)
+    out.line(`${out.c.green('deployed')} ${r.project} in ${seconds(r.durationMs)}: ${r.steps.map((s) => `${s.name} ${seconds(s.durationMs)}`).join(', ')}`);
   else {
     const failedStep = r.steps.find((s) => s.status === 'failed');
     out.line(`${out.c.red('deploy failed')}${failedStep ? ` at ${failedStep.name}` : ''}: ${r.problems[0] ?? failedStep?.message ?? 'see above'}`);

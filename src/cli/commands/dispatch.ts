@@ -53,7 +53,16 @@ Examples:
         const { loadJobTypes } = await import('../../jobs/load.js');
         await loadJobTypes(cfg, process.cwd());
         const { prepareDispatch, dispatch } = await import('../../jobs/dispatch.js');
-        const prepared = prepareDispatch(cfg, { job, method, params: flags.param, data: flags.data, queue: flags.queue, delayMs: flags.delay, tries: flags.tries, backoffSeconds: flags.backoff });
+        const prepared = prepareDispatch(cfg, {
+          job,
+          method,
+          params: flags.param,
+          data: flags.data,
+          queue: flags.queue,
+          delayMs: flags.delay,
+          tries: flags.tries,
+          backoffSeconds: flags.backoff,
+        });
         const waitMs = flags.wait ? (flags.timeout ?? 60_000) : undefined;
         const r = await dispatch(cfg, prepared, {
           waitMs,
@@ -70,7 +79,8 @@ Examples:
           if (r.state !== 'completed') return;
           const took = r.durationMs !== undefined ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : '';
           out.line(`job ${r.id} (${r.name}) completed${took}${r.attemptsMade && r.attemptsMade > 1 ? ` after ${r.attemptsMade} attempts` : ''}`);
-          if (r.returnvalue !== undefined && r.returnvalue !== null) out.line(typeof r.returnvalue === 'string' ? r.returnvalue : JSON.stringify(r.returnvalue));
+          if (r.returnvalue !== undefined && r.returnvalue !== null)
+            out.line(typeof r.returnvalue === 'string' ? r.returnvalue : JSON.stringify(r.returnvalue));
         });
         if (r.state === 'failed') {
           const attempts = r.attemptsMade ? ` after ${r.attemptsMade} attempt${r.attemptsMade === 1 ? '' : 's'}` : '';
@@ -79,9 +89,17 @@ Examples:
           });
         }
         if (r.state === 'timeout') {
-          throw new RqctlError('WAIT_TIMEOUT', ExitCode.checkFailed, `job ${r.id} (${r.name}) did not finish within ${Math.round(waitMs! / 1000)} s (it is ${r.jobState}; it stays queued)`, {
-            hint: r.jobState === 'waiting' || r.jobState === 'prioritized' ? `is a worker consuming queue "${r.queue}"? (\`rqctl workers\`)` : 'wait longer with --timeout',
-          });
+          throw new RqctlError(
+            'WAIT_TIMEOUT',
+            ExitCode.checkFailed,
+            `job ${r.id} (${r.name}) did not finish within ${Math.round(waitMs! / 1000)} s (it is ${r.jobState}; it stays queued)`,
+            {
+              hint:
+                r.jobState === 'waiting' || r.jobState === 'prioritized'
+                  ? `is a worker consuming queue "${r.queue}"? (\`rqctl workers\`)`
+                  : 'wait longer with --timeout',
+            },
+          );
         }
       }),
     );

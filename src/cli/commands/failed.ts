@@ -18,7 +18,10 @@ interface FilterFlags {
 function addFilters(cmd: Command, what: string): Command {
   return cmd
     .option('--queue <names>', `only these queues (comma list; default: every queue in Redis)`)
-    .option('--name <job>', `only jobs of this type: FetchStockData, FetchStockData:getStockQuote, getStockQuote (case-insensitive, * wildcard, comma for several)`)
+    .option(
+      '--name <job>',
+      `only jobs of this type: FetchStockData, FetchStockData:getStockQuote, getStockQuote (case-insensitive, * wildcard, comma for several)`,
+    )
     .option('--error <regex>', `only jobs whose failure reason matches (case-insensitive regular expression)`)
     .option('--since <when>', `only jobs that failed within this time (30m, 1h, 2d) or after this date (2024-05-01T10:00)`)
     .option('--limit <n>', `at most N ${what} (0 = no limit)`, intOption('--limit', 0));
@@ -67,7 +70,6 @@ function warnCorrupt(out: Output, corrupt: { id: string; queue: string; error: s
   out.info(`  \`rqctl failed forget <id> --queue <queue>\` removes them, \`rqctl failed show <id>\` shows the raw fields`);
 }
 
-
 /** The prompt and the refusal of a destructive command, from one phrase ("remove 3 failed jobs"). */
 function question(what: string, yes: boolean | undefined): [string, { yes?: boolean; what: string }] {
   return [`${what[0].toUpperCase()}${what.slice(1)}?`, { yes, what }];
@@ -76,7 +78,10 @@ function question(what: string, yes: boolean | undefined): [string, { yes?: bool
 export function register(program: Command): void {
   const failed = program.command('failed').description('failed jobs: list, show, retry, forget, flush, export');
 
-  addFilters(failed.command('list', { isDefault: true }).description('failed jobs, newest first, with their reason (corrupt job hashes are listed apart)'), 'jobs listed (default 100; `total` still counts all)').action(
+  addFilters(
+    failed.command('list', { isDefault: true }).description('failed jobs, newest first, with their reason (corrupt job hashes are listed apart)'),
+    'jobs listed (default 100; `total` still counts all)',
+  ).action(
     action(async (ctx, flags: FilterFlags) => {
       const { out } = ctx;
       const filter = await toFilter(flags);
@@ -84,21 +89,35 @@ export function register(program: Command): void {
       const { listFailed } = await import('../../queue/failed.js');
       const list = await withQueueClient(ctx, (client, config) => listFailed(config, client, filter, limit));
       out.result({ total: list.total, jobs: list.jobs, corrupt: list.corrupt }, () => {
-        if (list.jobs.length === 0) out.info(`no failed jobs${filter.name || filter.error || filter.since ? ' match' : ''} (queues: ${list.queues.join(', ')})`);
+        if (list.jobs.length === 0)
+          out.info(`no failed jobs${filter.name || filter.error || filter.since ? ' match' : ''} (queues: ${list.queues.join(', ')})`);
         else {
           out.line(
             out.table(
               ['id', 'queue', 'job', 'reason', 'attempts', 'failed'],
-              list.jobs.map((j) => [j.id, j.queue, j.method ? `${j.name}:${j.method}` : j.name, truncate(j.failedReason, 60), `${j.attemptsMade}/${j.attempts}`, ago(j.finishedOn)]),
+              list.jobs.map((j) => [
+                j.id,
+                j.queue,
+                j.method ? `${j.name}:${j.method}` : j.name,
+                truncate(j.failedReason, 60),
+                `${j.attemptsMade}/${j.attempts}`,
+                ago(j.finishedOn),
+              ]),
             ),
           );
-          if (list.total > list.jobs.length) out.info(`showing the newest ${list.jobs.length} of ${list.total}; --limit 0 lists all, \`rqctl failed export\` writes them as JSON lines`);
+          if (list.total > list.jobs.length)
+            out.info(`showing the newest ${list.jobs.length} of ${list.total}; --limit 0 lists all, \`rqctl failed export\` writes them as JSON lines`);
           else out.info(`${list.total} failed job${list.total === 1 ? '' : 's'}`);
         }
         if (list.corrupt.length) {
           out.line();
           out.line(`corrupt job hashes (${list.corrupt.length}): BullMQ cannot load these; \`rqctl failed forget <id> --queue <queue>\` removes them`);
-          out.line(out.table(['id', 'queue', 'error'], list.corrupt.map((c) => [c.id, c.queue, truncate(c.error, 90)])));
+          out.line(
+            out.table(
+              ['id', 'queue', 'error'],
+              list.corrupt.map((c) => [c.id, c.queue, truncate(c.error, 90)]),
+            ),
+          );
         }
       });
     }),
@@ -165,7 +184,10 @@ export function register(program: Command): void {
       const all = ids.length === 1 && ids[0].toLowerCase() === 'all';
       if (!all && ids.some((i) => i.toLowerCase() === 'all')) throw usageError('give job ids or `all`, not both');
       if (!all && (flags.name !== undefined || flags.error !== undefined || flags.since !== undefined || flags.limit !== undefined)) {
-        throw usageError('--name, --error, --since and --limit select jobs for `retry all`; with job ids only --queue applies', 'use `rqctl failed retry all --name …`, or list the ids');
+        throw usageError(
+          '--name, --error, --since and --limit select jobs for `retry all`; with job ids only --queue applies',
+          'use `rqctl failed retry all --name …`, or list the ids',
+        );
       }
       const filter = await toFilter(flags);
       const [{ retryFailed }, { locateFailed }] = await Promise.all([import('../../queue/failed-ops.js'), import('../../queue/failed.js')]);
@@ -174,14 +196,28 @@ export function register(program: Command): void {
         return retryFailed(config, client, selection, !!flags.dryRun);
       });
       if (res.corruptMoved && res.corrupt.length) {
-        out.warn(`${res.corrupt.length} of them ${res.corrupt.length > 1 ? 'are corrupt job hashes' : 'is a corrupt job hash'}: \`retry all\` without filters moves them too (BullMQ's server-side bulk retry does not read jobs) and a worker fails them again; \`rqctl failed forget\` them first, or add a filter to skip them`);
+        out.warn(
+          `${res.corrupt.length} of them ${res.corrupt.length > 1 ? 'are corrupt job hashes' : 'is a corrupt job hash'}: \`retry all\` without filters moves them too (BullMQ's server-side bulk retry does not read jobs) and a worker fails them again; \`rqctl failed forget\` them first, or add a filter to skip them`,
+        );
       } else warnCorrupt(out, res.corrupt, 'skipped');
       for (const s of res.skipped.slice(0, 20)) out.warn(`${s.queue} ${s.id} not retried: ${s.reason}`);
       for (const q of res.pausedQueues ?? []) out.warn(`queue ${q} is paused: its retried jobs wait for \`rqctl queue resume ${q}\``);
-      out.result({ retried: res.retried, ...(res.dryRun ? { dryRun: true } : {}), queues: res.queues, corrupt: res.corrupt, ...(res.corruptMoved ? { corruptMoved: true } : {}), skipped: res.skipped }, () => {
-        const per = res.queues.filter((q) => q.retried > 0).map((q) => `${q.name}: ${q.retried}`);
-        out.line(`${res.dryRun ? 'would retry' : 'retried'} ${res.retried} failed job${res.retried === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`);
-      });
+      out.result(
+        {
+          retried: res.retried,
+          ...(res.dryRun ? { dryRun: true } : {}),
+          queues: res.queues,
+          corrupt: res.corrupt,
+          ...(res.corruptMoved ? { corruptMoved: true } : {}),
+          skipped: res.skipped,
+        },
+        () => {
+          const per = res.queues.filter((q) => q.retried > 0).map((q) => `${q.name}: ${q.retried}`);
+          out.line(
+            `${res.dryRun ? 'would retry' : 'retried'} ${res.retried} failed job${res.retried === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`,
+          );
+        },
+      );
     }),
   );
 
@@ -212,8 +248,12 @@ export function register(program: Command): void {
           return 0;
         }
         if ('skipped' in res) for (const s of res.skipped) out.warn(`${s.queue} ${s.id} not removed: ${s.reason}`);
-        out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}), ...('skipped' in res && res.skipped.length ? { skipped: res.skipped } : {}) }, () =>
-          out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${res.dryRun ? ' (dry run, nothing changed)' : ''}`),
+        out.result(
+          { removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}), ...('skipped' in res && res.skipped.length ? { skipped: res.skipped } : {}) },
+          () =>
+            out.line(
+              `${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${res.dryRun ? ' (dry run, nothing changed)' : ''}`,
+            ),
         );
       }),
     );
@@ -241,9 +281,11 @@ export function register(program: Command): void {
         const res = await withQueueClient(ctx, async (client, config) => {
           const plan = await planFlush(config, client, queues, flags.hours);
           const age = flags.hours !== undefined ? ` that failed more than ${flags.hours} h ago` : '';
-          if (flags.dryRun || plan.total === 0) return { removed: plan.total, dryRun: !!flags.dryRun, queues: plan.queues.map((q) => ({ name: q.name, removed: q.count })) };
+          if (flags.dryRun || plan.total === 0)
+            return { removed: plan.total, dryRun: !!flags.dryRun, queues: plan.queues.map((q) => ({ name: q.name, removed: q.count })) };
           const per = plan.queues.filter((q) => q.count > 0).map((q) => `${q.name}: ${q.count}`);
-          if (!(await confirmDestructive(...question(`remove ${plan.total} failed job${plan.total === 1 ? '' : 's'}${age} (${per.join(', ')})`, flags.yes)))) return null;
+          if (!(await confirmDestructive(...question(`remove ${plan.total} failed job${plan.total === 1 ? '' : 's'}${age} (${per.join(', ')})`, flags.yes))))
+            return null;
           return flushFailed(config, client, plan);
         });
         if (!res) {
@@ -253,7 +295,9 @@ export function register(program: Command): void {
         }
         out.result({ removed: res.removed, ...(res.dryRun ? { dryRun: true } : {}) }, () => {
           const per = res.queues.filter((q) => q.removed > 0).map((q) => `${q.name}: ${q.removed}`);
-          out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`);
+          out.line(
+            `${res.dryRun ? 'would remove' : 'removed'} ${res.removed} failed job${res.removed === 1 ? '' : 's'}${per.length ? ` (${per.join(', ')})` : ''}${res.dryRun ? ' (dry run, nothing changed)' : ''}`,
+          );
         });
       }),
     );
@@ -286,4 +330,3 @@ export function register(program: Command): void {
     }),
   );
 }
-

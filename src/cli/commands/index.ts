@@ -19,4 +19,20 @@ import * as worker from './worker.js';
  * Every command group, in the order `--help` lists them. Each module only declares its commands;
  * the core it runs is imported inside the action, so start-up stays fast.
  */
-export const commandModules: { register(program: Command): void }[] = [up, worker, scheduler, dispatch, jobs, queue, failed, cache, keys, stats, ping, doctor, config, deploy, raffles];
+export const commandModules: { register(program: Command): void }[] = [
+  up,
+  worker,
+  scheduler,
+  dispatch,
+  jobs,
+  queue,
+  failed,
+  cache,
+  keys,
+  stats,
+  ping,
+  doctor,
+  config,
+  deploy,
+  raffles,
+];

@@ -14,12 +14,26 @@ export function register(program: Command): void {
         const jobs = describeJobs(cfg, name);
         out.result({ jobs }, () => {
           if (name === undefined) {
-            out.line(out.table(['job', 'queue', 'tries', 'backoff', 'timeout', 'methods'], jobs.map((j) => [j.name, j.queue, j.tries, `${j.backoff}s`, `${j.timeout}s`, j.methods.map((m) => m.name).join(', ') || '-'])));
+            out.line(
+              out.table(
+                ['job', 'queue', 'tries', 'backoff', 'timeout', 'methods'],
+                jobs.map((j) => [j.name, j.queue, j.tries, `${j.backoff}s`, `${j.timeout}s`, j.methods.map((m) => m.name).join(', ') || '-']),
+              ),
+            );
             out.info('`rqctl jobs <job>` shows the methods and their params');
             return;
           }
           const j = jobs[0];
-          out.line(out.kv([['job', j.name], ['queue', j.queue], ['tries', j.tries], ['backoff', `${j.backoff}s (fixed)`], ['timeout', `${j.timeout}s`], ['description', j.description]]));
+          out.line(
+            out.kv([
+              ['job', j.name],
+              ['queue', j.queue],
+              ['tries', j.tries],
+              ['backoff', `${j.backoff}s (fixed)`],
+              ['timeout', `${j.timeout}s`],
+              ['description', j.description],
+            ]),
+          );
           for (const m of j.methods) {
             out.line('');
             out.line(`${out.c.bold(m.name)}${m.request ? `  ${m.request}` : ''}${m.family ? `  → ${m.family}_<md5>` : ''}`);
@@ -27,7 +41,12 @@ export function register(program: Command): void {
               out.line('  (no params)');
               continue;
             }
-            out.line(out.table(['  param', 'type', 'default', 'description'], m.params.map((p) => [`  ${p.name}`, p.type, p.required ? '(required)' : p.default === undefined ? '-' : String(p.default), p.description])));
+            out.line(
+              out.table(
+                ['  param', 'type', 'default', 'description'],
+                m.params.map((p) => [`  ${p.name}`, p.type, p.required ? '(required)' : p.default === undefined ? '-' : String(p.default), p.description]),
+              ),
+            );
           }
         });
       }),

@@ -65,7 +65,14 @@ export function register(program: Command): void {
         const json = ctx.out.json;
         const details = !!opts.long || json;
         try {
-          const stream = listKeys(client, { match: pattern === undefined ? undefined : patternBytes(pattern), type: opts.type, limit: opts.limit, count: opts.count, details, signal: irq.signal });
+          const stream = listKeys(client, {
+            match: pattern === undefined ? undefined : patternBytes(pattern),
+            type: opts.type,
+            limit: opts.limit,
+            count: opts.count,
+            details,
+            signal: irq.signal,
+          });
           for await (const batch of stream) {
             let text = '';
             for (const e of batch) {
@@ -135,7 +142,12 @@ export function register(program: Command): void {
               if (typeof p === 'string') out.line(`  ${p}`);
               else if ('field' in p) out.line(`  ${p.field} => ${p.value}`);
               else if ('member' in p) out.line(`  ${p.score}  ${p.member}`);
-              else out.line(`  ${p.id}  ${Object.entries(p.fields).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+              else
+                out.line(
+                  `  ${p.id}  ${Object.entries(p.fields)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' ')}`,
+                );
             }
           }
         });
@@ -193,7 +205,12 @@ export function register(program: Command): void {
         const r = report;
         out.result({ ...r, interrupted: irq.interrupted() }, () => {
           if (!r.memoryAvailable) out.warn('the server refused MEMORY USAGE (ACL or old Redis): sizes are unknown');
-          out.line(out.table(['#', 'memory', 'bytes', 'type', 'ttl', 'key'], r.keys.map((k, i) => [i + 1, formatBytes(k.bytes), k.bytes, k.type, k.ttl < 0 ? '-' : k.ttl, k.key])));
+          out.line(
+            out.table(
+              ['#', 'memory', 'bytes', 'type', 'ttl', 'key'],
+              r.keys.map((k, i) => [i + 1, formatBytes(k.bytes), k.bytes, k.type, k.ttl < 0 ? '-' : k.ttl, k.key]),
+            ),
+          );
           out.line('');
           out.line(
             out.table(
@@ -203,7 +220,9 @@ export function register(program: Command): void {
                 .map(([t, v]) => [t, v.keys, formatBytes(v.bytes), r.totalBytes ? `${((v.bytes / r.totalBytes) * 100).toFixed(1)}%` : '-']),
             ),
           );
-          out.info(`${r.scanned} keys scanned, ${formatBytes(r.totalBytes)} in total${r.partial ? ' (stopped at --max-keys: a sample)' : ''}${irq.interrupted() ? ' (interrupted)' : ''}`);
+          out.info(
+            `${r.scanned} keys scanned, ${formatBytes(r.totalBytes)} in total${r.partial ? ' (stopped at --max-keys: a sample)' : ''}${irq.interrupted() ? ' (interrupted)' : ''}`,
+          );
         });
         if (irq.interrupted()) return 130;
       }),

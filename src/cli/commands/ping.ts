@@ -13,7 +13,13 @@ export function register(program: Command): void {
           out.line(
             out.table(
               ['role', 'url', 'status', 'latency', 'version'],
-              result.roles.map((r) => [r.role, r.url, r.ok ? out.c.green('ok') : out.c.red('failed'), r.latencyMs === null ? null : `${r.latencyMs} ms`, r.version]),
+              result.roles.map((r) => [
+                r.role,
+                r.url,
+                r.ok ? out.c.green('ok') : out.c.red('failed'),
+                r.latencyMs === null ? null : `${r.latencyMs} ms`,
+                r.version,
+              ]),
             ),
           );
           // Roles on one server fail the same way: say it once.

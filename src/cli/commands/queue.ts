@@ -5,7 +5,6 @@ import { ExitCode } from '../../errors.js';
 
 /** Commands of the "queue" group. Keep this file light: import core modules inside the actions. */
 
-
 function age(ms: number | null): string {
   if (ms === null) return '-';
   const s = Math.floor(ms / 1000);
@@ -52,7 +51,9 @@ export function register(program: Command): void {
   ] as const) {
     queue
       .command(`${verb} <queue>`)
-      .description(pause ? 'stop workers taking new jobs from the queue (running jobs finish; jobs can still be added)' : 'let workers take jobs from the queue again')
+      .description(
+        pause ? 'stop workers taking new jobs from the queue (running jobs finish; jobs can still be added)' : 'let workers take jobs from the queue again',
+      )
       .action(
         action(async (ctx, name: string) => {
           const { out } = ctx;
@@ -65,7 +66,9 @@ export function register(program: Command): void {
 
   queue
     .command('clear <queue>')
-    .description('remove the waiting and delayed jobs of a queue (not active, failed or completed ones, nor job schedulers); asks on a terminal, needs --yes otherwise')
+    .description(
+      'remove the waiting and delayed jobs of a queue (not active, failed or completed ones, nor job schedulers); asks on a terminal, needs --yes otherwise',
+    )
     .option('-y, --yes', 'do not ask')
     .option('--dry-run', 'say what would be removed, change nothing')
     .action(
@@ -75,7 +78,15 @@ export function register(program: Command): void {
         const res = await withQueueClient(ctx, async (client, config) => {
           const plan = await planClear(config, client, name);
           if (flags.dryRun || plan.total === 0) return { removed: plan.total, waiting: plan.waiting, delayed: plan.delayed, dryRun: !!flags.dryRun };
-          if (!(await confirmDestructive(...question(`remove ${plan.total} job${plan.total === 1 ? '' : 's'} from queue ${name} (waiting ${plan.waiting}, delayed ${plan.delayed})`, flags.yes)))) return null;
+          if (
+            !(await confirmDestructive(
+              ...question(
+                `remove ${plan.total} job${plan.total === 1 ? '' : 's'} from queue ${name} (waiting ${plan.waiting}, delayed ${plan.delayed})`,
+                flags.yes,
+              ),
+            ))
+          )
+            return null;
           return { ...(await clearQueue(config, client, name)), dryRun: false };
         });
         if (!res) {
@@ -84,14 +95,18 @@ export function register(program: Command): void {
           return 0;
         }
         out.result({ removed: res.removed, waiting: res.waiting, delayed: res.delayed, ...(res.dryRun ? { dryRun: true } : {}) }, () =>
-          out.line(`${res.dryRun ? 'would remove' : 'removed'} ${res.removed} job${res.removed === 1 ? '' : 's'} from ${name} (waiting ${res.waiting}, delayed ${res.delayed})${res.dryRun ? ' (dry run, nothing changed)' : ''}`),
+          out.line(
+            `${res.dryRun ? 'would remove' : 'removed'} ${res.removed} job${res.removed === 1 ? '' : 's'} from ${name} (waiting ${res.waiting}, delayed ${res.delayed})${res.dryRun ? ' (dry run, nothing changed)' : ''}`,
+          ),
         );
       }),
     );
 
   queue
     .command('monitor')
-    .description('watch backlog size and the oldest waiting job per queue; exit 4 when a threshold is crossed (with --once: after one sample, for cron; without: at the first crossing)')
+    .description(
+      'watch backlog size and the oldest waiting job per queue; exit 4 when a threshold is crossed (with --once: after one sample, for cron; without: at the first crossing)',
+    )
     .option('--queue <names>', 'only these queues (comma list; default: every queue in Redis)')
     .option('--max-size <n>', 'alert when a queue has more than N jobs ready to run', intOption('--max-size', 0))
     .option('--max-wait <duration>', 'alert when the oldest job ready to run has waited longer (e.g. 60s, 5m)', durationOption('--max-wait'))
@@ -126,14 +141,23 @@ export function register(program: Command): void {
                 out.line(
                   out.table(
                     ['queue', 'size', 'oldest wait', 'active', 'state', 'check'],
-                    sample.queues.map((q) => [q.name, q.size, age(q.oldestWaitMs), q.active, q.isPaused ? 'paused' : 'running', q.breaches.length ? out.c.red('over') : out.c.green('ok')]),
+                    sample.queues.map((q) => [
+                      q.name,
+                      q.size,
+                      age(q.oldestWaitMs),
+                      q.active,
+                      q.isPaused ? 'paused' : 'running',
+                      q.breaches.length ? out.c.red('over') : out.c.green('ok'),
+                    ]),
                   ),
                 );
                 return;
               }
               const ts = sample.time.replace('T', ' ').slice(0, 19);
               for (const q of sample.queues) {
-                out.line(`${out.c.dim(ts)} ${q.name.padEnd(12)} size=${q.size} oldest=${age(q.oldestWaitMs)} active=${q.active}${q.isPaused ? ' paused' : ''} ${q.breaches.length ? out.c.red('over') : out.c.green('ok')}`);
+                out.line(
+                  `${out.c.dim(ts)} ${q.name.padEnd(12)} size=${q.size} oldest=${age(q.oldestWaitMs)} active=${q.active}${q.isPaused ? ' paused' : ''} ${q.breaches.length ? out.c.red('over') : out.c.green('ok')}`,
+                );
               }
             },
           });

@@ -2,10 +2,18 @@ import type { Command } from 'commander';
 import { action } from '../context.js';
 import { usageError } from '../../errors.js';
 
-const when = (s: number | undefined) => (s === undefined ? null : new Date(s * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+const when = (s: number | undefined) =>
+  s === undefined
+    ? null
+    : new Date(s * 1000)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 
 export function register(program: Command): void {
-  const raffles = program.command('raffles').description('the raffle records the scheduled raffle jobs work on (queue role: raffles, raffle:<id>, …:entries, …:winners)');
+  const raffles = program
+    .command('raffles')
+    .description('the raffle records the scheduled raffle jobs work on (queue role: raffles, raffle:<id>, …:entries, …:winners)');
 
   raffles
     .command('list')
@@ -28,7 +36,11 @@ export function register(program: Command): void {
               list.map((r) => [
                 r.id,
                 r.name,
-                r.problem ? `${r.status ?? '-'} (${out.c.red('invalid')})` : r.dueStatus && r.dueStatus !== r.status ? `${r.status ?? '-'} → ${r.dueStatus} due` : r.status,
+                r.problem
+                  ? `${r.status ?? '-'} (${out.c.red('invalid')})`
+                  : r.dueStatus && r.dueStatus !== r.status
+                    ? `${r.status ?? '-'} → ${r.dueStatus} due`
+                    : r.status,
                 when(r.startsAt),
                 when(r.endsAt),
                 r.entries,

@@ -88,18 +88,15 @@ export function register(program: Command): void {
           syncJobSchedulers(cfg, queue, planEntries(cfg.schedule), { dryRun: opts.dryRun, orphans: 'all', keys: scheduleKeys(cfg.queue.prefix) }),
         );
         for (const w of r.warnings) out.warn(w);
-        out.result(
-          { added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged.map((x) => x.name), dryRun: r.dryRun },
-          () => {
-            const when = (x: { cron: string | null; everyMs: number | null; timezone: string | null }) =>
-              x.cron !== null ? `${x.cron}${x.timezone && x.timezone !== 'UTC' ? ` (${x.timezone})` : ''}` : `every ${formatDuration(x.everyMs!)}`;
-            for (const x of r.added) out.line(`${out.c.green('+')} ${x.name}  ${when(x)}  ${x.job} → queue ${x.queue}`);
-            for (const x of r.changed) out.line(`${out.c.yellow('~')} ${x.name}  ${x.changes.join(', ')}`);
-            for (const x of r.removed) out.line(`${out.c.red('-')} ${x.name}  (queue ${x.queue}, ${when(x)}, ${x.job})`);
-            const summary = `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.unchanged.length} unchanged`;
-            out.info(r.dryRun ? `${summary} (dry run: nothing changed)` : summary);
-          },
-        );
+        out.result({ added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged.map((x) => x.name), dryRun: r.dryRun }, () => {
+          const when = (x: { cron: string | null; everyMs: number | null; timezone: string | null }) =>
+            x.cron !== null ? `${x.cron}${x.timezone && x.timezone !== 'UTC' ? ` (${x.timezone})` : ''}` : `every ${formatDuration(x.everyMs!)}`;
+          for (const x of r.added) out.line(`${out.c.green('+')} ${x.name}  ${when(x)}  ${x.job} → queue ${x.queue}`);
+          for (const x of r.changed) out.line(`${out.c.yellow('~')} ${x.name}  ${x.changes.join(', ')}`);
+          for (const x of r.removed) out.line(`${out.c.red('-')} ${x.name}  (queue ${x.queue}, ${when(x)}, ${x.job})`);
+          const summary = `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.unchanged.length} unchanged`;
+          out.info(r.dryRun ? `${summary} (dry run: nothing changed)` : summary);
+        });
       }),
     );
 }
@@ -128,7 +125,10 @@ function renderList(out: Output, entries: ListedLike[], redis: boolean): void {
   const wall = (iso: string) => iso.slice(0, 19).replace('T', ' ');
   const rows = entries.map((e) => {
     const flags = [e.withoutOverlapping ? 'no-overlap' : '', e.kind === 'command' && !e.onOneServer ? 'every-server' : ''].filter(Boolean).join(', ');
-    const target = e.kind === 'job' ? `job ${e.target} → ${e.queue}${e.synced === false ? out.c.yellow(' (not synced)') : ''}` : `$ ${e.target.length > 60 ? `${e.target.slice(0, 59)}…` : e.target}`;
+    const target =
+      e.kind === 'job'
+        ? `job ${e.target} → ${e.queue}${e.synced === false ? out.c.yellow(' (not synced)') : ''}`
+        : `$ ${e.target.length > 60 ? `${e.target.slice(0, 59)}…` : e.target}`;
     const last = e.lastRun
       ? `${wall(e.lastRun.at)} UTC ${e.lastRun.status === 'ok' || e.lastRun.status === 'completed' ? out.c.green(e.lastRun.status) : e.lastRun.status === 'running' || e.lastRun.status === 'active' ? e.lastRun.status : out.c.red(e.lastRun.status)}${e.lastRun.durationMs !== undefined ? ` ${(e.lastRun.durationMs / 1000).toFixed(1)}s` : ''}${e.lastRun.exitCode !== undefined && e.lastRun.exitCode !== null && e.lastRun.exitCode !== 0 ? ` exit ${e.lastRun.exitCode}` : ''}`
       : redis

@@ -30,7 +30,11 @@ async function renderTable(out: Output, roles: RoleStats[]): Promise<string> {
   const rows: [string, (r: RoleStats) => string | number][] = [
     ['server', (r) => r.url],
     ['version', (r) => r.version ?? '-'],
-    ['memory', (r) => `${formatBytes(r.usedMemory)} of ${r.maxmemory ? `${formatBytes(r.maxmemory)} (${((r.usedMemory / r.maxmemory) * 100).toFixed(1)}%)` : 'no limit'}`],
+    [
+      'memory',
+      (r) =>
+        `${formatBytes(r.usedMemory)} of ${r.maxmemory ? `${formatBytes(r.maxmemory)} (${((r.usedMemory / r.maxmemory) * 100).toFixed(1)}%)` : 'no limit'}`,
+    ],
     ['policy', (r) => r.maxmemoryPolicy ?? '-'],
     ['hit ratio', (r) => `${formatRatio(r.hitRatio)}${r.hitRatio === null ? '' : ` (${r.keyspaceHits}/${r.keyspaceHits + r.keyspaceMisses})`}`],
     ['evicted keys', (r) => r.evictedKeys],
@@ -45,10 +49,17 @@ async function renderTable(out: Output, roles: RoleStats[]): Promise<string> {
           .map(([db, v]) => `${db}=${v.keys}`)
           .join(' ') || 'empty',
     ],
-    ['persistence', (r) => `aof ${r.persistence.aofEnabled ? `on (${r.persistence.aofLastWriteStatus ?? '?'})` : 'off'}, rdb ${r.persistence.rdbLastBgsaveStatus ?? '?'}${r.persistence.rdbChangesSinceLastSave ? `, ${r.persistence.rdbChangesSinceLastSave} changes unsaved` : ''}`],
+    [
+      'persistence',
+      (r) =>
+        `aof ${r.persistence.aofEnabled ? `on (${r.persistence.aofLastWriteStatus ?? '?'})` : 'off'}, rdb ${r.persistence.rdbLastBgsaveStatus ?? '?'}${r.persistence.rdbChangesSinceLastSave ? `, ${r.persistence.rdbChangesSinceLastSave} changes unsaved` : ''}`,
+    ],
     ['uptime', (r) => ago(r.uptimeSeconds)],
   ];
-  return out.table(['', ...roles.map((r) => r.role)], rows.map(([name, f]) => [name, ...roles.map(f)]));
+  return out.table(
+    ['', ...roles.map((r) => r.role)],
+    rows.map(([name, f]) => [name, ...roles.map(f)]),
+  );
 }
 
 export function register(program: Command): void {
@@ -93,7 +104,10 @@ export function register(program: Command): void {
     .option('--duration <duration>', 'stop after this long (default 10s)', durationOption('--duration'))
     .option('--match <text>', 'only lines containing this text (case-insensitive)')
     .option('--limit <n>', 'stop after N lines (default 1000)', intOption('--limit', 1, 1_000_000))
-    .addHelpText('after', '\nLines look like redis-cli monitor\'s. --json: one object per line {"time","db","client","args","line","source"}. Ctrl-C stops early (exit 0).')
+    .addHelpText(
+      'after',
+      '\nLines look like redis-cli monitor\'s. --json: one object per line {"time","db","client","args","line","source"}. Ctrl-C stops early (exit 0).',
+    )
     .action(
       action(async ({ out, config }, opts: MonitorOptions) => {
         const { parseRole } = await import('../../redis/target.js');
@@ -126,7 +140,9 @@ export function register(program: Command): void {
           // Several servers (or cluster masters): say which one each line came from.
           const prefix = targets.length > 1 || groups.some((g) => cfg.roles[g[0]].kind === 'cluster');
           const announce = () =>
-            out.info(`monitoring ${targets.map((t) => `${t.label} (${cfg.roles[groups[targets.indexOf(t)][0]].display}${t.db !== undefined ? `, DB ${t.db} only` : ''})`).join(', ')} for ${durationMs / 1000} s or ${limit} lines…`);
+            out.info(
+              `monitoring ${targets.map((t) => `${t.label} (${cfg.roles[groups[targets.indexOf(t)][0]].display}${t.db !== undefined ? `, DB ${t.db} only` : ''})`).join(', ')} for ${durationMs / 1000} s or ${limit} lines…`,
+            );
           const summary = await runMonitor(targets, {
             durationMs,
             limit,
@@ -138,7 +154,9 @@ export function register(program: Command): void {
               void sink.write(out.json ? `${JSON.stringify(l)}\n` : `${prefix ? `[${l.source}] ` : ''}${l.line}\n`);
             },
           });
-          out.info(`${summary.lines} line${summary.lines === 1 ? '' : 's'} in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy === 'signal' ? 'interrupted' : summary.stoppedBy}; ${summary.seen} commands seen)`);
+          out.info(
+            `${summary.lines} line${summary.lines === 1 ? '' : 's'} in ${(summary.elapsedMs / 1000).toFixed(1)} s (stopped: ${summary.stoppedBy === 'signal' ? 'interrupted' : summary.stoppedBy}; ${summary.seen} commands seen)`,
+          );
           if (summary.stoppedBy === 'connection') {
             out.warn(`the MONITOR connection ended: ${summary.error ?? 'closed'}`);
             return ExitCode.unreachable;
@@ -166,7 +184,12 @@ async function watch(out: Output, session: { read(): Promise<RoleStats[]> }, opt
       const time = new Date();
       if (asJson) out.line(JSON.stringify({ time: time.toISOString(), roles: stats }));
       else {
-        if (lines % 20 === 0) out.line(out.c.dim(`${'time'.padEnd(8)}  ${'role'.padEnd(7)} ${'keys'.padStart(9)} ${'mem'.padStart(9)} ${'maxmem'.padStart(9)} ${'clients'.padStart(7)} ${'blocked'.padStart(7)} ${'requests'.padStart(20)} ${'ops/s'.padStart(7)} ${'hit%'.padStart(6)} ${'evicted'.padStart(8)} ${'expired'.padStart(8)}`));
+        if (lines % 20 === 0)
+          out.line(
+            out.c.dim(
+              `${'time'.padEnd(8)}  ${'role'.padEnd(7)} ${'keys'.padStart(9)} ${'mem'.padStart(9)} ${'maxmem'.padStart(9)} ${'clients'.padStart(7)} ${'blocked'.padStart(7)} ${'requests'.padStart(20)} ${'ops/s'.padStart(7)} ${'hit%'.padStart(6)} ${'evicted'.padStart(8)} ${'expired'.padStart(8)}`,
+            ),
+          );
         for (const s of stats) {
           const prev = previous.get(s.role);
           const delta = prev ? ` (+${s.totalCommands - prev.totalCommands})` : '';

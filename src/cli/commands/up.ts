@@ -15,13 +15,23 @@ interface UpFlags {
 export function register(program: Command): void {
   program
     .command('up')
-    .description('run the stack in the foreground: workers and the scheduler with a live status; with no Redis configured, an embedded redis-server (Ctrl-C stops everything)')
+    .description(
+      'run the stack in the foreground: workers and the scheduler with a live status; with no Redis configured, an embedded redis-server (Ctrl-C stops everything)',
+    )
     .option('--workers <n>', 'worker processes (default 1)', intOption('--workers', 1, 64))
     .option('--concurrency <n>', 'jobs at a time per worker process (default 3)', intOption('--concurrency', 1, 10_000))
     .option('--no-scheduler', 'do not run the scheduler')
     .option('--queue <names>', 'queues the workers consume, comma-separated (default: worker.queues, i.e. default,emails)')
-    .option('--redis-port <port>', 'embedded redis-server only: the port to use (default 6379 when free, else any free port; 0 = any free port)', intOption('--redis-port', 0, 65535))
-    .option('--status-interval <duration>', 'how often the status refreshes (default 1s on a terminal; off a terminal one JSON status line every 10s)', durationOption('--status-interval'))
+    .option(
+      '--redis-port <port>',
+      'embedded redis-server only: the port to use (default 6379 when free, else any free port; 0 = any free port)',
+      intOption('--redis-port', 0, 65535),
+    )
+    .option(
+      '--status-interval <duration>',
+      'how often the status refreshes (default 1s on a terminal; off a terminal one JSON status line every 10s)',
+      durationOption('--status-interval'),
+    )
     .action(
       action(async ({ out, config, globals }, flags: UpFlags) => {
         const cfg = await config();
@@ -69,7 +79,13 @@ export function register(program: Command): void {
             cwd: process.cwd(),
             workers: flags.workers ?? 1,
             concurrency: flags.concurrency ?? 3,
-            queues: flags.queue !== undefined ? flags.queue.split(',').map((s) => s.trim()).filter(Boolean) : [...cfg.worker.queues],
+            queues:
+              flags.queue !== undefined
+                ? flags.queue
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean)
+                : [...cfg.worker.queues],
             scheduler: flags.scheduler,
             workerCommand: { command: process.execPath, args: [process.argv[1], 'worker', ...globalArgs], env: process.env },
             embedded: { preferredPort: flags.redisPort, searchPath: process.env.PATH },

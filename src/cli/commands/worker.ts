@@ -36,12 +36,25 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'jobs at a time in this process, across its queues (default 1)', intOption('--concurrency', 1, 10_000))
     .option('--tries <n>', 'attempts for jobs that set none themselves (default 3)', intOption('--tries', 1, 1000))
     .option('--backoff <seconds>', 'fixed wait between attempts for jobs that set none (default 60)', seconds('--backoff'))
-    .option('--timeout <seconds>', "a job's AbortSignal fires after this and it fails with \"timed out after S s\" (default 300; a job type may only ask for less)", seconds('--timeout', 0.001))
-    .addOption(new Option('--grace <seconds>', 'how long a timed-out job may ignore its signal before the process exits non-zero so supervisord replaces it (default 10)').argParser(seconds('--grace', 0.001)))
+    .option(
+      '--timeout <seconds>',
+      'a job\'s AbortSignal fires after this and it fails with "timed out after S s" (default 300; a job type may only ask for less)',
+      seconds('--timeout', 0.001),
+    )
+    .addOption(
+      new Option(
+        '--grace <seconds>',
+        'how long a timed-out job may ignore its signal before the process exits non-zero so supervisord replaces it (default 10)',
+      ).argParser(seconds('--grace', 0.001)),
+    )
     .option('--max-time <seconds>', 'stop taking jobs after this long, finish the running ones, exit 0 (default: never)', seconds('--max-time'))
     .option('--max-jobs <n>', 'stop taking jobs after this many, finish the running ones, exit 0', intOption('--max-jobs', 1))
     .option('--memory <MB>', 'stop taking jobs once the resident memory (RSS) exceeds this, finish the running ones, exit 0', intOption('--memory', 1))
-    .option('--sleep <seconds>', 'when the queues are empty, how long one blocking wait for a job lasts (BullMQ drainDelay; a job that arrives meanwhile is taken at once; default 3)', seconds('--sleep', 0.001))
+    .option(
+      '--sleep <seconds>',
+      'when the queues are empty, how long one blocking wait for a job lasts (BullMQ drainDelay; a job that arrives meanwhile is taken at once; default 3)',
+      seconds('--sleep', 0.001),
+    )
     .option('--stop-when-empty', 'exit 0 once the queues are empty and nothing runs')
     .option('--name <name>', 'worker name shown by `rqctl workers` and stored on the jobs it runs (default host:pid)')
     .addHelpText(
@@ -82,7 +95,13 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
           const w = await startWorker(
             cfg,
             {
-              queues: flags.queue !== undefined ? flags.queue.split(',').map((s) => s.trim()).filter(Boolean) : [...cfg.worker.queues],
+              queues:
+                flags.queue !== undefined
+                  ? flags.queue
+                      .split(',')
+                      .map((s) => s.trim())
+                      .filter(Boolean)
+                  : [...cfg.worker.queues],
               concurrency: flags.concurrency ?? cfg.worker.concurrency,
               tries: flags.tries ?? cfg.worker.tries,
               backoff: flags.backoff ?? cfg.worker.backoff,
@@ -128,7 +147,9 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
           return { restartAt: new Date(at).toISOString(), workers: workers.length };
         });
         out.result(result, () => {
-          out.line(`restart requested at ${result.restartAt}: ${result.workers} running worker${result.workers === 1 ? '' : 's'} will finish their current jobs and exit`);
+          out.line(
+            `restart requested at ${result.restartAt}: ${result.workers} running worker${result.workers === 1 ? '' : 's'} will finish their current jobs and exit`,
+          );
           out.info('workers notice it within a few seconds; supervisord (or `rqctl up`) starts fresh ones');
         });
       }),
@@ -153,7 +174,17 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
           out.line(
             out.table(
               ['name', 'host', 'pid', 'queues', 'concurrency', 'started', 'jobs done', 'failed', 'running'],
-              workers.map((w) => [w.name, w.host, w.pid, w.queues.join(','), w.concurrency, `${w.started.replace('T', ' ').slice(0, 19)} (${formatDuration(now - Date.parse(w.started))} ago)`, w.jobsDone, w.jobsFailed, w.running]),
+              workers.map((w) => [
+                w.name,
+                w.host,
+                w.pid,
+                w.queues.join(','),
+                w.concurrency,
+                `${w.started.replace('T', ' ').slice(0, 19)} (${formatDuration(now - Date.parse(w.started))} ago)`,
+                w.jobsDone,
+                w.jobsFailed,
+                w.running,
+              ]),
             ),
           );
         });

@@ -14,7 +14,14 @@ export const dockerSocketMounted: Rule = {
     for (const c of stack.compose) {
       for (const svc of c.model.services) {
         for (const v of svc.volumes) {
-          if (v.source && /(^|\/)docker\.sock$/.test(v.source)) out.push(hit({ file: c.input.file, line: v.line, path: v.path }, `service "${svc.name}" mounts the Docker socket (${v.source}): the container can take over the host`, 'remove the mount; deploy from CI with `rqctl deploy` and DOCKER_HOST instead, or use a socket proxy that allows read-only calls'));
+          if (v.source && /(^|\/)docker\.sock$/.test(v.source))
+            out.push(
+              hit(
+                { file: c.input.file, line: v.line, path: v.path },
+                `service "${svc.name}" mounts the Docker socket (${v.source}): the container can take over the host`,
+                'remove the mount; deploy from CI with `rqctl deploy` and DOCKER_HOST instead, or use a socket proxy that allows read-only calls',
+              ),
+            );
         }
       }
     }
@@ -63,7 +70,14 @@ export const containerHardening: Rule = {
         if (!svc.capDrop.includes('ALL')) missing.push('cap_drop: [ALL]');
         if (!svc.readOnly) missing.push('read_only: true');
         if (isRootUser(serviceUser(svc, c, stack))) missing.push('a non-root user');
-        if (missing.length) out.push(hit({ file: c.input.file, line: svc.line, path: svc.path }, `service "${svc.name}" lacks ${missing.join(', ')}`, `add ${missing.join(', ')} (and cap_add only what the image needs, tmpfs for scratch paths)`));
+        if (missing.length)
+          out.push(
+            hit(
+              { file: c.input.file, line: svc.line, path: svc.path },
+              `service "${svc.name}" lacks ${missing.join(', ')}`,
+              `add ${missing.join(', ')} (and cap_add only what the image needs, tmpfs for scratch paths)`,
+            ),
+          );
       }
     }
     return out;

@@ -1,6 +1,22 @@
-import { composeEnvFileMissing, composeSchema, composeVariableUnset, redisConfInvalid, supervisorDuplicate, supervisorParse, supervisorUnknownKey } from './parse.js';
+import {
+  composeEnvFileMissing,
+  composeSchema,
+  composeVariableUnset,
+  redisConfInvalid,
+  supervisorDuplicate,
+  supervisorParse,
+  supervisorUnknownKey,
+} from './parse.js';
 import { redisConfVariable, redisNoAuth, redisPasswordCmdline, redisPasswordLiteral, redisProtectedModeOff } from './redis-auth.js';
-import { redisDangerousCommands, redisDebugCommand, redisMemoryHeadroom, redisNoMaxmemory, redisPortPublic, redisQueueEviction, redisQueuePersistence } from './redis-server.js';
+import {
+  redisDangerousCommands,
+  redisDebugCommand,
+  redisMemoryHeadroom,
+  redisNoMaxmemory,
+  redisPortPublic,
+  redisQueueEviction,
+  redisQueuePersistence,
+} from './redis-server.js';
 import { containerHardening, dockerSocketMounted } from './docker.js';
 import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, supervisorRootUser, supervisorSocketPerms } from './supervisor.js';
 import { timeoutChain } from './timeout-chain.js';

@@ -12,12 +12,33 @@ export const composeSchema: Rule = {
     const out: RuleHit[] = [];
     for (const c of stack.compose) {
       const file = c.input.file;
-      for (const e of c.parsed.syntaxErrors) out.push(hit({ file, line: e.line, path: formatPath(e.path) }, `not valid YAML: ${e.message}`, 'fix the YAML syntax (indentation, quotes, duplicate keys, anchors)'));
+      for (const e of c.parsed.syntaxErrors)
+        out.push(
+          hit(
+            { file, line: e.line, path: formatPath(e.path) },
+            `not valid YAML: ${e.message}`,
+            'fix the YAML syntax (indentation, quotes, duplicate keys, anchors)',
+          ),
+        );
       if (c.parsed.syntaxErrors.length) continue;
-      for (const e of c.parsed.interpolationErrors) out.push(hit({ file, line: e.line, path: formatPath(e.path) }, e.message, 'write a literal "$" as "$$"; variables as ${NAME}, ${NAME:-default} or ${NAME:?message}'));
-      for (const p of c.model.problems.filter((p) => p.kind === 'argv')) out.push(hit({ file, line: p.line, path: p.path }, p.message, 'balance the quotes of the command'));
+      for (const e of c.parsed.interpolationErrors)
+        out.push(
+          hit(
+            { file, line: e.line, path: formatPath(e.path) },
+            e.message,
+            'write a literal "$" as "$$"; variables as ${NAME}, ${NAME:-default} or ${NAME:?message}',
+          ),
+        );
+      for (const p of c.model.problems.filter((p) => p.kind === 'argv'))
+        out.push(hit({ file, line: p.line, path: p.path }, p.message, 'balance the quotes of the command'));
       for (const p of checkComposeSchema(c.plain)) {
-        out.push(hit({ file, line: lineAt(c.parsed.root, p.path), path: formatPath(p.path) }, `${formatPath(p.path) || 'the file'}: ${p.message}`, 'see the Compose Specification for this key (https://docs.docker.com/reference/compose-file/)'));
+        out.push(
+          hit(
+            { file, line: lineAt(c.parsed.root, p.path), path: formatPath(p.path) },
+            `${formatPath(p.path) || 'the file'}: ${p.message}`,
+            'see the Compose Specification for this key (https://docs.docker.com/reference/compose-file/)',
+          ),
+        );
       }
     }
     return out;
@@ -35,7 +56,13 @@ export const composeVariableUnset: Rule = {
       for (const m of c.parsed.missingRequired) {
         if (seen.has(m.name)) continue;
         seen.add(m.name);
-        out.push(hit({ file: c.input.file, line: m.line, path: formatPath(m.path) }, `${m.name} is not set here; compose will refuse to start until it is ("${m.message}")`, `set ${m.name} in the deploy environment or in .env beside ${c.input.file}`));
+        out.push(
+          hit(
+            { file: c.input.file, line: m.line, path: formatPath(m.path) },
+            `${m.name} is not set here; compose will refuse to start until it is ("${m.message}")`,
+            `set ${m.name} in the deploy environment or in .env beside ${c.input.file}`,
+          ),
+        );
       }
     }
     return out;
@@ -48,7 +75,15 @@ export const composeEnvFileMissing: Rule = {
   description: 'an `env_file` that does not exist (compose refuses to start without it)',
   check(stack) {
     return stack.compose.flatMap((c) =>
-      c.model.problems.filter((p) => p.kind === 'env-file').map((p) => hit({ file: c.input.file, line: p.line, path: p.path }, p.message, 'create the file on the deploy host, mark it `required: false`, or pass the variables with `environment:` and ${VAR:-} defaults')),
+      c.model.problems
+        .filter((p) => p.kind === 'env-file')
+        .map((p) =>
+          hit(
+            { file: c.input.file, line: p.line, path: p.path },
+            p.message,
+            'create the file on the deploy host, mark it `required: false`, or pass the variables with `environment:` and ${VAR:-} defaults',
+          ),
+        ),
     );
   },
 };
@@ -56,9 +91,15 @@ export const composeEnvFileMissing: Rule = {
 export const redisConfInvalid: Rule = {
   id: 'redis-conf-invalid',
   severity: 'error',
-  description: 'a redis.conf line (or redis-server flag) that redis-server refuses at start: unknown directive, wrong argument count, bad value, or an inline `# comment`',
+  description:
+    'a redis.conf line (or redis-server flag) that redis-server refuses at start: unknown directive, wrong argument count, bad value, or an inline `# comment`',
   rationale: 'redis.conf has whole-line comments only: `maxmemory 256mb # cache` is three arguments, and Redis does not start.',
-  check: (stack) => diagnosticsFor(stack, 'redis-conf-invalid', 'fix the line as redis-server 7 reads it: one directive and its arguments per line, comments on lines of their own'),
+  check: (stack) =>
+    diagnosticsFor(
+      stack,
+      'redis-conf-invalid',
+      'fix the line as redis-server 7 reads it: one directive and its arguments per line, comments on lines of their own',
+    ),
 };
 
 export const supervisorParse: Rule = {
@@ -79,5 +120,6 @@ export const supervisorUnknownKey: Rule = {
   id: 'supervisor-unknown-key',
   severity: 'warning',
   description: 'a key supervisord does not know in a [program:x] section (a typo is silently ignored, e.g. `stopwaitsec`)',
-  check: (stack) => diagnosticsFor(stack, 'supervisor-unknown-key', 'spell the key as the supervisord documentation does (http://supervisord.org/configuration.html)'),
+  check: (stack) =>
+    diagnosticsFor(stack, 'supervisor-unknown-key', 'spell the key as the supervisord documentation does (http://supervisord.org/configuration.html)'),
 };

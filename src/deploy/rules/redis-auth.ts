@@ -4,7 +4,8 @@ import type { RedisServer } from '../validate/model.js';
 import { authOf, isLiteral, last, whereOf } from './redis-facts.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
-const PASSWORD_FIX = 'require a password: `--requirepass ${REDIS_PASSWORD:?set REDIS_PASSWORD}` on the redis-server command line, or `include /run/secrets/redis-auth.conf` (a secret holding `requirepass …`), or ACL users; `rqctl config generate` writes this';
+const PASSWORD_FIX =
+  'require a password: `--requirepass ${REDIS_PASSWORD:?set REDIS_PASSWORD}` on the redis-server command line, or `include /run/secrets/redis-auth.conf` (a secret holding `requirepass …`), or ACL users; `rqctl config generate` writes this';
 
 function label(server: RedisServer): string {
   return `Redis ${server.label}`;
@@ -27,7 +28,9 @@ export const redisNoAuth: Rule = {
           : `${label(server)} accepts connections without a password (no requirepass and no ACL user)`;
         out.push(hit(at, message, PASSWORD_FIX));
       } else if (auth.state === 'required' && auth.password && auth.password.value.toLowerCase() === 'null') {
-        out.push(hit(at, `${label(server)} has the password "null" — the old stack's REDIS_PASSWORD=null meant "no password", and anyone can guess it`, PASSWORD_FIX));
+        out.push(
+          hit(at, `${label(server)} has the password "null" — the old stack's REDIS_PASSWORD=null meant "no password", and anyone can guess it`, PASSWORD_FIX),
+        );
       }
     }
     return out;
@@ -75,7 +78,8 @@ export const redisPasswordLiteral: Rule = {
     for (const c of stack.compose) {
       for (const svc of c.model.services) {
         for (const [k, v, raw] of redisSecretEntries(svc.environment)) {
-          if (literalSecret(raw)) out.push(hit({ file: c.input.file, line: v.line, path: v.path }, `${k} of service "${svc.name}" holds a literal password`, fix));
+          if (literalSecret(raw))
+            out.push(hit({ file: c.input.file, line: v.line, path: v.path }, `${k} of service "${svc.name}" holds a literal password`, fix));
         }
       }
     }
@@ -85,7 +89,14 @@ export const redisPasswordLiteral: Rule = {
         if (!env) continue;
         for (const m of env.value.matchAll(/(REDIS(?:_[A-Z]+)?_PASSWORD)\s*=\s*("[^"]*"|'[^']*'|[^,\s]*)/g)) {
           const value = m[2].replace(/^["']|["']$/g, '');
-          if (value && value.toLowerCase() !== 'null' && !/^%\(ENV_[A-Z0-9_]+\)s$/.test(value)) out.push(hit({ file: s.input.file, line: env.line, path: `${p.section.name}.environment` }, `${m[1]} of [${p.section.name}] is a literal password`, 'leave REDIS_PASSWORD to the container environment (supervisord passes it on), or use %(ENV_REDIS_PASSWORD)s'));
+          if (value && value.toLowerCase() !== 'null' && !/^%\(ENV_[A-Z0-9_]+\)s$/.test(value))
+            out.push(
+              hit(
+                { file: s.input.file, line: env.line, path: `${p.section.name}.environment` },
+                `${m[1]} of [${p.section.name}] is a literal password`,
+                'leave REDIS_PASSWORD to the container environment (supervisord passes it on), or use %(ENV_REDIS_PASSWORD)s',
+              ),
+            );
         }
       }
     }
@@ -97,14 +108,22 @@ export const redisConfVariable: Rule = {
   id: 'redis-conf-variable',
   severity: 'error',
   description: 'a `${VAR}` in a redis.conf value: redis.conf cannot read the environment, so the value is that text itself',
-  rationale: '`requirepass ${REDIS_PASSWORD}` in redis.conf sets the password to the 16 characters "${REDIS_PASSWORD}", which anyone reading the repository knows.',
+  rationale:
+    '`requirepass ${REDIS_PASSWORD}` in redis.conf sets the password to the 16 characters "${REDIS_PASSWORD}", which anyone reading the repository knows.',
   check(stack) {
     const out: RuleHit[] = [];
     for (const server of stack.redis) {
       for (const d of server.directives) {
         if (d.source !== 'conf') continue;
         const a = d.args.find((x) => /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/.test(x.value));
-        if (a) out.push(hit(whereOf(d), `${d.name} ${a.value} in ${d.file}: redis.conf does not expand variables, so the value is literally "${a.value}"`, 'pass the value on the redis-server command line in compose (`--requirepass ${REDIS_PASSWORD:?…}`), or `include` a secret file that holds the real line'));
+        if (a)
+          out.push(
+            hit(
+              whereOf(d),
+              `${d.name} ${a.value} in ${d.file}: redis.conf does not expand variables, so the value is literally "${a.value}"`,
+              'pass the value on the redis-server command line in compose (`--requirepass ${REDIS_PASSWORD:?…}`), or `include` a secret file that holds the real line',
+            ),
+          );
       }
     }
     return out;
@@ -125,7 +144,8 @@ export const redisPasswordCmdline: Rule = {
   id: 'redis-password-cmdline',
   severity: 'warning',
   description: 'a password on a command line (visible in `ps` and `docker inspect`)',
-  rationale: 'redis.conf cannot read the environment, so `--requirepass ${REDIS_PASSWORD}` is the common way in; it shows in `docker inspect` and in `ps` inside the container. A secret file avoids both.',
+  rationale:
+    'redis.conf cannot read the environment, so `--requirepass ${REDIS_PASSWORD}` is the common way in; it shows in `docker inspect` and in `ps` inside the container. A secret file avoids both.',
   check(stack) {
     const out: RuleHit[] = [];
     for (const server of stack.redis) {
@@ -146,12 +166,26 @@ export const redisPasswordCmdline: Rule = {
         if (hc) {
           const words = hc.kind === 'CMD-SHELL' || hc.kind === 'string' ? hc.words.flatMap((w) => w.value.split(/\s+/)) : hc.words.map((w) => w.value);
           const found = cmdlinePasswords(words);
-          if (found) out.push(hit({ file: c.input.file, line: hc.line, path: hc.path }, `the healthcheck of service "${svc.name}" passes the password on the command line (${found}): \`docker inspect\` and \`ps\` show it`, 'let redis-cli read it from the environment: set REDISCLI_AUTH in the service environment and run `redis-cli ping`'));
+          if (found)
+            out.push(
+              hit(
+                { file: c.input.file, line: hc.line, path: hc.path },
+                `the healthcheck of service "${svc.name}" passes the password on the command line (${found}): \`docker inspect\` and \`ps\` show it`,
+                'let redis-cli read it from the environment: set REDISCLI_AUTH in the service environment and run `redis-cli ping`',
+              ),
+            );
         }
         const argv = [...(svc.entrypoint?.words ?? []), ...(svc.command?.words ?? [])].map((w) => w.value);
         if (!stack.redis.some((r) => r.service === svc)) {
           const found = cmdlinePasswords(argv);
-          if (found) out.push(hit({ file: c.input.file, line: svc.command?.line ?? svc.line, path: svc.command?.path ?? svc.path }, `service "${svc.name}" has a password on its command line (${found})`, 'pass it as REDIS_PASSWORD in the environment instead'));
+          if (found)
+            out.push(
+              hit(
+                { file: c.input.file, line: svc.command?.line ?? svc.line, path: svc.command?.path ?? svc.path },
+                `service "${svc.name}" has a password on its command line (${found})`,
+                'pass it as REDIS_PASSWORD in the environment instead',
+              ),
+            );
         }
       }
     }
@@ -159,7 +193,14 @@ export const redisPasswordCmdline: Rule = {
       for (const p of s.programs) {
         if (!p.command) continue;
         const found = cmdlinePasswords(p.command.value.split(/\s+/));
-        if (found) out.push(hit({ file: s.input.file, line: p.command.line, path: `${p.section.name}.command` }, `[${p.section.name}] has a password on its command line (${found}): \`ps\` shows it`, 'pass it as REDIS_PASSWORD in the environment instead'));
+        if (found)
+          out.push(
+            hit(
+              { file: s.input.file, line: p.command.line, path: `${p.section.name}.command` },
+              `[${p.section.name}] has a password on its command line (${found}): \`ps\` shows it`,
+              'pass it as REDIS_PASSWORD in the environment instead',
+            ),
+          );
       }
     }
     return out;
@@ -181,10 +222,14 @@ export const redisProtectedModeOff: Rule = {
       const pm = last(server, 'protected-mode');
       const bind = last(server, 'bind');
       const fix = 'set a password (requirepass or ACL users); keep `protected-mode yes`; bind to 127.0.0.1 or the private interface';
-      if (pm && pm.args[0]?.value.toLowerCase() === 'no') out.push(hit(whereOf(pm), `Redis ${server.label} has protected-mode no and no password: it answers anyone who can reach it`, fix));
-      else if (bind && bind.args.some((a) => ALL_INTERFACES.includes(a.value))) out.push(hit(whereOf(bind), `Redis ${server.label} binds ${bind.args.map((a) => a.value).join(' ')} with no password`, fix));
+      if (pm && pm.args[0]?.value.toLowerCase() === 'no')
+        out.push(hit(whereOf(pm), `Redis ${server.label} has protected-mode no and no password: it answers anyone who can reach it`, fix));
+      else if (bind && bind.args.some((a) => ALL_INTERFACES.includes(a.value)))
+        out.push(hit(whereOf(bind), `Redis ${server.label} binds ${bind.args.map((a) => a.value).join(' ')} with no password`, fix));
       else if (!pm && server.officialImage) {
-        out.push(hit(server.where, `Redis ${server.label} runs the official redis image, whose build turns protected mode off by default, and has no password`, fix));
+        out.push(
+          hit(server.where, `Redis ${server.label} runs the official redis image, whose build turns protected mode off by default, and has no password`, fix),
+        );
       }
     }
     return out;

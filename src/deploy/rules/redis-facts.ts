@@ -40,7 +40,10 @@ export function authOf(server: RedisServer): AuthState {
   for (const d of server.directives) {
     if (d.name === 'requirepass') {
       const pw = d.args[0];
-      result = pw && pw.value !== '' ? { state: 'required', password: pw, directive: d, reason: 'requirepass' } : { state: 'none', password: pw, directive: d, reason: 'requirepass is empty' };
+      result =
+        pw && pw.value !== ''
+          ? { state: 'required', password: pw, directive: d, reason: 'requirepass' }
+          : { state: 'none', password: pw, directive: d, reason: 'requirepass is empty' };
     } else if (d.name === 'user' && d.args[0]?.value === 'default') {
       // A configured default user is reset first (off, no password), then its rules apply in order.
       let on = false;

@@ -19,11 +19,24 @@ export const redisPortPublic: Rule = {
       for (const p of svc.ports) {
         const ip = (p.hostIp ?? '').replace(/^\[|\]$/g, '');
         if (ip && ip !== '0.0.0.0' && ip !== '::') continue;
-        out.push(hit({ file: svc.file, line: p.line, path: p.path }, `service "${svc.name}" publishes Redis port ${p.published ?? '(random)'}→${p.target} on all interfaces ("${p.text}")`, `publish on loopback only: "127.0.0.1:${p.published && !p.published.includes('$') ? p.published : '6379'}:${p.target}" (or drop \`ports:\` — services reach it by name)`));
+        out.push(
+          hit(
+            { file: svc.file, line: p.line, path: p.path },
+            `service "${svc.name}" publishes Redis port ${p.published ?? '(random)'}→${p.target} on all interfaces ("${p.text}")`,
+            `publish on loopback only: "127.0.0.1:${p.published && !p.published.includes('$') ? p.published : '6379'}:${p.target}" (or drop \`ports:\` — services reach it by name)`,
+          ),
+        );
       }
       if (svc.networkMode === 'host') {
         const bind = last(server, 'bind');
-        if (!bind || bind.args.some((a) => !LOOPBACK(a.value.replace(/^-/, '')))) out.push(hit({ file: svc.file, line: svc.line, path: `${svc.path}.network_mode` }, `service "${svc.name}" runs Redis with network_mode: host and binds ${bind ? bind.args.map((a) => a.value).join(' ') : 'every interface (the default)'}`, 'add `--bind 127.0.0.1 -::1` (or a private address) to the command'));
+        if (!bind || bind.args.some((a) => !LOOPBACK(a.value.replace(/^-/, ''))))
+          out.push(
+            hit(
+              { file: svc.file, line: svc.line, path: `${svc.path}.network_mode` },
+              `service "${svc.name}" runs Redis with network_mode: host and binds ${bind ? bind.args.map((a) => a.value).join(' ') : 'every interface (the default)'}`,
+              'add `--bind 127.0.0.1 -::1` (or a private address) to the command',
+            ),
+          );
       }
     }
     return out;
@@ -75,7 +88,13 @@ export const redisDangerousCommands: Rule = {
     for (const server of stack.redis) {
       const state = wipeCommandState(server);
       if (!state.open.length || state.unknown) continue;
-      out.push(hit(server.where, `Redis ${server.label} allows ${state.open.join(' and ')}: one command empties every DB`, `${server.service ? 'add `--rename-command FLUSHDB "" --rename-command FLUSHALL ""` to the command, or ' : ''}add \`rename-command FLUSHDB ""\` and \`rename-command FLUSHALL ""\` to redis.conf (or deny them by ACL: \`user default on >… ~* &* +@all -flushdb -flushall\`); rqctl never needs them (cache clear uses SCAN + UNLINK)`));
+      out.push(
+        hit(
+          server.where,
+          `Redis ${server.label} allows ${state.open.join(' and ')}: one command empties every DB`,
+          `${server.service ? 'add `--rename-command FLUSHDB "" --rename-command FLUSHALL ""` to the command, or ' : ''}add \`rename-command FLUSHDB ""\` and \`rename-command FLUSHALL ""\` to redis.conf (or deny them by ACL: \`user default on >… ~* &* +@all -flushdb -flushall\`); rqctl never needs them (cache clear uses SCAN + UNLINK)`,
+        ),
+      );
     }
     return out;
   },
@@ -91,7 +110,14 @@ export const redisDebugCommand: Rule = {
     for (const server of stack.redis) {
       for (const name of ['enable-debug-command', 'enable-module-command']) {
         const d = last(server, name);
-        if (d && d.args[0]?.value.toLowerCase() === 'yes') out.push(hit(whereOf(d), `Redis ${server.label} has ${name} yes: any client may run ${name === 'enable-debug-command' ? 'DEBUG' : 'MODULE'} commands`, `set \`${name} no\` (or \`local\` for tests only)`));
+        if (d && d.args[0]?.value.toLowerCase() === 'yes')
+          out.push(
+            hit(
+              whereOf(d),
+              `Redis ${server.label} has ${name} yes: any client may run ${name === 'enable-debug-command' ? 'DEBUG' : 'MODULE'} commands`,
+              `set \`${name} no\` (or \`local\` for tests only)`,
+            ),
+          );
       }
     }
     return out;
@@ -114,7 +140,13 @@ export const redisNoMaxmemory: Rule = {
     for (const server of stack.redis) {
       if (!fullyKnown(server) || maxmemoryOf(server)) continue;
       const d = last(server, 'maxmemory');
-      out.push(hit(d ? whereOf(d) : server.where, `Redis ${server.label} has no maxmemory${d ? ' (0 = unlimited)' : ''}`, `set \`maxmemory\` below the container's memory limit (e.g. ${server.roles.includes('cache') && server.roles.length === 1 ? '256mb with a 384M limit' : '512mb with a 768M limit'})`));
+      out.push(
+        hit(
+          d ? whereOf(d) : server.where,
+          `Redis ${server.label} has no maxmemory${d ? ' (0 = unlimited)' : ''}`,
+          `set \`maxmemory\` below the container's memory limit (e.g. ${server.roles.includes('cache') && server.roles.length === 1 ? '256mb with a 384M limit' : '512mb with a 768M limit'})`,
+        ),
+      );
     }
     return out;
   },
@@ -133,7 +165,13 @@ export const redisQueueEviction: Rule = {
       const atRisk = rolesAtRiskOfEviction(server.roles, policy);
       if (!atRisk.length) continue;
       const inFile = d ? (d.source === 'conf' ? ` in ${d.file} (line ${d.line})` : d.source === 'flag' ? ' on the command line' : '') : '';
-      out.push(hit(d ? whereOf(d) : server.where, `${evictionProblem(`Redis ${server.label}`, atRisk, policy)} (roles: ${server.rolesReason})`, `set \`maxmemory-policy noeviction\`${inFile}, and ${EVICTION_FIX}`));
+      out.push(
+        hit(
+          d ? whereOf(d) : server.where,
+          `${evictionProblem(`Redis ${server.label}`, atRisk, policy)} (roles: ${server.rolesReason})`,
+          `set \`maxmemory-policy noeviction\`${inFile}, and ${EVICTION_FIX}`,
+        ),
+      );
     }
     return out;
   },
@@ -151,7 +189,13 @@ export const redisQueuePersistence: Rule = {
       const d = last(server, 'appendonly');
       if (d?.args[0]?.value.toLowerCase() === 'yes') continue;
       if (!d && !fullyKnown(server)) continue;
-      out.push(hit(d ? whereOf(d) : server.where, `Redis ${server.label} holds the queue without AOF (appendonly ${d ? d.args[0]?.value ?? 'no' : 'no, the default'}): a crash loses queued jobs`, `${PERSISTENCE_FIX}${server.service ? ' and keep /data on a named volume' : ''}`));
+      out.push(
+        hit(
+          d ? whereOf(d) : server.where,
+          `Redis ${server.label} holds the queue without AOF (appendonly ${d ? (d.args[0]?.value ?? 'no') : 'no, the default'}): a crash loses queued jobs`,
+          `${PERSISTENCE_FIX}${server.service ? ' and keep /data on a named volume' : ''}`,
+        ),
+      );
     }
     return out;
   },
@@ -161,7 +205,8 @@ export const redisMemoryHeadroom: Rule = {
   id: 'redis-memory-headroom',
   severity: 'warning',
   description: `no container memory limit, or a limit below maxmemory × ${MEMORY_HEADROOM} (fork, buffers)`,
-  rationale: 'maxmemory counts data only; an AOF rewrite or snapshot forks the process, and client buffers and fragmentation come on top. Too tight a limit gets Redis OOM-killed.',
+  rationale:
+    'maxmemory counts data only; an AOF rewrite or snapshot forks the process, and client buffers and fragmentation come on top. Too tight a limit gets Redis OOM-killed.',
   check(stack) {
     const out: RuleHit[] = [];
     for (const server of stack.redis) {
@@ -170,11 +215,23 @@ export const redisMemoryHeadroom: Rule = {
       const max = maxmemoryOf(server);
       const need = max ? Math.ceil((max * MEMORY_HEADROOM) / 1024 ** 2) : undefined;
       if (!svc.memLimit) {
-        out.push(hit({ file: svc.file, line: svc.line, path: svc.path }, `service "${svc.name}" (Redis) has no container memory limit`, `set \`deploy.resources.limits.memory\` (${need ? `at least ${need}M for maxmemory ${formatBytes(max!)}` : 'e.g. 384M with maxmemory 256mb'}) and a reservation`));
+        out.push(
+          hit(
+            { file: svc.file, line: svc.line, path: svc.path },
+            `service "${svc.name}" (Redis) has no container memory limit`,
+            `set \`deploy.resources.limits.memory\` (${need ? `at least ${need}M for maxmemory ${formatBytes(max!)}` : 'e.g. 384M with maxmemory 256mb'}) and a reservation`,
+          ),
+        );
         continue;
       }
       if (max && svc.memLimit.bytes !== undefined && svc.memLimit.bytes < max * MEMORY_HEADROOM) {
-        out.push(hit({ file: svc.file, line: svc.memLimit.line, path: svc.memLimit.path }, `service "${svc.name}" has a memory limit of ${svc.memLimit.text} for maxmemory ${formatBytes(max)}: less than ${MEMORY_HEADROOM}× leaves no room for forks and buffers`, `raise the limit to at least ${need}M or lower maxmemory`));
+        out.push(
+          hit(
+            { file: svc.file, line: svc.memLimit.line, path: svc.memLimit.path },
+            `service "${svc.name}" has a memory limit of ${svc.memLimit.text} for maxmemory ${formatBytes(max)}: less than ${MEMORY_HEADROOM}× leaves no room for forks and buffers`,
+            `raise the limit to at least ${need}M or lower maxmemory`,
+          ),
+        );
       }
     }
     return out;

@@ -21,7 +21,13 @@ export const supervisorProcessName: Rule = {
         if (p.numprocs <= 1) continue;
         const pn = p.get('process_name');
         if (pn && pn.value.includes('%(process_num)')) continue;
-        out.push(hit(at(s, p, pn ? 'process_name' : 'numprocs'), `[${p.section.name}] runs numprocs=${p.numprocs} ${pn ? `with process_name=${pn.value}` : 'without process_name'}: supervisord refuses to start`, 'add `process_name=%(program_name)s_%(process_num)02d`'));
+        out.push(
+          hit(
+            at(s, p, pn ? 'process_name' : 'numprocs'),
+            `[${p.section.name}] runs numprocs=${p.numprocs} ${pn ? `with process_name=${pn.value}` : 'without process_name'}: supervisord refuses to start`,
+            'add `process_name=%(program_name)s_%(process_num)02d`',
+          ),
+        );
       }
     }
     return out;
@@ -32,7 +38,8 @@ export const supervisorAutorestart: Rule = {
   id: 'supervisor-autorestart',
   severity: 'warning',
   description: 'a worker program without `autorestart`',
-  rationale: 'The default (`unexpected`) does not restart a worker that exits 0 — which is what a worker does after --max-time, --max-jobs or `rqctl worker restart`. The queue then stops being worked.',
+  rationale:
+    'The default (`unexpected`) does not restart a worker that exits 0 — which is what a worker does after --max-time, --max-jobs or `rqctl worker restart`. The queue then stops being worked.',
   check(stack) {
     const out: RuleHit[] = [];
     for (const s of stack.supervisor) {
@@ -40,7 +47,13 @@ export const supervisorAutorestart: Rule = {
         if (!isQueueProgram(p.info.kind)) continue;
         const v = p.get('autorestart');
         if (v && /^(true|yes|on|1)$/i.test(v.value.trim())) continue;
-        out.push(hit(at(s, p, v ? 'autorestart' : undefined), `[${p.section.name}] has autorestart=${v?.value ?? 'unexpected (the default)'}: after a clean exit (--max-time, worker restart) it stays down`, 'set `autorestart=true`'));
+        out.push(
+          hit(
+            at(s, p, v ? 'autorestart' : undefined),
+            `[${p.section.name}] has autorestart=${v?.value ?? 'unexpected (the default)'}: after a clean exit (--max-time, worker restart) it stays down`,
+            'set `autorestart=true`',
+          ),
+        );
       }
     }
     return out;
@@ -63,7 +76,13 @@ export const supervisorRootUser: Rule = {
         const user = p.get('user')?.value.trim();
         if (user && !isRootUser(user)) continue;
         if (!user && ((daemonUser && !isRootUser(daemonUser)) || containersNonRoot)) continue;
-        out.push(hit(at(s, p, user ? 'user' : undefined), `[${p.section.name}] runs as ${user ? user : 'root (no user=, and nothing says supervisord runs as another user)'}`, 'set `user=` to an unprivileged account (the generated image has `rqctl`), and run supervisord itself as that user'));
+        out.push(
+          hit(
+            at(s, p, user ? 'user' : undefined),
+            `[${p.section.name}] runs as ${user ? user : 'root (no user=, and nothing says supervisord runs as another user)'}`,
+            'set `user=` to an unprivileged account (the generated image has `rqctl`), and run supervisord itself as that user',
+          ),
+        );
       }
     }
     return out;
@@ -74,7 +93,7 @@ export const supervisorHttpExposed: Rule = {
   id: 'supervisor-http-exposed',
   severity: 'error',
   description: '`[inet_http_server]` not bound to localhost, or without username/password',
-  rationale: 'supervisord\'s HTTP interface starts, stops and reconfigures programs: whoever reaches it runs commands.',
+  rationale: "supervisord's HTTP interface starts, stops and reconfigures programs: whoever reaches it runs commands.",
   check(stack) {
     const out: RuleHit[] = [];
     for (const s of stack.supervisor) {
@@ -83,8 +102,22 @@ export const supervisorHttpExposed: Rule = {
       const port = sec.keys.get('port');
       const host = port ? port.value.trim().replace(/:\d+$/, '') : '';
       const where = { file: s.input.file, line: port?.line ?? sec.line, path: 'inet_http_server.port' };
-      if (!port || !/^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/.test(host)) out.push(hit(where, `[inet_http_server] listens on ${port ? port.value : '(no port)'}: not only localhost`, 'use `port=127.0.0.1:9001`, or the unix socket ([unix_http_server]) instead'));
-      if (!sec.keys.get('username') || !sec.keys.get('password')) out.push(hit({ file: s.input.file, line: sec.line, path: 'inet_http_server' }, '[inet_http_server] has no username/password: anyone who reaches it controls the programs', 'set `username=` and `password=` (or drop [inet_http_server] and use the unix socket)'));
+      if (!port || !/^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/.test(host))
+        out.push(
+          hit(
+            where,
+            `[inet_http_server] listens on ${port ? port.value : '(no port)'}: not only localhost`,
+            'use `port=127.0.0.1:9001`, or the unix socket ([unix_http_server]) instead',
+          ),
+        );
+      if (!sec.keys.get('username') || !sec.keys.get('password'))
+        out.push(
+          hit(
+            { file: s.input.file, line: sec.line, path: 'inet_http_server' },
+            '[inet_http_server] has no username/password: anyone who reaches it controls the programs',
+            'set `username=` and `password=` (or drop [inet_http_server] and use the unix socket)',
+          ),
+        );
     }
     return out;
   },
@@ -94,14 +127,21 @@ export const supervisorSocketPerms: Rule = {
   id: 'supervisor-socket-perms',
   severity: 'warning',
   description: '`[unix_http_server]` `chmod` wider than 0770',
-  rationale: 'Every local user who can open the socket can stop the workers or start programs as supervisord\'s user.',
+  rationale: "Every local user who can open the socket can stop the workers or start programs as supervisord's user.",
   check(stack) {
     const out: RuleHit[] = [];
     for (const s of stack.supervisor) {
       const chmod = s.ini.sections.get('unix_http_server')?.keys.get('chmod');
       if (!chmod) continue;
       const mode = parseInt(chmod.value.trim(), 8);
-      if (Number.isFinite(mode) && (mode & 0o007) !== 0) out.push(hit({ file: s.input.file, line: chmod.line, path: 'unix_http_server.chmod' }, `[unix_http_server] chmod=${chmod.value.trim()} lets every local user control supervisord`, 'use `chmod=0700` (or 0770 with `chown=user:group`)'));
+      if (Number.isFinite(mode) && (mode & 0o007) !== 0)
+        out.push(
+          hit(
+            { file: s.input.file, line: chmod.line, path: 'unix_http_server.chmod' },
+            `[unix_http_server] chmod=${chmod.value.trim()} lets every local user control supervisord`,
+            'use `chmod=0700` (or 0770 with `chown=user:group`)',
+          ),
+        );
     }
     return out;
   },

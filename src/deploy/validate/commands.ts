@@ -54,15 +54,28 @@ export function classifyArgv(argv: string[]): ProgramInfo {
         const sub = rest.find((w) => !w.startsWith('-'));
         if (sub === 'worker' && rest[rest.indexOf(sub) + 1] !== 'restart') {
           const text = optionValue(rest, '--timeout');
-          return { kind: 'rqctl-worker', timeout: timeoutSeconds(text) ?? RQCTL_DEFAULT_TIMEOUT, timeoutExplicit: text !== undefined, timeoutText: text, commands };
+          return {
+            kind: 'rqctl-worker',
+            timeout: timeoutSeconds(text) ?? RQCTL_DEFAULT_TIMEOUT,
+            timeoutExplicit: text !== undefined,
+            timeoutText: text,
+            commands,
+          };
         }
-        if (sub === 'scheduler' || sub === 'up') return { kind: sub === 'up' ? 'rqctl-worker' : 'rqctl-scheduler', timeout: sub === 'up' ? RQCTL_DEFAULT_TIMEOUT : undefined, commands };
+        if (sub === 'scheduler' || sub === 'up')
+          return { kind: sub === 'up' ? 'rqctl-worker' : 'rqctl-scheduler', timeout: sub === 'up' ? RQCTL_DEFAULT_TIMEOUT : undefined, commands };
       }
       if (prog === 'artisan') {
         const sub = words[i + 1];
         if (sub === 'queue:work' || sub === 'queue:listen') {
           const text = optionValue(words.slice(i + 2), '--timeout');
-          return { kind: 'artisan-worker', timeout: timeoutSeconds(text) ?? ARTISAN_DEFAULT_TIMEOUT, timeoutExplicit: text !== undefined, timeoutText: text, commands };
+          return {
+            kind: 'artisan-worker',
+            timeout: timeoutSeconds(text) ?? ARTISAN_DEFAULT_TIMEOUT,
+            timeoutExplicit: text !== undefined,
+            timeoutText: text,
+            commands,
+          };
         }
         if (sub === 'horizon') return { kind: 'artisan-worker', commands };
         if (sub === 'schedule:run' || sub === 'schedule:work') return { kind: 'artisan-scheduler', commands };

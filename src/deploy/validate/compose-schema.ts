@@ -38,7 +38,10 @@ export function checkComposeSchema(doc: unknown): SchemaProblem[] {
   }
   const problems: SchemaProblem[] = [];
   for (const [instancePath, list] of byPath) {
-    const path = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const additional = list.filter((e) => e.keyword === 'additionalProperties');
     if (additional.length) {
       const keys = [...new Set(additional.map((e) => String((e.params as { additionalProperty?: string }).additionalProperty)))];
@@ -47,7 +50,10 @@ export function checkComposeSchema(doc: unknown): SchemaProblem[] {
     }
     const required = list.filter((e) => e.keyword === 'required');
     if (required.length) {
-      problems.push({ path, message: `missing ${[...new Set(required.map((e) => `"${(e.params as { missingProperty?: string }).missingProperty}"`))].join(', ')}` });
+      problems.push({
+        path,
+        message: `missing ${[...new Set(required.map((e) => `"${(e.params as { missingProperty?: string }).missingProperty}"`))].join(', ')}`,
+      });
       continue;
     }
     const types = list.filter((e) => e.keyword === 'type');

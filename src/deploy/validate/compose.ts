@@ -161,7 +161,9 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
       volumes: [],
       securityOpt: [],
       capDrop: [],
-      readOnly: node.entries.get('read_only')?.kind === 'scalar' && ['true', 'yes'].includes(String((node.entries.get('read_only') as { value: unknown }).value).toLowerCase()),
+      readOnly:
+        node.entries.get('read_only')?.kind === 'scalar' &&
+        ['true', 'yes'].includes(String((node.entries.get('read_only') as { value: unknown }).value).toLowerCase()),
       user: scalarString(node.entries.get('user')),
       networkMode: scalarString(node.entries.get('network_mode')),
       hostnames: [name],
@@ -186,10 +188,12 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
       const abs = resolve(dirname(absPath), f);
       const where = { line: item.line, path: p('env_file', ...(envFiles?.kind === 'seq' ? [i] : [])) };
       if (!existsSync(abs)) {
-        if (required) result.problems.push({ ...where, message: `env_file ${f} does not exist: compose refuses to start the stack without it`, kind: 'env-file' });
+        if (required)
+          result.problems.push({ ...where, message: `env_file ${f} does not exist: compose refuses to start the stack without it`, kind: 'env-file' });
         return;
       }
-      for (const [k, v] of Object.entries(parseEnv(readFileSync(abs, 'utf8')))) svc.environment.set(k, { value: v, line: where.line, path: where.path, fromEnvFile: f });
+      for (const [k, v] of Object.entries(parseEnv(readFileSync(abs, 'utf8'))))
+        svc.environment.set(k, { value: v, line: where.line, path: where.path, fromEnvFile: f });
     });
     const envNode = node.entries.get('environment');
     if (envNode?.kind === 'map') {
@@ -257,7 +261,12 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
         } else if (it.kind === 'map') {
           const type = scalarString(it.entries.get('type')) ?? 'volume';
           const target = scalarString(it.entries.get('target')) ?? '';
-          svc.volumes.push({ type: type === 'bind' || type === 'volume' || type === 'tmpfs' ? type : 'other', source: scalarString(it.entries.get('source')), target, ...where });
+          svc.volumes.push({
+            type: type === 'bind' || type === 'volume' || type === 'tmpfs' ? type : 'other',
+            source: scalarString(it.entries.get('source')),
+            target,
+            ...where,
+          });
         }
       });
     }
@@ -279,10 +288,12 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
       svc.memLimit = { bytes: dockerBytes(limitNode.value), text: String(limitNode.value), line: limitNode.line, path: p(...limit!) };
     } else {
       const ml = node.entries.get('mem_limit');
-      if (ml?.kind === 'scalar' && ml.value !== null) svc.memLimit = { bytes: dockerBytes(ml.value), text: String(ml.value), line: ml.line, path: p('mem_limit') };
+      if (ml?.kind === 'scalar' && ml.value !== null)
+        svc.memLimit = { bytes: dockerBytes(ml.value), text: String(ml.value), line: ml.line, path: p('mem_limit') };
     }
     const sgp = node.entries.get('stop_grace_period');
-    if (sgp?.kind === 'scalar' && sgp.value !== null) svc.stopGracePeriod = { seconds: composeSeconds(sgp.value), text: String(sgp.value), line: sgp.line, path: p('stop_grace_period') };
+    if (sgp?.kind === 'scalar' && sgp.value !== null)
+      svc.stopGracePeriod = { seconds: composeSeconds(sgp.value), text: String(sgp.value), line: sgp.line, path: p('stop_grace_period') };
 
     const so = node.entries.get('security_opt');
     if (so?.kind === 'seq') for (const it of so.items) if (scalarString(it)) svc.securityOpt.push(scalarString(it)!);
@@ -302,8 +313,8 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
 
     const build = node.entries.get('build');
     if (build) {
-      const context = build.kind === 'map' ? scalarString(build.entries.get('context')) ?? '.' : scalarString(build) ?? '.';
-      const dockerfile = build.kind === 'map' ? scalarString(build.entries.get('dockerfile')) ?? 'Dockerfile' : 'Dockerfile';
+      const context = build.kind === 'map' ? (scalarString(build.entries.get('context')) ?? '.') : (scalarString(build) ?? '.');
+      const dockerfile = build.kind === 'map' ? (scalarString(build.entries.get('dockerfile')) ?? 'Dockerfile') : 'Dockerfile';
       svc.build = { context, dockerfile };
     }
     result.services.push(svc);

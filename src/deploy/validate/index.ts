@@ -34,10 +34,18 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     const absPath = resolve(cwd, p);
     if (seen.has(absPath)) continue;
     seen.add(absPath);
-    if (!existsSync(absPath) || !statSync(absPath).isFile()) throw usageError(`${p}: no such file`, 'name compose, supervisord and redis.conf files, or run `rqctl config validate` without arguments in the project folder');
+    if (!existsSync(absPath) || !statSync(absPath).isFile())
+      throw usageError(
+        `${p}: no such file`,
+        'name compose, supervisord and redis.conf files, or run `rqctl config validate` without arguments in the project folder',
+      );
     const text = readFileSync(absPath, 'utf8');
     const kind = kindOf(absPath, text);
-    if (!kind) throw usageError(`${p}: cannot tell what kind of file this is${/sentinel/i.test(p) ? ' (Sentinel configurations are not checked)' : ''}`, 'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name');
+    if (!kind)
+      throw usageError(
+        `${p}: cannot tell what kind of file this is${/sentinel/i.test(p) ? ' (Sentinel configurations are not checked)' : ''}`,
+        'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name',
+      );
     inputs.push({ file: displayName(absPath, cwd), absPath, kind, text });
   }
   const stack = buildStack(inputs, { cwd, env: options.env ?? {} });
@@ -53,7 +61,13 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     }
   }
   const order = new Map(inputs.map((f, i) => [f.file, i]));
-  findings.sort((a, b) => (order.get(a.file) ?? 99) - (order.get(b.file) ?? 99) || a.file.localeCompare(b.file) || a.line - b.line || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  findings.sort(
+    (a, b) =>
+      (order.get(a.file) ?? 99) - (order.get(b.file) ?? 99) ||
+      a.file.localeCompare(b.file) ||
+      a.line - b.line ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
+  );
   return { findings, summary: summarize(findings), files: inputs.map((f) => ({ file: f.file, kind: f.kind })) };
 }
 
@@ -81,7 +95,8 @@ export function discoverFiles(cwd: string): string[] {
     for (const name of readdirSync(abs).sort()) {
       const lower = name.toLowerCase();
       if (!lower.endsWith('.conf')) continue;
-      if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor') && !lower.includes('sentinel'))) found.push(dir === '.' ? name : `${dir}/${name}`);
+      if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor') && !lower.includes('sentinel')))
+        found.push(dir === '.' ? name : `${dir}/${name}`);
     }
   }
   return found;

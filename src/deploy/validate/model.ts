@@ -140,7 +140,10 @@ function redisServerArgs(svc: ComposeService): Word[] | undefined {
 
 /** `$VAR` / `${VAR}` in a container's shell script, expanded from the service's environment (unset: empty). */
 function expandShellVars(word: string, svc: ComposeService): string {
-  return word.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, a: string | undefined, b: string | undefined) => svc.environment.get((a ?? b)!)?.value ?? '');
+  return word.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, a: string | undefined, b: string | undefined) => svc.environment.get((a ?? b)!)?.value ?? '',
+  );
 }
 
 function scriptOf(argv: string[]): string[][] | undefined {
@@ -198,9 +201,11 @@ function assignRoles(compose: ComposeInput, servers: RedisServer[]): void {
     const named = byName(role);
     if (named.length === 1) assigned.set(role, { server: named[0], why: `its name` });
   }
-  if (!assigned.has('session') && assigned.get('queue')?.why === 'its name') assigned.set('session', { server: assigned.get('queue')!.server, why: 'its name (queue servers hold sessions too)' });
+  if (!assigned.has('session') && assigned.get('queue')?.why === 'its name')
+    assigned.set('session', { server: assigned.get('queue')!.server, why: 'its name (queue servers hold sessions too)' });
   const unclaimed = servers.filter((s) => ![...assigned.values()].some((a) => a.server === s));
-  if (unclaimed.length === 1) for (const role of ROLES) if (!assigned.has(role)) assigned.set(role, { server: unclaimed[0], why: 'the only Redis no other role names' });
+  if (unclaimed.length === 1)
+    for (const role of ROLES) if (!assigned.has(role)) assigned.set(role, { server: unclaimed[0], why: 'the only Redis no other role names' });
   for (const s of servers) {
     const mine = ROLES.filter((r) => assigned.get(r)?.server === s);
     s.roles = mine;
@@ -251,7 +256,8 @@ export function buildStack(files: InputFile[], options: { cwd: string; env: Reco
         (i) => args[i]?.path ?? where.path,
         (i) => args[i]?.line ?? where.line,
       );
-      for (const p of parsedArgs.problems) diag({ rule: 'redis-conf-invalid', file: compose.input.file, line: p.line, path: p.path, message: `service "${svc.name}": ${p.message}` });
+      for (const p of parsedArgs.problems)
+        diag({ rule: 'redis-conf-invalid', file: compose.input.file, line: p.line, path: p.path, message: `service "${svc.name}": ${p.message}` });
       const server: RedisServer = {
         label: `service "${svc.name}"`,
         where,
@@ -338,9 +344,14 @@ function bitnamiDirectives(svc: ComposeService, file: string): RedisDirective[] 
     return { name, args, file, line: e?.line ?? svc.line, path: e?.path ?? svc.path, source: 'env' };
   };
   const pw = env.get('REDIS_PASSWORD');
-  if (env.get('REDIS_PASSWORD_FILE')?.value) out.push({ name: 'include', args: [{ value: env.get('REDIS_PASSWORD_FILE')!.value! }], file, line: svc.line, path: svc.path, source: 'env' });
+  if (env.get('REDIS_PASSWORD_FILE')?.value)
+    out.push({ name: 'include', args: [{ value: env.get('REDIS_PASSWORD_FILE')!.value! }], file, line: svc.line, path: svc.path, source: 'env' });
   else if (pw) out.push(mk('requirepass', [{ value: pw.value ?? '', raw: pw.raw, line: pw.line }], 'REDIS_PASSWORD'));
-  for (const c of (env.get('REDIS_DISABLE_COMMANDS')?.value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.push(mk('rename-command', [{ value: c }, { value: '' }], 'REDIS_DISABLE_COMMANDS'));
+  for (const c of (env.get('REDIS_DISABLE_COMMANDS')?.value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean))
+    out.push(mk('rename-command', [{ value: c }, { value: '' }], 'REDIS_DISABLE_COMMANDS'));
   const aof = env.get('REDIS_AOF_ENABLED')?.value ?? 'yes';
   out.push(mk('appendonly', [{ value: aof === 'no' ? 'no' : 'yes' }], 'REDIS_AOF_ENABLED'));
   return out;
@@ -353,37 +364,87 @@ function readSupervisor(input: InputFile, stack: Stack, diag: (d: Diagnostic) =>
     diag({ rule, file: input.file, line: p.line, path: p.section ? (p.key ? `${p.section}.${p.key}` : p.section) : '', message: p.message });
   }
   if (!ini.sections.has('supervisord') && !ini.problems.some((p) => p.kind === 'parse')) {
-    diag({ rule: 'supervisor-parse', file: input.file, line: 1, path: 'supervisord', message: 'no [supervisord] section: supervisord refuses to start with this file ("missing [supervisord] section")' });
+    diag({
+      rule: 'supervisor-parse',
+      file: input.file,
+      line: 1,
+      path: 'supervisord',
+      message: 'no [supervisord] section: supervisord refuses to start with this file ("missing [supervisord] section")',
+    });
   }
   const programs: SupervisorProgram[] = [];
   for (const section of ini.sections.values()) {
     for (const [key, v] of section.keys) {
       const bad = badExpansions(v.value);
-      if (bad.length) diag({ rule: 'supervisor-parse', file: input.file, line: v.line, path: `${section.name}.${key}`, message: `${key} uses %(${bad.join(')s, %(')})s, which supervisord cannot expand: it refuses to start` });
+      if (bad.length)
+        diag({
+          rule: 'supervisor-parse',
+          file: input.file,
+          line: v.line,
+          path: `${section.name}.${key}`,
+          message: `${key} uses %(${bad.join(')s, %(')})s, which supervisord cannot expand: it refuses to start`,
+        });
     }
     const m = /^(program|fcgi-program|eventlistener):(.+)$/.exec(section.name);
     if (!m) continue;
     const get = (k: string) => section.keys.get(k);
     for (const [key, v] of section.keys) {
-      if (!PROGRAM_KEYS.has(key)) diag({ rule: 'supervisor-unknown-key', file: input.file, line: v.line, path: `${section.name}.${key}`, message: `[${section.name}] ${key} is not a supervisord setting (a typo?): supervisord ignores it silently` });
+      if (!PROGRAM_KEYS.has(key))
+        diag({
+          rule: 'supervisor-unknown-key',
+          file: input.file,
+          line: v.line,
+          path: `${section.name}.${key}`,
+          message: `[${section.name}] ${key} is not a supervisord setting (a typo?): supervisord ignores it silently`,
+        });
     }
     const command = get('command');
-    if (!command) diag({ rule: 'supervisor-parse', file: input.file, line: section.line, path: section.name, message: `[${section.name}] has no command: supervisord refuses to start` });
+    if (!command)
+      diag({
+        rule: 'supervisor-parse',
+        file: input.file,
+        line: section.line,
+        path: section.name,
+        message: `[${section.name}] has no command: supervisord refuses to start`,
+      });
     const numprocsValue = get('numprocs');
     const numprocs = numprocsValue ? Number(numprocsValue.value) : 1;
-    if (numprocsValue && !/^\d+$/.test(numprocsValue.value.trim())) diag({ rule: 'supervisor-parse', file: input.file, line: numprocsValue.line, path: `${section.name}.numprocs`, message: `numprocs "${numprocsValue.value}" is not an integer` });
+    if (numprocsValue && !/^\d+$/.test(numprocsValue.value.trim()))
+      diag({
+        rule: 'supervisor-parse',
+        file: input.file,
+        line: numprocsValue.line,
+        path: `${section.name}.numprocs`,
+        message: `numprocs "${numprocsValue.value}" is not an integer`,
+      });
     for (const k of ['stopwaitsecs', 'startsecs', 'startretries', 'priority']) {
       const v = get(k);
-      if (v && !/^\d+$/.test(v.value.trim())) diag({ rule: 'supervisor-parse', file: input.file, line: v.line, path: `${section.name}.${k}`, message: `${k} "${v.value}" is not an integer: supervisord refuses to start` });
+      if (v && !/^\d+$/.test(v.value.trim()))
+        diag({
+          rule: 'supervisor-parse',
+          file: input.file,
+          line: v.line,
+          path: `${section.name}.${k}`,
+          message: `${k} "${v.value}" is not an integer: supervisord refuses to start`,
+        });
     }
     const autorestart = get('autorestart');
-    if (autorestart && !/^(true|false|unexpected|yes|no|on|off|1|0)$/i.test(autorestart.value.trim())) diag({ rule: 'supervisor-parse', file: input.file, line: autorestart.line, path: `${section.name}.autorestart`, message: `autorestart "${autorestart.value}" must be true, false or unexpected` });
+    if (autorestart && !/^(true|false|unexpected|yes|no|on|off|1|0)$/i.test(autorestart.value.trim()))
+      diag({
+        rule: 'supervisor-parse',
+        file: input.file,
+        line: autorestart.line,
+        path: `${section.name}.autorestart`,
+        message: `autorestart "${autorestart.value}" must be true, false or unexpected`,
+      });
     programs.push({
       name: m[2],
       section,
       file: input.file,
       command,
-      info: command ? classifyCommandLine(command.value.replace(/%\((program_name|process_num|group_name|host_node_name|numprocs|here)\)[-#0 +]*\d*[sd]/g, 'X')) : { kind: 'other', commands: [] },
+      info: command
+        ? classifyCommandLine(command.value.replace(/%\((program_name|process_num|group_name|host_node_name|numprocs|here)\)[-#0 +]*\d*[sd]/g, 'X'))
+        : { kind: 'other', commands: [] },
       numprocs: Number.isFinite(numprocs) ? numprocs : 1,
       numprocsValue,
       get,
@@ -413,7 +474,10 @@ export function kindOf(file: string, text: string): FileKind | undefined {
   if (name.endsWith('.conf') && name.includes('redis')) return 'redis';
   if (/^\s*services\s*:/m.test(text)) return 'compose';
   if (/^\s*\[(supervisord|program:[^\]]+|unix_http_server|inet_http_server|supervisorctl)\]/m.test(text)) return 'supervisord';
-  const first = text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+  const first = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('#'));
   if (first) {
     try {
       const word = splitArgs(first)[0]?.value.toLowerCase();

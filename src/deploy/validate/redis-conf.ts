@@ -96,7 +96,11 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
     try {
       words = splitArgs(text);
     } catch (e) {
-      problems.push({ line, path: text.split(/\s+/)[0].toLowerCase(), message: `line ${line} "${text}": ${(e as Error).message}; redis-server refuses to start ("Unbalanced quotes in configuration line")` });
+      problems.push({
+        line,
+        path: text.split(/\s+/)[0].toLowerCase(),
+        message: `line ${line} "${text}": ${(e as Error).message}; redis-server refuses to start ("Unbalanced quotes in configuration line")`,
+      });
       return;
     }
     if (!words.length) return;
@@ -109,7 +113,10 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
       problems.push({
         line,
         path: name,
-        message: `line ${line} "${text}": "${args.slice(comment).map((a) => a.value).join(' ')}" is not a comment — redis.conf has whole-line comments only, so redis-server reads it as more arguments and refuses to start`,
+        message: `line ${line} "${text}": "${args
+          .slice(comment)
+          .map((a) => a.value)
+          .join(' ')}" is not a comment — redis.conf has whole-line comments only, so redis-server reads it as more arguments and refuses to start`,
       });
       return;
     }
@@ -164,14 +171,17 @@ export function checkDirective(d: RedisDirective): string | undefined {
   switch (d.name) {
     case 'save':
       if (argc === 1 && values[0] === '') return undefined;
-      if (words.length === 0 || words.length % 2 !== 0 || words.some((w) => !/^\d+$/.test(w))) return `save takes pairs of <seconds> <changes> (or "" to disable snapshots), got "${values.join(' ')}"`;
+      if (words.length === 0 || words.length % 2 !== 0 || words.some((w) => !/^\d+$/.test(w)))
+        return `save takes pairs of <seconds> <changes> (or "" to disable snapshots), got "${values.join(' ')}"`;
       return undefined;
     case 'replicaof':
     case 'slaveof':
       return words.length === 2 ? undefined : `${d.name} takes <host> <port> (or "no one"): wrong number of arguments`;
     case 'client-output-buffer-limit':
-      if (words.length === 0 || words.length % 4 !== 0) return 'client-output-buffer-limit takes <class> <hard> <soft> <seconds> groups: wrong number of arguments';
-      for (let i = 0; i < words.length; i += 4) if (!['normal', 'replica', 'slave', 'pubsub'].includes(words[i].toLowerCase())) return `client-output-buffer-limit: unknown class "${words[i]}"`;
+      if (words.length === 0 || words.length % 4 !== 0)
+        return 'client-output-buffer-limit takes <class> <hard> <soft> <seconds> groups: wrong number of arguments';
+      for (let i = 0; i < words.length; i += 4)
+        if (!['normal', 'replica', 'slave', 'pubsub'].includes(words[i].toLowerCase())) return `client-output-buffer-limit: unknown class "${words[i]}"`;
       return undefined;
     case 'oom-score-adj-values':
       return words.length === 3 && words.every((w) => /^-?\d+$/.test(w)) ? undefined : 'oom-score-adj-values takes three integers';
@@ -180,7 +190,12 @@ export function checkDirective(d: RedisDirective): string | undefined {
 }
 
 function isAclRule(r: string): boolean {
-  if (/^(on|off|nopass|resetpass|reset|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels|clearselectors|skip-sanitize-payload|sanitize-payload)$/i.test(r)) return true;
+  if (
+    /^(on|off|nopass|resetpass|reset|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels|clearselectors|skip-sanitize-payload|sanitize-payload)$/i.test(
+      r,
+    )
+  )
+    return true;
   if (/^[<>]/.test(r)) return true;
   if (/^[#!][0-9a-fA-F]{64}$/.test(r)) return true;
   if (/^(~|%R~|%W~|%RW~|&)/i.test(r)) return true;
@@ -195,7 +210,12 @@ function isAclRule(r: string): boolean {
  * config file unless it starts with `-`; `--name` starts a directive, the following words are its
  * arguments, `--name value` in one word is split.
  */
-export function parseRedisArgs(argv: RedisArg[], file: string, pathOf: (index: number) => string, lineOf: (index: number) => number): { configFile?: RedisArg & { index: number }; directives: RedisDirective[]; problems: RedisConfProblem[] } {
+export function parseRedisArgs(
+  argv: RedisArg[],
+  file: string,
+  pathOf: (index: number) => string,
+  lineOf: (index: number) => number,
+): { configFile?: RedisArg & { index: number }; directives: RedisDirective[]; problems: RedisConfProblem[] } {
   const directives: RedisDirective[] = [];
   const problems: RedisConfProblem[] = [];
   let i = 0;
@@ -210,7 +230,14 @@ export function parseRedisArgs(argv: RedisArg[], file: string, pathOf: (index: n
     const startsOption = a.value.startsWith('--') && (!current || current.args.length > 0 || (current.name === 'save' && argv[i].value.startsWith('--')));
     if (startsOption) {
       const words = a.value.slice(2).split(/\s+/).filter(Boolean);
-      current = { name: (words[0] ?? '').toLowerCase(), args: words.slice(1).map((w) => ({ value: w, raw: a.raw, line: a.line })), file, line: lineOf(i), path: pathOf(i), source: 'flag' };
+      current = {
+        name: (words[0] ?? '').toLowerCase(),
+        args: words.slice(1).map((w) => ({ value: w, raw: a.raw, line: a.line })),
+        file,
+        line: lineOf(i),
+        path: pathOf(i),
+        source: 'flag',
+      };
       directives.push(current);
     } else if (current) current.args.push(a);
     else problems.push({ line: lineOf(i), path: pathOf(i), message: `"${a.value}" is neither an option (--name) nor the config file (which must come first)` });

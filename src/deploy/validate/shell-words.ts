@@ -98,7 +98,11 @@ export function simpleCommands(script: string): string[][] {
   if (current.length) commands.push(current);
   return commands.map((cmd) => {
     let k = 0;
-    while (k < cmd.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(cmd[k]) || ['exec', 'then', 'do', 'else', 'while', 'until', 'if', 'elif', '{', '('].includes(cmd[k]))) k++;
+    while (
+      k < cmd.length &&
+      (/^[A-Za-z_][A-Za-z0-9_]*=/.test(cmd[k]) || ['exec', 'then', 'do', 'else', 'while', 'until', 'if', 'elif', '{', '('].includes(cmd[k]))
+    )
+      k++;
     return cmd.slice(k);
   });
 }

@@ -60,7 +60,12 @@ export function parseIni(source: string): ParsedIni {
       const name = header[1].trim();
       const existing = result.sections.get(name);
       if (existing) {
-        result.problems.push({ kind: 'duplicate-section', line: lineNo, section: name, message: `section [${name}] appears again (first at line ${existing.line}); supervisord merges both key by key` });
+        result.problems.push({
+          kind: 'duplicate-section',
+          line: lineNo,
+          section: name,
+          message: `section [${name}] appears again (first at line ${existing.line}); supervisord merges both key by key`,
+        });
         section = existing;
       } else {
         section = { name, line: lineNo, keys: new Map() };
@@ -71,17 +76,33 @@ export function parseIni(source: string): ParsedIni {
     }
     const opt = OPTION.exec(value);
     if (!section) {
-      result.problems.push({ kind: 'parse', line: lineNo, message: `"${value}" comes before any [section] header (supervisord: "File contains no section headers")` });
+      result.problems.push({
+        kind: 'parse',
+        line: lineNo,
+        message: `"${value}" comes before any [section] header (supervisord: "File contains no section headers")`,
+      });
       return;
     }
     if (!opt || !opt[1]) {
-      result.problems.push({ kind: 'parse', line: lineNo, section: section.name, message: `cannot parse "${value}": expected key=value or a [section] header` });
+      result.problems.push({
+        kind: 'parse',
+        line: lineNo,
+        section: section.name,
+        message: `cannot parse "${value}": expected key=value or a [section] header`,
+      });
       lastKey = undefined;
       return;
     }
     const key = opt[1].trim().toLowerCase();
     const existing = section.keys.get(key);
-    if (existing) result.problems.push({ kind: 'duplicate-key', line: lineNo, section: section.name, key, message: `${key} is set again in [${section.name}] (first at line ${existing.line}); the last value (${opt[3] || '""'}) silently wins` });
+    if (existing)
+      result.problems.push({
+        kind: 'duplicate-key',
+        line: lineNo,
+        section: section.name,
+        key,
+        message: `${key} is set again in [${section.name}] (first at line ${existing.line}); the last value (${opt[3] || '""'}) silently wins`,
+      });
     const v: IniValue = { value: opt[3], line: lineNo };
     section.keys.set(key, v);
     lastKey = { value: v, indent };
@@ -107,10 +128,44 @@ export function badExpansions(value: string): string[] {
 
 /** The keys supervisord 4 knows in a [program:x] section; a misspelt one is silently ignored. */
 export const PROGRAM_KEYS = new Set([
-  'command', 'process_name', 'numprocs', 'numprocs_start', 'priority', 'autostart', 'startsecs', 'startretries', 'autorestart', 'exitcodes',
-  'stopsignal', 'stopwaitsecs', 'stopasgroup', 'killasgroup', 'user', 'redirect_stderr', 'stdout_logfile', 'stdout_logfile_maxbytes',
-  'stdout_logfile_backups', 'stdout_capture_maxbytes', 'stdout_events_enabled', 'stdout_syslog', 'stderr_logfile', 'stderr_logfile_maxbytes',
-  'stderr_logfile_backups', 'stderr_capture_maxbytes', 'stderr_events_enabled', 'stderr_syslog', 'environment', 'directory', 'umask', 'serverurl',
+  'command',
+  'process_name',
+  'numprocs',
+  'numprocs_start',
+  'priority',
+  'autostart',
+  'startsecs',
+  'startretries',
+  'autorestart',
+  'exitcodes',
+  'stopsignal',
+  'stopwaitsecs',
+  'stopasgroup',
+  'killasgroup',
+  'user',
+  'redirect_stderr',
+  'stdout_logfile',
+  'stdout_logfile_maxbytes',
+  'stdout_logfile_backups',
+  'stdout_capture_maxbytes',
+  'stdout_events_enabled',
+  'stdout_syslog',
+  'stderr_logfile',
+  'stderr_logfile_maxbytes',
+  'stderr_logfile_backups',
+  'stderr_capture_maxbytes',
+  'stderr_events_enabled',
+  'stderr_syslog',
+  'environment',
+  'directory',
+  'umask',
+  'serverurl',
   // eventlistener and fcgi-program extras
-  'buffer_size', 'events', 'result_handler', 'socket', 'socket_backlog', 'socket_owner', 'socket_mode',
+  'buffer_size',
+  'events',
+  'result_handler',
+  'socket',
+  'socket_backlog',
+  'socket_owner',
+  'socket_mode',
 ]);

@@ -95,7 +95,10 @@ export function parseYamlTree(source: string, env: Record<string, string | undef
         const name = isScalar(key) ? String(key.value) : String(key);
         const keyLine = lineOf((key as { range?: number[] } | null)?.range?.[0]);
         result.keyLines.set(name, keyLine);
-        result.entries.set(name, pair.value === null || pair.value === undefined ? { kind: 'scalar', line: keyLine, value: null } : build(pair.value, [...path, name], keyLine));
+        result.entries.set(
+          name,
+          pair.value === null || pair.value === undefined ? { kind: 'scalar', line: keyLine, value: null } : build(pair.value, [...path, name], keyLine),
+        );
       }
       // Explicit keys win over merged ones; among merged maps the first listed wins.
       for (const m of merged) {
@@ -111,7 +114,11 @@ export function parseYamlTree(source: string, env: Record<string, string | undef
     }
     if (isSeq(node)) {
       seen.add(node as YamlNode);
-      const result: SeqNode = { kind: 'seq', line: lineOf(node.range?.[0]), items: node.items.map((it, i) => build(it, [...path, String(i)], lineOf(node.range?.[0]))) };
+      const result: SeqNode = {
+        kind: 'seq',
+        line: lineOf(node.range?.[0]),
+        items: node.items.map((it, i) => build(it, [...path, String(i)], lineOf(node.range?.[0]))),
+      };
       seen.delete(node as YamlNode);
       return result;
     }

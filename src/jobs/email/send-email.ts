@@ -54,7 +54,14 @@ async function runSendEmail(p: SendEmailPayload, ctx: JobContext) {
   try {
     const sent = await sendMail(
       ctx.config,
-      { to, subject: mail.subject, text: mail.text, html: mail.html, replyTo: mail.replyTo, messageId: `<rqctl.${ctx.job.queueName}.${ctx.job.id}.${ctx.job.timestamp}@${fromDomain}>` },
+      {
+        to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        replyTo: mail.replyTo,
+        messageId: `<rqctl.${ctx.job.queueName}.${ctx.job.id}.${ctx.job.timestamp}@${fromDomain}>`,
+      },
       ctx.signal,
     );
     await ctx.redis.queue.set(marker, sent.messageId, 'EX', SENT_TTL_SECONDS);

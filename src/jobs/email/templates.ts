@@ -5,7 +5,11 @@ import { z } from 'zod';
  * `new-inquiry` is the old app's NewInquiryNotification: someone asked about a property.
  */
 
-const text = (what: string) => z.string({ error: `${what} is required` }).trim().min(1, { error: `${what} must not be empty` });
+const text = (what: string) =>
+  z
+    .string({ error: `${what} is required` })
+    .trim()
+    .min(1, { error: `${what} must not be empty` });
 
 const propertySchema = z.union([
   z.string(),
@@ -70,7 +74,12 @@ export function renderNewInquiry(d: NewInquiry): RenderedMail {
   ].join('\n');
   const htmlRows = rows
     .map(([k, v]) => {
-      const value = k === 'Email' ? `<a href="mailto:${escapeHtml(v)}">${escapeHtml(v)}</a>` : k === 'Link' && /^https?:\/\//i.test(v) ? `<a href="${escapeHtml(v)}">${escapeHtml(v)}</a>` : escapeHtml(v);
+      const value =
+        k === 'Email'
+          ? `<a href="mailto:${escapeHtml(v)}">${escapeHtml(v)}</a>`
+          : k === 'Link' && /^https?:\/\//i.test(v)
+            ? `<a href="${escapeHtml(v)}">${escapeHtml(v)}</a>`
+            : escapeHtml(v);
       return `<tr><th align="left" style="padding:4px 12px 4px 0">${escapeHtml(k)}</th><td style="padding:4px 0">${value}</td></tr>`;
     })
     .join('\n');

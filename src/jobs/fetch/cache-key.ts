@@ -36,5 +36,13 @@ export async function cacheKeyFor(config: Config, job: string, method: string, p
     });
   }
   const { canonicalJson } = await import('../../cache/key.js');
-  return { key: fetchCacheKey(config.cache.prefix, m, r.params), family: m.family, job: fetchJob, method: m.name, params: r.params, canonical: canonicalJson(r.params), ttl: cacheDuration(config, m) };
+  return {
+    key: fetchCacheKey(config.cache.prefix, m, r.params),
+    family: m.family,
+    job: fetchJob,
+    method: m.name,
+    params: r.params,
+    canonical: canonicalJson(r.params),
+    ttl: cacheDuration(config, m),
+  };
 }

@@ -5,7 +5,17 @@ import { coingecko, finnhub } from '../../providers/market.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
 import type { JobContext, JobType } from '../types.js';
-import { cacheDuration, FETCH_METHODS, fetchCacheKey, findMethod, methodsOf, normalizeParams, requestOf, type FetchJobName, type ParamValue } from './methods.js';
+import {
+  cacheDuration,
+  FETCH_METHODS,
+  fetchCacheKey,
+  findMethod,
+  methodsOf,
+  normalizeParams,
+  requestOf,
+  type FetchJobName,
+  type ParamValue,
+} from './methods.js';
 
 export interface FetchPayload {
   method: string;
@@ -62,7 +72,15 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
   const { path, query } = requestOf(method, payload.params);
   let res;
   try {
-    res = await providerGet({ provider: endpoint.name, baseUrl: endpoint.baseUrl, path, query, headers: endpoint.headers, timeoutMs: endpoint.timeoutMs, signal: ctx.signal });
+    res = await providerGet({
+      provider: endpoint.name,
+      baseUrl: endpoint.baseUrl,
+      path,
+      query,
+      headers: endpoint.headers,
+      timeoutMs: endpoint.timeoutMs,
+      signal: ctx.signal,
+    });
   } catch (err) {
     throw toJobError(err, ctx.job);
   }

@@ -218,7 +218,10 @@ export function normalizeParams(method: FetchMethod, raw: Record<string, unknown
     if (value === undefined || value === null) continue;
     const spec = method.params[name];
     if (!spec) {
-      problems.push({ param: name, message: `unknown param "${name}" for ${method.name} (${known.length ? `known: ${known.join(', ')}` : 'it takes no params'})` });
+      problems.push({
+        param: name,
+        message: `unknown param "${name}" for ${method.name} (${known.length ? `known: ${known.join(', ')}` : 'it takes no params'})`,
+      });
       continue;
     }
     const v = coerce(name, spec, value);
@@ -230,7 +233,8 @@ export function normalizeParams(method: FetchMethod, raw: Record<string, unknown
     if (spec.required) problems.push({ param: name, message: `${method.name} needs ${name} (${spec.description})` });
     else if (spec.default !== undefined) out[name] = typeof spec.default === 'function' ? spec.default(nowMs) : spec.default;
   }
-  if (typeof out.from === 'number' && typeof out.to === 'number' && out.from > out.to) problems.push({ param: 'from', message: `from (${out.from}) is after to (${out.to})` });
+  if (typeof out.from === 'number' && typeof out.to === 'number' && out.from > out.to)
+    problems.push({ param: 'from', message: `from (${out.from}) is after to (${out.to})` });
   if (problems.length) return { ok: false, problems };
   return { ok: true, params: out };
 }

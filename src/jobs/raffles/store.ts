@@ -103,9 +103,7 @@ export async function listRaffles(redis: RedisClient, nowSec = Math.floor(Date.n
   const out: RaffleSummary[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const batch = ids.slice(i, i + 500);
-    const results = await Promise.all(
-      batch.map((id) => Promise.all([redis.hgetall(raffleKey(id)), redis.scard(entriesKey(id)), redis.llen(winnersKey(id))])),
-    );
+    const results = await Promise.all(batch.map((id) => Promise.all([redis.hgetall(raffleKey(id)), redis.scard(entriesKey(id)), redis.llen(winnersKey(id))])));
     batch.forEach((id, j) => {
       const [fields, entries, winners] = results[j];
       out.push(summarize(id, fields, entries, winners, nowSec));
@@ -115,7 +113,12 @@ export async function listRaffles(redis: RedisClient, nowSec = Math.floor(Date.n
 }
 
 export async function getRaffle(redis: RedisClient, id: string, nowSec = Math.floor(Date.now() / 1000)): Promise<RaffleDetail | undefined> {
-  const [fields, entries, winnerIds, member] = await Promise.all([redis.hgetall(raffleKey(id)), redis.scard(entriesKey(id)), redis.lrange(winnersKey(id), 0, -1), redis.sismember(RAFFLES_KEY, id)]);
+  const [fields, entries, winnerIds, member] = await Promise.all([
+    redis.hgetall(raffleKey(id)),
+    redis.scard(entriesKey(id)),
+    redis.lrange(winnersKey(id), 0, -1),
+    redis.sismember(RAFFLES_KEY, id),
+  ]);
   if (Object.keys(fields).length === 0 && entries === 0 && winnerIds.length === 0 && !member) return undefined;
   return { ...summarize(id, fields, entries, winnerIds.length, nowSec), fields, winnerIds };
 }
@@ -223,7 +226,8 @@ export async function drawRaffle(redis: RedisClient, id: string, nowSec: number)
     if (status !== 'ended') return { id, outcome: 'not-ended' };
     if (drawnAt !== null || hasWinners) return { id, outcome: 'already-drawn' };
     const count = countText === null || countText === '' ? 1 : toInt(countText);
-    if (count === undefined || count < 1) return { id, outcome: 'invalid', reason: `winners_count must be a positive integer (got ${JSON.stringify(countText)})` };
+    if (count === undefined || count < 1)
+      return { id, outcome: 'invalid', reason: `winners_count must be a positive integer (got ${JSON.stringify(countText)})` };
     const entries = await allEntries(redis, id);
     const winners = drawWinners(entries, count);
     const r = Number(await runScript(redis, COMMIT_WINNERS, [raffleKey(id), entriesKey(id), winnersKey(id)], [nowSec, entries.length, ...winners]));

@@ -39,9 +39,16 @@ describe('the corpus: defective files, each finding where it is written', () => 
       for (const f of findings) seen.add(f.rule);
       const show = findings.map((f) => `${f.rule} ${f.file}:${f.line} ${f.message}`).join('\n');
       for (const [rule, file, line] of c.expect ?? []) {
-        expect(findings.some((f) => f.rule === rule && f.file === file && f.line === line), `expected ${rule} at ${file}:${line}; got\n${show}`).toBe(true);
+        expect(
+          findings.some((f) => f.rule === rule && f.file === file && f.line === line),
+          `expected ${rule} at ${file}:${line}; got\n${show}`,
+        ).toBe(true);
       }
-      for (const rule of c.absent ?? []) expect(findings.filter((f) => f.rule === rule), show).toEqual([]);
+      for (const rule of c.absent ?? [])
+        expect(
+          findings.filter((f) => f.rule === rule),
+          show,
+        ).toEqual([]);
       if (c.clean) expect(summary.error, show).toBe(0);
       if (c.errors !== undefined) expect(summary.error, show).toBe(c.errors);
       // Every finding has the contract's shape, and its severity is its rule's.

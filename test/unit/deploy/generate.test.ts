@@ -23,8 +23,19 @@ describe('config generate', () => {
   it('the repository’s own deployment files are exactly the default generation, byte for byte', () => {
     const out = temp();
     const { written } = writeGenerated(out, generateFiles());
-    expect(written).toEqual(['docker-compose.prod.yml', 'supervisord.prod.conf', 'docker/Dockerfile', 'docker/redis-queue.conf', 'docker/redis-cache.conf', '.env.production.example']);
-    for (const f of written) expect(readFileSync(join(ROOT, f), 'utf8'), `${f} differs from \`rqctl config generate\`: regenerate with \`node bin/rqctl.js config generate --force\``).toBe(readFileSync(join(out, f), 'utf8'));
+    expect(written).toEqual([
+      'docker-compose.prod.yml',
+      'supervisord.prod.conf',
+      'docker/Dockerfile',
+      'docker/redis-queue.conf',
+      'docker/redis-cache.conf',
+      '.env.production.example',
+    ]);
+    for (const f of written)
+      expect(
+        readFileSync(join(ROOT, f), 'utf8'),
+        `${f} differs from \`rqctl config generate\`: regenerate with \`node bin/rqctl.js config generate --force\``,
+      ).toBe(readFileSync(join(out, f), 'utf8'));
   });
 
   it('writes the defaults of SPEC §8.1', () => {
@@ -72,7 +83,13 @@ describe('config generate', () => {
 
   it('--topology single keeps one Redis (DBs 0/1/2, allkeys-lru 256mb) with its other defects fixed; --workers/--concurrency reach supervisord', () => {
     const files = Object.fromEntries(generateFiles({ topology: 'single', workers: 5, concurrency: 4 }).map((f) => [f.path, f.content]));
-    expect(Object.keys(files)).toEqual(['docker-compose.prod.yml', 'supervisord.prod.conf', 'docker/Dockerfile', 'docker/redis.conf', '.env.production.example']);
+    expect(Object.keys(files)).toEqual([
+      'docker-compose.prod.yml',
+      'supervisord.prod.conf',
+      'docker/Dockerfile',
+      'docker/redis.conf',
+      '.env.production.example',
+    ]);
     const compose = parse(files['docker-compose.prod.yml'], { merge: true });
     expect(Object.keys(compose.services)).toEqual(['app', 'redis']);
     expect(compose.services.app.environment).toMatchObject({ REDIS_HOST: 'redis', REDIS_DB: '0', REDIS_CACHE_DB: '1', REDIS_SESSION_DB: '2' });
@@ -85,7 +102,8 @@ describe('config generate', () => {
   it('the app’s environment in the compose file resolves with rqctl’s own configuration: queue and sessions on redis-queue, cache on redis-cache', () => {
     const compose = parse(generateFiles()[0].content, { merge: true });
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(compose.services.app.environment as Record<string, string>)) env[k] = interpolate(String(v), { REDIS_PASSWORD: 'pw' }).value;
+    for (const [k, v] of Object.entries(compose.services.app.environment as Record<string, string>))
+      env[k] = interpolate(String(v), { REDIS_PASSWORD: 'pw' }).value;
     const config = resolveConfig({ env, cwd: temp() });
     expect(config.roles.queue).toMatchObject({ host: 'redis-queue', port: 6379, db: 0, password: 'pw' });
     expect(config.roles.session).toMatchObject({ host: 'redis-queue', db: 2, password: 'pw' });

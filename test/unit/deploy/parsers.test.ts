@@ -62,7 +62,17 @@ describe('redis.conf as redis-server 7 reads it', () => {
 
   it('finds inline comments, unknown directives, wrong counts and bad values, with line numbers', () => {
     const { directives, problems } = parseRedisConf(
-      ['# whole-line comment', 'maxmemory 256mb # cache', 'maxmemory-policy noeviction', 'appendonly maybe', 'foo bar', 'requirepass "#not-a-comment"', 'user app on #' + 'a'.repeat(64) + ' ~* +@all', 'save ""', 'bind 127.0.0.1 -::1'].join('\n'),
+      [
+        '# whole-line comment',
+        'maxmemory 256mb # cache',
+        'maxmemory-policy noeviction',
+        'appendonly maybe',
+        'foo bar',
+        'requirepass "#not-a-comment"',
+        'user app on #' + 'a'.repeat(64) + ' ~* +@all',
+        'save ""',
+        'bind 127.0.0.1 -::1',
+      ].join('\n'),
       'r.conf',
     );
     expect(problems.map((p) => p.line)).toEqual([2, 4, 5]);
@@ -72,8 +82,15 @@ describe('redis.conf as redis-server 7 reads it', () => {
   });
 
   it('reads the command line like redis-server main(): config file first, --name value…', () => {
-    const args = ['/etc/redis.conf', '--requirepass', 'x y', '--save', '--appendonly', 'yes', '--maxmemory 256mb', '--rename-command', 'FLUSHDB', ''].map((value) => ({ value }));
-    const r = parseRedisArgs(args, 'c.yml', (i) => `cmd[${i}]`, () => 1);
+    const args = ['/etc/redis.conf', '--requirepass', 'x y', '--save', '--appendonly', 'yes', '--maxmemory 256mb', '--rename-command', 'FLUSHDB', ''].map(
+      (value) => ({ value }),
+    );
+    const r = parseRedisArgs(
+      args,
+      'c.yml',
+      (i) => `cmd[${i}]`,
+      () => 1,
+    );
     expect(r.configFile?.value).toBe('/etc/redis.conf');
     expect(r.problems).toEqual([]);
     expect(r.directives.map((d) => [d.name, d.args.map((a) => a.value)])).toEqual([
@@ -84,14 +101,31 @@ describe('redis.conf as redis-server 7 reads it', () => {
       ['rename-command', ['FLUSHDB', '']],
     ]);
     // An option without its value swallows the next option as its argument, as redis-server does.
-    const bad = parseRedisArgs(['--requirepass', '--maxmemory', '1mb'].map((value) => ({ value })), 'c.yml', () => 'p', () => 1);
+    const bad = parseRedisArgs(
+      ['--requirepass', '--maxmemory', '1mb'].map((value) => ({ value })),
+      'c.yml',
+      () => 'p',
+      () => 1,
+    );
     expect(bad.problems[0].message).toMatch(/exactly one argument/);
   });
 });
 
 describe('supervisord INI', () => {
   it('finds duplicate sections and keys, continuation lines and inline comments', () => {
-    const ini = parseIni(['[supervisord]', 'nodaemon=true ; inline', '[program:w]', 'command=rqctl worker', '  --timeout 300', 'numprocs=2', 'NumProcs: 3', '[program:w]', 'user=x;not-a-comment'].join('\n'));
+    const ini = parseIni(
+      [
+        '[supervisord]',
+        'nodaemon=true ; inline',
+        '[program:w]',
+        'command=rqctl worker',
+        '  --timeout 300',
+        'numprocs=2',
+        'NumProcs: 3',
+        '[program:w]',
+        'user=x;not-a-comment',
+      ].join('\n'),
+    );
     const w = ini.sections.get('program:w')!;
     expect(ini.sections.get('supervisord')!.keys.get('nodaemon')!.value).toBe('true');
     expect(w.keys.get('command')!.value).toBe('rqctl worker\n--timeout 300');
@@ -114,7 +148,10 @@ describe('compose YAML with positions', () => {
     const src = ['x-base: &base', '  image: redis:7', '  ports: ["${P:-6379}:6379"]', 'services:', '  r:', '    <<: *base', '    image: redis:7.2'].join('\n');
     const parsed = parseYamlTree(src, {});
     expect(parsed.syntaxErrors).toEqual([]);
-    expect(toPlain(parsed.root)).toEqual({ 'x-base': { image: 'redis:7', ports: ['6379:6379'] }, services: { r: { image: 'redis:7.2', ports: ['6379:6379'] } } });
+    expect(toPlain(parsed.root)).toEqual({
+      'x-base': { image: 'redis:7', ports: ['6379:6379'] },
+      services: { r: { image: 'redis:7.2', ports: ['6379:6379'] } },
+    });
     expect(lineAt(parsed.root, ['services', 'r', 'ports', '0'])).toBe(3);
     expect(lineAt(parsed.root, ['services', 'r', 'image'])).toBe(7);
   });
@@ -128,7 +165,12 @@ describe('compose YAML with positions', () => {
 describe('command lines', () => {
   it('splits like a POSIX shell and cuts scripts into simple commands', () => {
     expect(splitWords(`redis-server --requirepass "a b" --x 'c d' e\\ f`)).toEqual(['redis-server', '--requirepass', 'a b', '--x', 'c d', 'e f']);
-    expect(simpleCommands('while true; do php artisan schedule:run & sleep 60; done')).toEqual([['true'], ['php', 'artisan', 'schedule:run'], ['sleep', '60'], ['done']]);
+    expect(simpleCommands('while true; do php artisan schedule:run & sleep 60; done')).toEqual([
+      ['true'],
+      ['php', 'artisan', 'schedule:run'],
+      ['sleep', '60'],
+      ['done'],
+    ]);
   });
 
   it('reads worker job timeouts from rqctl and artisan command lines', () => {
@@ -139,7 +181,10 @@ describe('command lines', () => {
     expect(classifyCommandLine('php /var/www/html/artisan queue:work redis --sleep=3 --timeout=300')).toMatchObject({ kind: 'artisan-worker', timeout: 300 });
     expect(classifyCommandLine('php artisan queue:work')).toMatchObject({ kind: 'artisan-worker', timeout: 60 });
     expect(classifyCommandLine('/bin/bash -c "while true; do php artisan schedule:run; sleep 60; done"').kind).toBe('artisan-scheduler');
-    expect(classifyCommandLine('supervisord -c /etc/supervisor/supervisord.conf')).toMatchObject({ kind: 'supervisord', configFile: '/etc/supervisor/supervisord.conf' });
+    expect(classifyCommandLine('supervisord -c /etc/supervisor/supervisord.conf')).toMatchObject({
+      kind: 'supervisord',
+      configFile: '/etc/supervisor/supervisord.conf',
+    });
   });
 
   it('converts sizes and durations as Redis, Docker and compose write them', () => {
