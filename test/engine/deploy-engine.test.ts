@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { supervisordConfigFrom } from '../../src/deploy/supervisor.js';
+import { supervisordConfigFrom } from '../../src/deploy/apply/supervisorctl.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { buildBaseImage, engineSkipReason, startDockerd, type Dockerd } from '../helpers/docker-engine.js';
 import { copyBuildContext, hostNetworkOverride, redisServiceNames, withoutPorts, withProgramCommand } from '../helpers/deploy-stack.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateFiles, writeGenerated } from '../../src/deploy/generate.js';
+import { generateFiles, writeGenerated } from '../../src/deploy/generate/generate.js';
 
 /**
  * The generated compose file as `docker compose config` reads it, with nothing but REDIS_PASSWORD

@@ -7,7 +7,7 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generateFiles } from '../../src/deploy/generate.js';
+import { generateFiles } from '../../src/deploy/generate/generate.js';
 import { parseRedisConf } from '../../src/deploy/validate/redis-conf.js';
 import { freePort } from '../helpers/redis-server.js';
 

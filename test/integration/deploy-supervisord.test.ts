@@ -4,7 +4,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderSupervisord } from '../../src/deploy/generate.js';
+import { renderSupervisord } from '../../src/deploy/generate/generate.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 import { RedisServer } from '../helpers/redis-server.js';
 

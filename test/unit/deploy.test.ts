@@ -2,10 +2,11 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normalizeProjectName, parseComposeServices, projectNameFor } from '../../src/deploy/compose.js';
-import { demuxBuffer, dockerOptions, engineDisplay } from '../../src/deploy/engine.js';
-import { judgeProcesses, parseSupervisorStatus, runsSupervisord, supervisordConfigFrom, supervisorPrograms } from '../../src/deploy/supervisor.js';
-import { deployPlan } from '../../src/deploy/deploy.js';
+import { normalizeProjectName, parseMergedServices, projectNameFor } from '../../src/deploy/apply/compose-cli.js';
+import { demuxBuffer, dockerOptions, engineDisplay } from '../../src/deploy/apply/engine.js';
+import { judgeProcesses, parseSupervisorStatus, runsSupervisord, supervisordConfigFrom } from '../../src/deploy/apply/supervisorctl.js';
+import { deployPlan } from '../../src/deploy/apply/plan.js';
+import { declaredPrograms } from '../../src/deploy/validate/supervisord.js';
 import { resolveDockerEnvironment } from '../../src/config/docker.js';
 
 const STATUS = `rqctl-scheduler                  RUNNING   pid 10, uptime 0:00:12
@@ -41,7 +42,7 @@ describe('supervisorctl status', () => {
   });
 
   it('reads the rqctl programs and numprocs of a supervisord file', () => {
-    expect(supervisorPrograms(CONF)).toEqual([
+    expect(declaredPrograms(CONF)).toEqual([
       { name: 'rqctl-worker', numprocs: 3 },
       { name: 'rqctl-scheduler', numprocs: 1 },
       { name: 'nginx', numprocs: 1 },
@@ -49,7 +50,7 @@ describe('supervisorctl status', () => {
   });
 
   it('all declared processes RUNNING: ok', () => {
-    const v = judgeProcesses(parseSupervisorStatus(STATUS), supervisorPrograms(CONF));
+    const v = judgeProcesses(parseSupervisorStatus(STATUS), declaredPrograms(CONF));
     expect(v).toMatchObject({ ok: true, final: false, problems: [] });
     expect(v.processes).toHaveLength(4);
   });
@@ -57,12 +58,12 @@ describe('supervisorctl status', () => {
   it('a FATAL worker is final; a BACKOFF one is worth waiting for', () => {
     const fatal = judgeProcesses(
       parseSupervisorStatus(STATUS.replace('pid 12, uptime 0:00:12', '').replace(/(worker_01\s+)RUNNING/, '$1FATAL     Exited too quickly')),
-      supervisorPrograms(CONF),
+      declaredPrograms(CONF),
     );
     expect(fatal.ok).toBe(false);
     expect(fatal.final).toBe(true);
     expect(fatal.problems[0]).toMatch(/rqctl-worker:rqctl-worker_01 is FATAL/);
-    const backoff = judgeProcesses(parseSupervisorStatus(STATUS.replace(/(worker_02\s+)RUNNING/, '$1BACKOFF')), supervisorPrograms(CONF));
+    const backoff = judgeProcesses(parseSupervisorStatus(STATUS.replace(/(worker_02\s+)RUNNING/, '$1BACKOFF')), declaredPrograms(CONF));
     expect(backoff).toMatchObject({ ok: false, final: false });
   });
 
@@ -70,7 +71,7 @@ describe('supervisorctl status', () => {
     const two = STATUS.split('\n')
       .filter((l) => !l.includes('worker_02') && !l.startsWith('rqctl-scheduler'))
       .join('\n');
-    const v = judgeProcesses(parseSupervisorStatus(two), supervisorPrograms(CONF));
+    const v = judgeProcesses(parseSupervisorStatus(two), declaredPrograms(CONF));
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual(['rqctl-worker: 2 of 3 processes in supervisorctl status', 'rqctl-scheduler: 0 of 1 processes in supervisorctl status']);
   });
@@ -112,7 +113,7 @@ describe('compose project and services', () => {
   });
 
   it('reads services from compose config output: healthchecks, replicas, inactive profiles', () => {
-    const services = parseComposeServices(`services:
+    const services = parseMergedServices(`services:
   app:
     command: [supervisord, -n]
     deploy: { replicas: 2 }
@@ -131,7 +132,7 @@ describe('compose project and services', () => {
     ]);
     // docker-compose v1 starts one container whatever deploy.replicas says; an active profile counts.
     expect(
-      parseComposeServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] }),
+      parseMergedServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] }),
     ).toEqual([
       { name: 'app', command: undefined, hasHealthcheck: false, replicas: 1 },
       { name: 'debug', command: undefined, hasHealthcheck: false, replicas: 1 },

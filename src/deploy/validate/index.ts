@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from '../../errors.js';
-import { RULES } from '../rules/index.js';
-import { toFinding } from '../rules/types.js';
+import { RULES } from './rules/index.js';
+import { toFinding } from './rules/types.js';
 import { buildStack, displayName, kindOf, type FileKind, type InputFile } from './model.js';
-import type { Finding, Summary } from './types.js';
+import { summarize, type Finding, type Summary } from './finding.js';
 
 export interface ValidateOptions {
   /** Relative paths resolve here; findings name files relative to it. Default: process.cwd(). */
@@ -71,10 +71,18 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
   return { findings, summary: summarize(findings), files: inputs.map((f) => ({ file: f.file, kind: f.kind })) };
 }
 
-export function summarize(findings: Finding[]): Summary {
-  const s: Summary = { error: 0, warning: 0, info: 0 };
-  for (const f of findings) s[f.severity]++;
-  return s;
+/**
+ * `rqctl config validate`: the files named, else the project folder's deployment files
+ * (discoverFiles). None at all is a usage error (exit 2).
+ */
+export async function validateProject(paths: string[], options: ValidateOptions & { cwd: string }): Promise<ValidateResult> {
+  const files = paths.length ? paths : discoverFiles(options.cwd);
+  if (!files.length)
+    throw usageError(
+      'no deployment files here (docker-compose.prod.yml, docker-compose.yml, compose.yaml, supervisord*.conf, *redis*.conf, also in docker/)',
+      'name the files, or write them with `rqctl config generate`',
+    );
+  return validateFiles(files, options);
 }
 
 const COMPOSE_NAMES = ['docker-compose.prod.yml', 'docker-compose.prod.yaml', 'docker-compose.yml', 'docker-compose.yaml', 'compose.yaml', 'compose.yml'];
@@ -101,5 +109,3 @@ export function discoverFiles(cwd: string): string[] {
   }
   return found;
 }
-
-export type { Finding, Summary } from './types.js';

@@ -9,7 +9,7 @@ import { parseRedisArgs, parseRedisConf, splitArgs, type RedisArg, type RedisDir
 import { classifyArgv, classifyCommandLine, type ProgramInfo } from './commands.js';
 import { programName } from './shell-words.js';
 import { DIRECTIVES } from './redis-directives.js';
-import type { Diagnostic, Where } from './types.js';
+import type { Diagnostic, Where } from './finding.js';
 
 /**
  * Everything the rules look at, read together (docs/validate.md, "How files are read together"): compose

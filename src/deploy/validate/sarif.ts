@@ -1,5 +1,5 @@
-import type { Rule } from '../rules/types.js';
-import type { Finding } from './types.js';
+import type { Rule } from './rules/types.js';
+import type { Finding } from './finding.js';
 
 /**
  * SARIF 2.1.0 (the format GitHub code scanning and most CI annotators read): one run, rqctl as the

@@ -110,6 +110,28 @@ export function parseIni(source: string): ParsedIni {
   return result;
 }
 
+/** A program a supervisord file declares, and how many processes of it supervisord starts. */
+export interface DeclaredProgram {
+  name: string;
+  numprocs: number;
+}
+
+/**
+ * The `[program:x]` sections of a supervisord file with their `numprocs`, read loosely: what deploy
+ * expects `supervisorctl status` to show (validation reports what is malformed). A `numprocs` that is
+ * not a positive integer (`%(ENV_X)s`, a typo) counts as one.
+ */
+export function declaredPrograms(source: string): DeclaredProgram[] {
+  const programs: DeclaredProgram[] = [];
+  for (const section of parseIni(source).sections.values()) {
+    const m = /^program:(.+)$/.exec(section.name);
+    if (!m) continue;
+    const n = Number(section.keys.get('numprocs')?.value.trim());
+    programs.push({ name: m[1].trim(), numprocs: Number.isInteger(n) && n > 0 ? n : 1 });
+  }
+  return programs;
+}
+
 /** `%(name)s` / `%(process_num)02d` expansions a program value may use; anything else stops supervisord. */
 const EXPANSIONS = new Set(['here', 'program_name', 'process_num', 'group_name', 'host_node_name', 'numprocs']);
 

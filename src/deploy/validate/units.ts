@@ -46,7 +46,8 @@ export function timeoutSeconds(text: string | undefined): number | undefined {
   return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 'ms' ? n / 1000 : n;
 }
 
-export function formatBytes(n: number): string {
+/** Bytes as a redis.conf memory value (`256mb`, `1gb`), for fixes to quote; src/util/bytes.ts formats figures for people. */
+export function formatRedisMemory(n: number): string {
   if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3}gb`;
   if (n >= 1024 ** 2) return `${Math.round((n / 1024 ** 2) * 10) / 10}mb`;
   return `${n}b`;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import AjvModule from 'ajv';
 import { discoverFiles, validateFiles } from '../../../src/deploy/validate/index.js';
-import { RULES } from '../../../src/deploy/rules/index.js';
+import { RULES } from '../../../src/deploy/validate/rules/index.js';
 import { toSarif } from '../../../src/deploy/validate/sarif.js';
-import { generateFiles, writeGenerated } from '../../../src/deploy/generate.js';
-import type { Finding } from '../../../src/deploy/validate/types.js';
+import { generateFiles, writeGenerated } from '../../../src/deploy/generate/generate.js';
+import type { Finding } from '../../../src/deploy/validate/finding.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/deploy');
 const SARIF_SCHEMA = join(import.meta.dirname, '../../fixtures/schemas/sarif-2.1.0-rtm.5.json');

@@ -1,7 +1,7 @@
-import { literalText } from '../validate/interpolate.js';
-import type { EnvValue } from '../validate/compose.js';
-import type { RedisServer } from '../validate/model.js';
-import { authOf, isLiteral, last, whereOf } from './redis-facts.js';
+import { literalText } from '../interpolate.js';
+import type { EnvValue } from '../compose.js';
+import type { RedisServer } from '../model.js';
+import { authOf, isLiteral, last, whereOf } from './redis-effective-config.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
 const PASSWORD_FIX =

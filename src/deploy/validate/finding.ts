@@ -1,4 +1,7 @@
-/** What `rqctl config validate` reports (docs/validate.md). The field names are a contract. */
+/**
+ * What `rqctl config validate` reports (docs/validate.md), and deploy's first step with it. The field
+ * names are a contract.
+ */
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Finding {
@@ -6,7 +9,10 @@ export interface Finding {
   severity: Severity;
   /** The file as the operator named it (relative to the working directory when inside it). */
   file: string;
-  /** 1-based line of the offending text, or of the nearest thing that owns it (service, section). */
+  /**
+   * 1-based line of the offending text, or of the nearest thing that owns it (service, section); 0
+   * for the file as a whole when no line can be named (deploy: a file that does not exist).
+   */
   line: number;
   /** Where inside the file: `services.redis.ports[0]`, `program:rqctl-worker.stopwaitsecs`, `maxmemory-policy`. */
   path: string;
@@ -14,10 +20,12 @@ export interface Finding {
   fix: string;
 }
 
-export interface Summary {
-  error: number;
-  warning: number;
-  info: number;
+export type Summary = Record<Severity, number>;
+
+export function summarize(findings: readonly Finding[]): Summary {
+  const s: Summary = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) s[f.severity]++;
+  return s;
 }
 
 /** A place in a file: every parsed value remembers one so findings can point at it. */

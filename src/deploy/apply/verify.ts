@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import { containerLogTail, execIn, projectContainers } from './engine.js';
-import type { ComposeService } from './compose.js';
-import { judgeProcesses, parseSupervisorStatus, runsSupervisord, supervisordConfigFrom, type SupervisorProgram } from './supervisor.js';
+import type { MergedService } from './compose-cli.js';
+import type { DeclaredProgram } from '../validate/supervisord.js';
+import { judgeProcesses, parseSupervisorStatus, runsSupervisord, supervisordConfigFrom } from './supervisorctl.js';
 
 /**
  * Step 4 of a deploy: the stack is up when every service's containers run (and are healthy where
@@ -53,9 +54,9 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   project: string;
-  services: ComposeService[];
+  services: MergedService[];
   /** Programs the supervisord file declares (undefined: the file was not available). */
-  programs?: SupervisorProgram[];
+  programs?: DeclaredProgram[];
   timeoutMs: number;
   /** How many log lines of each failing container to keep. */
   logLines?: number;
@@ -106,7 +107,7 @@ async function inspectAll(docker: Docker, project: string): Promise<Inspected[]>
   return out;
 }
 
-function judgeServices(expected: ComposeService[], containers: Inspected[]): { checks: ServiceCheck[]; problems: string[]; final: boolean } {
+function judgeServices(expected: MergedService[], containers: Inspected[]): { checks: ServiceCheck[]; problems: string[]; final: boolean } {
   const checks: ServiceCheck[] = [];
   const problems: string[] = [];
   let final = false;
@@ -304,7 +305,7 @@ export async function verifyStack(docker: Docker, options: VerifyOptions): Promi
  * The containers that are not running or not healthy right now, with their last log lines: what a
  * failed `up` (a dependency that never became healthy) is explained by.
  */
-export async function failingNow(docker: Docker, project: string, services: ComposeService[], logLines = 40): Promise<FailingContainer[]> {
+export async function failingNow(docker: Docker, project: string, services: MergedService[], logLines = 40): Promise<FailingContainer[]> {
   const containers = await inspectAll(docker, project);
   const judged = judgeServices(services, containers);
   const failing: FailingContainer[] = [];

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RqctlError, ExitCode } from '../errors.js';
+import { RqctlError, ExitCode } from '../../errors.js';
+import { readTemplate, renderTemplate } from './templates.js';
 
 /**
  * `rqctl config generate` (docs/deployment.md): the deployment files, rendered from templates/ (files, not
@@ -29,23 +29,6 @@ export interface GeneratedFile {
   /** Relative to the output folder, with `/`. */
   path: string;
   content: string;
-}
-
-/** templates/ at the package root: the same relative place from src/deploy and dist/deploy. */
-export function templatesDir(): string {
-  return fileURLToPath(new URL('../../templates/', import.meta.url));
-}
-
-export function readTemplate(name: string): string {
-  return readFileSync(join(templatesDir(), name), 'utf8');
-}
-
-/** Replaces `{{name}}`; a name without a value is a bug in the template, not something to leave behind. */
-export function renderTemplate(text: string, vars: Record<string, string | number>): string {
-  return text.replace(/\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => {
-    if (!(name in vars)) throw new Error(`template variable {{${name}}} has no value`);
-    return String(vars[name]);
-  });
 }
 
 export interface SupervisordVars {
@@ -147,4 +130,26 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
     written.push(f.path);
   }
   return { outDir: abs, written, unchanged };
+}
+
+export interface GenerateReport {
+  outDir: string;
+  topology: Topology;
+  workers: number;
+  concurrency: number;
+  files: { path: string; status: 'written' | 'unchanged' }[];
+}
+
+/** `rqctl config generate`: renders the files and writes them under `outDir` (see writeGenerated). */
+export function generateInto(outDir: string, options: Partial<GenerateOptions> = {}, write: { force?: boolean } = {}): GenerateReport {
+  const o = { ...GENERATE_DEFAULTS, ...options };
+  const files = generateFiles(o);
+  const result = writeGenerated(outDir, files, write);
+  return {
+    outDir: result.outDir,
+    topology: o.topology,
+    workers: o.workers,
+    concurrency: o.concurrency,
+    files: files.map((f) => ({ path: f.path, status: result.written.includes(f.path) ? 'written' : 'unchanged' })),
+  };
 }

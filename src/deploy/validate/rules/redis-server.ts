@@ -1,7 +1,15 @@
-import { EVICTION_FIX, evictionProblem, MEMORY_HEADROOM, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction, WIPE_COMMANDS } from '../facts.js';
-import type { RedisServer } from '../validate/model.js';
-import { formatBytes, redisBytes } from '../validate/units.js';
-import { all, fullyKnown, last, whereOf } from './redis-facts.js';
+import {
+  EVICTION_FIX,
+  evictionProblem,
+  MEMORY_HEADROOM,
+  needsAppendOnly,
+  PERSISTENCE_FIX,
+  rolesAtRiskOfEviction,
+  WIPE_COMMANDS,
+} from '../../../redis/facts.js';
+import type { RedisServer } from '../model.js';
+import { formatRedisMemory, redisBytes } from '../units.js';
+import { all, fullyKnown, last, whereOf } from './redis-effective-config.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
 const LOOPBACK = (ip: string) => ip === 'localhost' || ip.startsWith('127.') || ip === '::1' || ip === '[::1]';
@@ -219,7 +227,7 @@ export const redisMemoryHeadroom: Rule = {
           hit(
             { file: svc.file, line: svc.line, path: svc.path },
             `service "${svc.name}" (Redis) has no container memory limit`,
-            `set \`deploy.resources.limits.memory\` (${need ? `at least ${need}M for maxmemory ${formatBytes(max!)}` : 'e.g. 384M with maxmemory 256mb'}) and a reservation`,
+            `set \`deploy.resources.limits.memory\` (${need ? `at least ${need}M for maxmemory ${formatRedisMemory(max!)}` : 'e.g. 384M with maxmemory 256mb'}) and a reservation`,
           ),
         );
         continue;
@@ -228,7 +236,7 @@ export const redisMemoryHeadroom: Rule = {
         out.push(
           hit(
             { file: svc.file, line: svc.memLimit.line, path: svc.memLimit.path },
-            `service "${svc.name}" has a memory limit of ${svc.memLimit.text} for maxmemory ${formatBytes(max)}: less than ${MEMORY_HEADROOM}× leaves no room for forks and buffers`,
+            `service "${svc.name}" has a memory limit of ${svc.memLimit.text} for maxmemory ${formatRedisMemory(max)}: less than ${MEMORY_HEADROOM}× leaves no room for forks and buffers`,
             `raise the limit to at least ${need}M or lower maxmemory`,
           ),
         );

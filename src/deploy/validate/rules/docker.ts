@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ComposeService } from '../validate/compose.js';
-import type { ComposeInput, Stack } from '../validate/model.js';
+import type { ComposeService } from '../compose.js';
+import type { ComposeInput, Stack } from '../model.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
 export const dockerSocketMounted: Rule = {

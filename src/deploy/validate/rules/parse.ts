@@ -1,5 +1,5 @@
-import { checkComposeSchema } from '../validate/compose-schema.js';
-import { formatPath, lineAt } from '../validate/yaml-tree.js';
+import { checkComposeSchema } from '../compose-schema.js';
+import { formatPath, lineAt } from '../yaml-tree.js';
 import { diagnosticsFor, hit, type Rule, type RuleHit } from './types.js';
 
 /** Rules for files that do not parse, or that the tool reading them would refuse. */

@@ -1,7 +1,13 @@
-import { literalText } from '../validate/interpolate.js';
-import type { RedisArg, RedisDirective } from '../validate/redis-conf.js';
-import type { RedisServer } from '../validate/model.js';
-import type { Where } from '../validate/types.js';
+import { literalText } from '../interpolate.js';
+import type { RedisArg, RedisDirective } from '../redis-conf.js';
+import type { RedisServer } from '../model.js';
+import type { Where } from '../finding.js';
+
+/*
+ * How the rules read a Redis server's configuration as the files write it (directives, their order,
+ * interpolated passwords). What those settings mean for the stack (eviction, persistence, headroom)
+ * is src/redis/facts.ts, shared with `rqctl doctor`, which reads the same settings from a live server.
+ */
 
 /** Reading a Redis server's effective configuration: the last directive of a name wins. */
 export function last(server: RedisServer, name: string): RedisDirective | undefined {

@@ -1,6 +1,6 @@
-import { isQueueProgram } from '../validate/commands.js';
-import type { SupervisorInput, SupervisorProgram } from '../validate/model.js';
-import type { Where } from '../validate/types.js';
+import { isQueueProgram } from '../commands.js';
+import type { SupervisorInput, SupervisorProgram } from '../model.js';
+import type { Where } from '../finding.js';
 import { isRootUser, serviceUser } from './docker.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { ExitCode, RqctlError } from '../errors.js';
+import { ExitCode, RqctlError } from '../../errors.js';
 
 /**
  * The Docker engine rqctl deploys to, reached the way the docker CLI would reach it: `DOCKER_HOST`

@@ -54,4 +54,11 @@ export const RULES: readonly Rule[] = [
   composeEnvFileMissing,
 ];
 
+/** A rule as `rqctl config rules` shows it. */
+export type RuleEntry = Pick<Rule, 'id' | 'severity' | 'description' | 'rationale'>;
+
+export function ruleCatalogue(): RuleEntry[] {
+  return RULES.map((r) => ({ id: r.id, severity: r.severity, description: r.description, ...(r.rationale ? { rationale: r.rationale } : {}) }));
+}
+
 export type { Rule } from './types.js';

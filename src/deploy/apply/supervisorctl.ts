@@ -1,42 +1,14 @@
-/**
- * What deploy needs from supervisord: which rqctl programs a supervisord file declares (and how many
- * processes each), and what `supervisorctl status` says about them inside the app container.
- */
+import type { DeclaredProgram } from '../validate/supervisord.js';
 
-export interface SupervisorProgram {
-  name: string;
-  numprocs: number;
-}
+/**
+ * supervisord inside the app container, as deploy's verify step sees it: which configuration its
+ * command line names, and what `supervisorctl status` says about the rqctl programs the supervisord
+ * file declares (read by src/deploy/validate/supervisord.ts).
+ */
 
 /** The rqctl programs of interest: every `rqctl-worker*` and `rqctl-scheduler*`. */
 export function isRqctlProgram(name: string): boolean {
   return name.startsWith('rqctl-worker') || name.startsWith('rqctl-scheduler');
-}
-
-/**
- * `[program:x]` sections and their `numprocs`, read loosely (validation reports what is malformed;
- * here a best effort is enough). `numprocs` may use `%(ENV_X)s` expansions: then it counts as one.
- */
-export function supervisorPrograms(text: string): SupervisorProgram[] {
-  const programs = new Map<string, SupervisorProgram>();
-  let current: SupervisorProgram | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/^\s+/, '');
-    if (line === '' || line.startsWith(';') || line.startsWith('#')) continue;
-    const section = /^\[([^\]]+)\]/.exec(line);
-    if (section) {
-      const m = /^program:(.+)$/.exec(section[1].trim());
-      current = m ? (programs.get(m[1].trim()) ?? { name: m[1].trim(), numprocs: 1 }) : undefined;
-      if (current) programs.set(current.name, current);
-      continue;
-    }
-    const kv = /^([A-Za-z_]+)\s*[=:]\s*(.*)$/.exec(line);
-    if (current && kv && kv[1].toLowerCase() === 'numprocs') {
-      const n = Number(kv[2].replace(/\s+[;#].*$/, '').trim());
-      current.numprocs = Number.isInteger(n) && n > 0 ? n : 1;
-    }
-  }
-  return [...programs.values()];
 }
 
 export type ProcessState = 'RUNNING' | 'STARTING' | 'BACKOFF' | 'STOPPING' | 'STOPPED' | 'EXITED' | 'FATAL' | 'UNKNOWN';
@@ -79,12 +51,12 @@ export interface ProcessVerdict {
  * Judges the rqctl processes. Expected: every program the supervisord file declares with its
  * `numprocs`; without the file, at least one `rqctl-worker` and one `rqctl-scheduler`.
  */
-export function judgeProcesses(status: SupervisedProcess[], declared: SupervisorProgram[] | undefined): ProcessVerdict {
+export function judgeProcesses(status: SupervisedProcess[], declared: DeclaredProgram[] | undefined): ProcessVerdict {
   const ours = status.filter((p) => isRqctlProgram(p.program) || isRqctlProgram(p.name.split(':').pop() ?? ''));
   const processes = ours.map((p) => ({ ...p, ok: p.state === 'RUNNING' }));
   const problems: string[] = [];
   for (const p of processes) if (!p.ok) problems.push(`${p.name} is ${p.state}${p.description ? ` (${p.description})` : ''}`);
-  const expected: SupervisorProgram[] = declared
+  const expected: DeclaredProgram[] = declared
     ? declared.filter((d) => isRqctlProgram(d.name))
     : [
         { name: 'rqctl-worker', numprocs: 1 },

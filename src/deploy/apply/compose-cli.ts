@@ -1,7 +1,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ExitCode, RqctlError } from '../errors.js';
+import { ExitCode, RqctlError } from '../../errors.js';
 
 /**
  * The compose command line, as the operator would type it: `docker compose` (the v2 plugin) where it
@@ -156,7 +156,11 @@ export async function runCompose(inv: ComposeInvocation, sub: string[], onLine: 
   return { exitCode: r.exitCode ?? 1, tail };
 }
 
-export interface ComposeService {
+/**
+ * A service of the merged, interpolated configuration as compose will start it: what verify expects
+ * to find running (not the file model of src/deploy/validate/compose.ts, which keeps lines and raw text).
+ */
+export interface MergedService {
   name: string;
   /** The command as compose will run it, or undefined when the image's CMD is used. */
   command?: string;
@@ -166,7 +170,7 @@ export interface ComposeService {
 }
 
 /** The services of the merged, interpolated configuration (`compose config`). */
-export async function composeServices(inv: ComposeInvocation): Promise<ComposeService[]> {
+export async function mergedServices(inv: ComposeInvocation): Promise<MergedService[]> {
   const run = await execa();
   const r = await run(inv.cli.file, [...baseArgs(inv), 'config'], {
     cwd: inv.cwd,
@@ -188,16 +192,16 @@ export async function composeServices(inv: ComposeInvocation): Promise<ComposeSe
       hint: 'run `docker compose config` with the same files to see the problem',
     });
   }
-  return parseComposeServices(String(r.stdout), {
+  return parseMergedServices(String(r.stdout), {
     generation: inv.cli.generation,
     activeProfiles: (inv.env.COMPOSE_PROFILES ?? '').split(',').filter(Boolean),
   });
 }
 
-export function parseComposeServices(yamlText: string, options: { generation?: 1 | 2; activeProfiles?: string[] } = {}): ComposeService[] {
+export function parseMergedServices(yamlText: string, options: { generation?: 1 | 2; activeProfiles?: string[] } = {}): MergedService[] {
   const activeProfiles = options.activeProfiles ?? [];
   const doc = parseYaml(yamlText) as { services?: Record<string, Record<string, unknown>> } | null;
-  const services: ComposeService[] = [];
+  const services: MergedService[] = [];
   for (const [name, svc] of Object.entries(doc?.services ?? {})) {
     if (!svc || typeof svc !== 'object') continue;
     const profiles = Array.isArray(svc.profiles) ? (svc.profiles as string[]) : [];

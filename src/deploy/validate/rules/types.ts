@@ -1,5 +1,5 @@
-import type { Finding, Severity, Where } from '../validate/types.js';
-import type { Stack } from '../validate/model.js';
+import type { Finding, Severity, Where } from '../finding.js';
+import type { Stack } from '../model.js';
 
 /** One rule of the catalogue (docs/validate.md). Ids and severities are contracts. */
 export interface Rule {

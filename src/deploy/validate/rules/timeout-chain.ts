@@ -1,5 +1,5 @@
-import { classifyArgv, isWorkerKind } from '../validate/commands.js';
-import type { ComposeService } from '../validate/compose.js';
+import { classifyArgv, isWorkerKind } from '../commands.js';
+import type { ComposeService } from '../compose.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
 /** supervisord's default stopwaitsecs and Docker's default stop grace period, in seconds. */
