@@ -215,15 +215,87 @@ async function waitForExit(pid: number, child: ChildProcess | undefined, ms: num
   return false;
 }
 
-export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
-  const log = options.log;
-  const stateDir = resolve(options.stateDir);
-  const dataDir = join(stateDir, 'redis');
-  const confFile = join(stateDir, 'redis.conf');
-  const stateFile = join(stateDir, 'redis.json');
-  const passwordFile = join(stateDir, 'redis-password');
-  const logFile = join(dataDir, 'redis.log');
+/** Where the embedded server keeps its files, all under the `.rqctl` directory. */
+interface EmbeddedPaths {
+  stateDir: string;
+  dataDir: string;
+  confFile: string;
+  /** `{pid, port}` of the running server, for the next `rqctl up` to adopt it. */
+  stateFile: string;
+  passwordFile: string;
+  logFile: string;
+}
 
+function embeddedPaths(stateDirOption: string): EmbeddedPaths {
+  const stateDir = resolve(stateDirOption);
+  const dataDir = join(stateDir, 'redis');
+  return {
+    stateDir,
+    dataDir,
+    confFile: join(stateDir, 'redis.conf'),
+    stateFile: join(stateDir, 'redis.json'),
+    passwordFile: join(stateDir, 'redis-password'),
+    logFile: join(dataDir, 'redis.log'),
+  };
+}
+
+/** A server that runs: either adopted (`child` undefined: watched by pid) or spawned here. */
+interface ServerProcess {
+  pid: number;
+  port: number;
+  version: string;
+  adopted: boolean;
+  child?: ChildProcess;
+}
+
+function running(server: ServerProcess): boolean {
+  const { child } = server;
+  return child ? child.exitCode === null && child.signalCode === null : alive(server.pid);
+}
+
+function embeddedHandle(paths: EmbeddedPaths, password: string, server: ServerProcess, log: EventLog): EmbeddedRedis {
+  const { pid, port, child } = server;
+  const exited = child
+    ? new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())))
+    : (async () => {
+        while (alive(pid)) await new Promise((r) => setTimeout(r, 500));
+      })();
+  let closing: Promise<void> | undefined;
+  return {
+    host: '127.0.0.1',
+    port,
+    password,
+    pid,
+    url: `redis://127.0.0.1:${port}/0`,
+    dataDir: paths.dataDir,
+    logFile: paths.logFile,
+    passwordFile: paths.passwordFile,
+    version: server.version,
+    adopted: server.adopted,
+    exited,
+    close() {
+      closing ??= stopServer(paths, server, log);
+      return closing;
+    },
+  };
+}
+
+/** SIGTERM (redis-server flushes its AOF and exits), SIGKILL after 10 s; then its state file goes. */
+async function stopServer(paths: EmbeddedPaths, server: ServerProcess, log: EventLog): Promise<void> {
+  const { pid, child } = server;
+  if (running(server)) {
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitForExit(pid, child, 10_000))) {
+      log({ level: 'warn', event: 'redis-kill', pid, msg: `redis-server (pid ${pid}) did not stop within 10 s; killing it` });
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(pid, child, 5_000);
+    }
+  }
+  rmSync(paths.stateFile, { force: true });
+}
+
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
+  const paths = embeddedPaths(options.stateDir);
   const binary = findRedisServer(options.searchPath);
   if (!binary) {
     throw new RqctlError(
@@ -235,135 +307,119 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
       },
     );
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(stateDir, 0o700);
-  const password = readPassword(passwordFile);
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.stateDir, 0o700);
+  const password = readPassword(paths.passwordFile);
+  const adopted = await adoptLeftRunning(paths, password, options.log);
+  if (adopted) return embeddedHandle(paths, password, adopted, options.log);
+  return embeddedHandle(paths, password, await spawnServer(binary, paths, password, options), options.log);
+}
 
-  const handle = (pid: number, port: number, version: string, adopted: boolean, child?: ChildProcess): EmbeddedRedis => {
-    const exited = child
-      ? new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())))
-      : (async () => {
-          while (alive(pid)) await new Promise((r) => setTimeout(r, 500));
-        })();
-    let closing: Promise<void> | undefined;
-    return {
-      host: '127.0.0.1',
-      port,
-      password,
-      pid,
-      url: `redis://127.0.0.1:${port}/0`,
-      dataDir,
-      logFile,
-      passwordFile,
-      version,
-      adopted,
-      exited,
-      close() {
-        closing ??= (async () => {
-          if (child ? child.exitCode === null && child.signalCode === null : alive(pid)) {
-            process.kill(pid, 'SIGTERM');
-            if (!(await waitForExit(pid, child, 10_000))) {
-              log({ level: 'warn', event: 'redis-kill', pid, msg: `redis-server (pid ${pid}) did not stop within 10 s; killing it` });
-              process.kill(pid, 'SIGKILL');
-              await waitForExit(pid, child, 5_000);
-            }
-          }
-          rmSync(stateFile, { force: true });
-        })();
-        return closing;
-      },
-    };
-  };
-
-  // Left running by an earlier `rqctl up` that was killed? Take it over rather than start a second
-  // server on the same data directory.
-  if (existsSync(stateFile)) {
-    let state: State | undefined;
-    try {
-      state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-    } catch {
-      state = undefined;
-    }
-    if (state && Number.isInteger(state.pid) && alive(state.pid) && isOurServer(state.pid, dataDir)) {
-      const p = await probe(state.port, password, 2000);
-      if (p.ok && Number(p.info.process_id) === state.pid) {
-        log({
-          event: 'redis-adopted',
-          pid: state.pid,
-          port: state.port,
-          msg: `reusing the embedded redis-server an earlier \`rqctl up\` left running (pid ${state.pid})`,
-        });
-        return handle(state.pid, state.port, p.info.redis_version ?? '?', true);
-      }
-      throw new RqctlError(
-        'EMBEDDED_REDIS_BUSY',
-        ExitCode.unreachable,
-        `a redis-server (pid ${state.pid}) from an earlier \`rqctl up\` still uses ${dataDir} but does not answer on port ${state.port}`,
-        {
-          hint: `stop it (kill ${state.pid}) and run rqctl up again`,
-        },
-      );
-    }
-    rmSync(stateFile, { force: true });
+/**
+ * Left running by an earlier `rqctl up` that was killed? Take it over rather than start a second
+ * server on the same data directory. Undefined when there is none (a stale state file is removed).
+ */
+async function adoptLeftRunning(paths: EmbeddedPaths, password: string, log: EventLog): Promise<ServerProcess | undefined> {
+  if (!existsSync(paths.stateFile)) return undefined;
+  let state: State | undefined;
+  try {
+    state = JSON.parse(readFileSync(paths.stateFile, 'utf8')) as State;
+  } catch {
+    state = undefined;
   }
+  if (state && Number.isInteger(state.pid) && alive(state.pid) && isOurServer(state.pid, paths.dataDir)) {
+    const p = await probe(state.port, password, 2000);
+    if (p.ok && Number(p.info.process_id) === state.pid) {
+      log({
+        event: 'redis-adopted',
+        pid: state.pid,
+        port: state.port,
+        msg: `reusing the embedded redis-server an earlier \`rqctl up\` left running (pid ${state.pid})`,
+      });
+      return { pid: state.pid, port: state.port, version: p.info.redis_version ?? '?', adopted: true };
+    }
+    throw new RqctlError(
+      'EMBEDDED_REDIS_BUSY',
+      ExitCode.unreachable,
+      `a redis-server (pid ${state.pid}) from an earlier \`rqctl up\` still uses ${paths.dataDir} but does not answer on port ${state.port}`,
+      {
+        hint: `stop it (kill ${state.pid}) and run rqctl up again`,
+      },
+    );
+  }
+  rmSync(paths.stateFile, { force: true });
+  return undefined;
+}
 
+/** Starts redis-server on a free port; a port taken between the bind test and its own bind is retried. */
+async function spawnServer(binary: string, paths: EmbeddedPaths, password: string, options: EmbeddedRedisOptions): Promise<ServerProcess> {
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     // Between the bind test and redis-server's own bind another process may take the port: retry.
     const port = attempt === 0 ? await choosePort(options.preferredPort ?? 6379) : await anyFreePort();
-    writeConf(confFile, { port, dataDir, logFile, password });
-    const logStart = fileSize(logFile);
-    const child = spawn(binary, [confFile], { cwd: dataDir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (d) => (stderr += d));
-    const spawnError = new Promise<Error>((r) => child.once('error', r));
-    const deadline = Date.now() + 60_000;
-    let loadingLogged = false;
-    for (;;) {
-      const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
-      if (failed)
-        throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `cannot start ${binary}: ${failed.message}`, { hint: INSTALL_HINT, cause: failed });
-      if (child.exitCode !== null || child.signalCode !== null) {
-        lastError = `${stderr}${logTail(logFile)}`.trim();
-        break;
-      }
-      if (!logSaysReady(logFile, logStart, child.pid!)) {
-        if (Date.now() > deadline) {
-          process.kill(child.pid!, 'SIGKILL');
-          throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, 'redis-server did not get ready within 60 s', { hint: `see ${logFile}` });
-        }
-        if (!loadingLogged && /Loading|loading/.test(logTail(logFile, 2))) {
-          loadingLogged = true;
-          log({ event: 'redis-loading', msg: 'redis-server is loading its data (AOF)' });
-        }
-        continue;
-      }
-      const p = await probe(port, password, 2000);
-      if (p.ok) {
-        const version = p.info.redis_version ?? '0';
-        if (compareVersions(version, '5.0') < 0) {
-          process.kill(child.pid!, 'SIGTERM');
-          await waitForExit(child.pid!, child, 10_000);
-          throw new RqctlError('REDIS_SERVER_OLD', ExitCode.unreachable, `${binary} is Redis ${version}; BullMQ needs 5.0 or newer`, {
-            hint: 'install a newer redis-server (7.x), or point rqctl at a server with REDIS_URL',
-          });
-        }
-        writeFileSync(stateFile, JSON.stringify({ pid: child.pid!, port } satisfies State), { mode: 0o600 });
-        child.stderr?.removeAllListeners('data');
-        child.stderr?.resume();
-        return handle(child.pid!, port, version, false, child);
-      }
-      if (Date.now() > deadline) {
-        process.kill(child.pid!, 'SIGKILL');
-        throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `redis-server did not answer within 60 s: ${p.error}`, { hint: `see ${logFile}` });
-      }
-    }
+    const started = await startOnce(binary, paths, password, port, options.log);
+    if ('pid' in started) return started;
+    lastError = started.exitedWith;
     if (!/Address already in use|bind/i.test(lastError)) break;
   }
   throw new RqctlError(
     'REDIS_SERVER_START',
     ExitCode.unreachable,
     `redis-server exited at start: ${lastError.split('\n').slice(-2).join(' ') || 'no output'}`,
-    { hint: `see ${logFile}` },
+    { hint: `see ${paths.logFile}` },
   );
+}
+
+/**
+ * One start on `port`: ready once its log says so and it answers with the password. When it exits
+ * first, what it said (stderr and the log's tail); a server that never gets ready is killed.
+ */
+async function startOnce(binary: string, paths: EmbeddedPaths, password: string, port: number, log: EventLog): Promise<ServerProcess | { exitedWith: string }> {
+  const { dataDir, logFile } = paths;
+  writeConf(paths.confFile, { port, dataDir, logFile, password });
+  const logStart = fileSize(logFile);
+  const child = spawn(binary, [paths.confFile], { cwd: dataDir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  const spawnError = new Promise<Error>((r) => child.once('error', r));
+  const deadline = Date.now() + 60_000;
+  let loadingLogged = false;
+  for (;;) {
+    const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+    if (failed)
+      throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `cannot start ${binary}: ${failed.message}`, { hint: INSTALL_HINT, cause: failed });
+    if (child.exitCode !== null || child.signalCode !== null) return { exitedWith: `${stderr}${logTail(logFile)}`.trim() };
+    if (!logSaysReady(logFile, logStart, child.pid!)) {
+      if (Date.now() > deadline) {
+        process.kill(child.pid!, 'SIGKILL');
+        throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, 'redis-server did not get ready within 60 s', { hint: `see ${logFile}` });
+      }
+      if (!loadingLogged && /Loading|loading/.test(logTail(logFile, 2))) {
+        loadingLogged = true;
+        log({ event: 'redis-loading', msg: 'redis-server is loading its data (AOF)' });
+      }
+      continue;
+    }
+    const p = await probe(port, password, 2000);
+    if (p.ok) return finishSpawn(binary, paths, child, port, p.info.redis_version ?? '0');
+    if (Date.now() > deadline) {
+      process.kill(child.pid!, 'SIGKILL');
+      throw new RqctlError('REDIS_SERVER_START', ExitCode.unreachable, `redis-server did not answer within 60 s: ${p.error}`, { hint: `see ${logFile}` });
+    }
+  }
+}
+
+/** The server answered: checks its version, records it for a later adoption, stops listening to its stderr. */
+async function finishSpawn(binary: string, paths: EmbeddedPaths, child: ChildProcess, port: number, version: string): Promise<ServerProcess> {
+  if (compareVersions(version, '5.0') < 0) {
+    process.kill(child.pid!, 'SIGTERM');
+    await waitForExit(child.pid!, child, 10_000);
+    throw new RqctlError('REDIS_SERVER_OLD', ExitCode.unreachable, `${binary} is Redis ${version}; BullMQ needs 5.0 or newer`, {
+      hint: 'install a newer redis-server (7.x), or point rqctl at a server with REDIS_URL',
+    });
+  }
+  writeFileSync(paths.stateFile, JSON.stringify({ pid: child.pid!, port } satisfies State), { mode: 0o600 });
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
+  return { pid: child.pid!, port, version, adopted: false, child };
 }
