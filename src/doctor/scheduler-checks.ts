@@ -1,4 +1,5 @@
-import { entryQueue, loadJobTypes, planEntries } from '../schedule/entries.js';
+import { loadBundledJobTypes } from '../jobs/load.js';
+import { entryQueue, planEntries } from '../schedule/entries.js';
 import { scheduleKeys } from '../schedule/keys.js';
 import { liveSchedulers, readLastRuns } from '../schedule/records.js';
 import type { CheckGroup, CheckResult } from './types.js';
@@ -12,7 +13,7 @@ const FIX_ALIVE = 'run `rqctl scheduler` (or `rqctl up`) under supervisord on at
 export const schedulerChecks: CheckGroup = async (ctx) => {
   const client = ctx.clients.queue;
   if (!client) return [];
-  await loadJobTypes();
+  await loadBundledJobTypes();
   const entries = planEntries(ctx.config.schedule);
   const keys = scheduleKeys(ctx.config.queue.prefix);
   const out: CheckResult[] = [];

@@ -7,11 +7,17 @@ export const DEFAULT_TRIES = 3;
 export const DEFAULT_BACKOFF_SECONDS = 60;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 
-/** `params.page: page must be an integer (got "abc")`, one line per issue. */
-export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
-    const path = i.path.map(String).join('.');
-    return path ? `${path}: ${i.message}` : i.message;
+/**
+ * `params.page: page must be an integer (got "abc")`, one line per issue. `error` is zod's, or whatever
+ * an extra job module's schema returned from `safeParse` (its message when it has no issues). An
+ * issue about the payload as a whole has no path: it is labelled `root` when one is given.
+ */
+export function formatIssues(error: unknown, root?: string): string[] {
+  const issues = (error as { issues?: { path?: PropertyKey[]; message: string }[] } | undefined)?.issues;
+  if (!Array.isArray(issues) || !issues.length) return [String((error as Error | undefined)?.message ?? error)];
+  return issues.map((i) => {
+    const path = i.path?.length ? i.path.map(String).join('.') : root;
+    return path === undefined || (path === '' && root === undefined) ? i.message : `${path}: ${i.message}`;
   });
 }
 

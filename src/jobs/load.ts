@@ -14,14 +14,19 @@ import type { JobType } from './types.js';
  * src/jobs/types.ts, with `schema` anything that has zod's `safeParse`.
  */
 export async function loadJobTypes(config: Pick<Config, 'jobs'>, cwd: string): Promise<JobType<any>[]> {
-  await importBundled();
+  await loadBundledJobTypes();
   for (const spec of config.jobs.modules) await loadJobModule(spec, cwd);
   return jobTypes();
 }
 
 let bundled: Promise<void> | undefined;
 
-function importBundled(): Promise<void> {
+/**
+ * Registers the bundled job types only (importing src/jobs/index.ts does): enough for the schedule
+ * to know a job entry's queue, tries, backoff and payload schema. Loaded on demand: the job
+ * implementations pull in providers and nodemailer, which `--help` must not load.
+ */
+export function loadBundledJobTypes(): Promise<void> {
   // A variable specifier: the bundled job families arrive in their own module, and a build without
   // them (or a test of the worker alone) still runs the operator's modules.
   const specifier = './index.js';

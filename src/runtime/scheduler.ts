@@ -7,8 +7,9 @@ import { KILL_GRACE_MS, runShellCommand, type RunningCommand } from '../schedule
 import { describeWhen, planEntries, type PlannedEntry } from '../schedule/entries.js';
 import { syncJobSchedulers } from '../schedule/job-schedulers.js';
 import { RELEASE_LOCK_LUA, scheduleKeys, type ScheduleKeys } from '../schedule/keys.js';
-import { recordRun, removeHeartbeat, writeHeartbeat, type CommandRunRecord } from '../schedule/records.js';
+import { recordRun, removeSchedulerHeartbeat, writeSchedulerHeartbeat, type CommandRunRecord } from '../schedule/records.js';
 import { dueInWindow, lateLimit, nextRunAfter, tickLockTtl } from '../schedule/timing.js';
+import { withFallback } from '../util/timeout.js';
 
 /**
  * `rqctl scheduler`: the schedule (docs/scheduler.md), safe to run on every server at once.
@@ -70,12 +71,6 @@ export async function startScheduler(config: Config, options: SchedulerOptions):
     scheduler.arm();
   }
   return { id: scheduler.id, close: (o) => scheduler.close(o), done: scheduler.done };
-}
-
-/** Resolves with `fallback` when `p` takes longer than `ms` (Redis down while shutting down). */
-function bounded<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((r) => (t = setTimeout(() => r(fallback), ms)))]).finally(() => clearTimeout(t));
 }
 
 class Scheduler {
@@ -175,7 +170,7 @@ class Scheduler {
       entries: this.entries.length,
     };
     try {
-      await writeHeartbeat(this.client, this.keys, beat, this.once ? ONCE_HEARTBEAT_TTL_MS : HEARTBEAT_TTL_MS);
+      await writeSchedulerHeartbeat(this.client, this.keys, beat, this.once ? ONCE_HEARTBEAT_TTL_MS : HEARTBEAT_TTL_MS);
     } catch (e) {
       this.log({ level: 'warn', event: 'scheduler.heartbeat-failed', msg: (e as Error).message });
     }
@@ -286,7 +281,7 @@ class Scheduler {
     try {
       await this.execute(e, tickMs);
     } finally {
-      if (overlapKey) await bounded(this.client.eval(RELEASE_LOCK_LUA, 1, overlapKey, token), 5000, 0);
+      if (overlapKey) await withFallback(this.client.eval(RELEASE_LOCK_LUA, 1, overlapKey, token), 5000, 0);
     }
   }
 
@@ -314,7 +309,7 @@ class Scheduler {
       signal: r.signal,
       error: r.error ?? (r.timedOut ? `timed out after ${Math.round(e.timeoutMs / 1000)} s` : r.killed ? 'stopped by shutdown' : undefined),
     };
-    await bounded(
+    await withFallback(
       recordRun(this.client, this.keys, done).then(() => true),
       5000,
       false,
@@ -343,16 +338,16 @@ class Scheduler {
       // while we stop) would wait forever: after a few seconds the connection is closed under it.
       const started = Date.now();
       while (this.runs.size > 0 && (this.children.size > 0 || Date.now() - started < 5000)) {
-        await bounded(
+        await withFallback(
           Promise.allSettled([...this.runs]).then(() => undefined),
           500,
           undefined,
         );
       }
       // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
-      if (!this.once) await bounded(removeHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
+      if (!this.once) await withFallback(removeSchedulerHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);
-      await bounded(
+      await withFallback(
         Promise.allSettled([...this.runs]).then(() => undefined),
         2000,
         undefined,

@@ -1,15 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { CronExpressionParser } from 'cron-parser';
 import type { Queue } from 'bullmq';
 import { withRedisUrl, type Config } from '../config/resolve.js';
 import { sameServer } from '../config/endpoints.js';
 import { ExitCode } from '../errors.js';
 import { openQueue } from '../queue/queues.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
-import { parseDuration } from '../util/duration.js';
+import { planEntries } from '../schedule/entries.js';
+import { nextRuns } from '../schedule/timing.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
-import type { EventLog, RuntimeEvent } from './events.js';
+import type { EventLog } from './events.js';
+import { StatusPoller, type UpStatus } from './up/status-poller.js';
+import { WorkerPool } from './up/worker-pool.js';
+
+export type { UpQueueCounts, UpStatus } from './up/status-poller.js';
 
 /**
  * `rqctl up` (docs/up.md): the whole stack in the foreground. Redis (the configured one, or an embedded
@@ -46,26 +48,6 @@ export interface UpOptions {
   startScheduler?: StartScheduler | null;
 }
 
-export interface QueueStatus {
-  name: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-}
-
-export interface UpStatus {
-  /** Worker processes running now. */
-  workers: number;
-  processed: number;
-  failed: number;
-  retried: number;
-  queues: QueueStatus[];
-  /** Keys in the cache role's DB; null when the cache shares its DB with the queue. */
-  cacheKeys: number | null;
-  redisOk: boolean;
-}
-
 export interface UpInfo {
   redis: { url: string; embedded: boolean; pid?: number; port?: number; dataDir?: string; passwordFile?: string; adopted?: boolean; version?: string };
   queues: string[];
@@ -83,15 +65,6 @@ export interface RunningUp {
   done: Promise<number>;
 }
 
-interface Child {
-  index: number;
-  proc?: ChildProcess;
-  startedAt: number;
-  failures: number;
-  restartTimer?: NodeJS.Timeout;
-  exited?: Promise<void>;
-}
-
 async function lookupScheduler(): Promise<StartScheduler | null> {
   // A variable specifier: the scheduler is its own module and may be absent from a build.
   const specifier = './scheduler.js';
@@ -104,251 +77,183 @@ async function lookupScheduler(): Promise<StartScheduler | null> {
   }
 }
 
-/** The next run of each schedule entry (cron in its timezone, or `every`). */
-export function nextRuns(config: Config, now = new Date()): { name: string; next: string }[] {
-  return config.schedule.map((e) => {
-    let next = '?';
-    try {
-      if (e.cron !== undefined) {
-        next = CronExpressionParser.parse(e.cron, { tz: e.timezone ?? 'UTC', currentDate: now })
-          .next()
-          .toDate()
-          .toISOString();
-      } else if (e.every !== undefined) {
-        const ms = parseDuration(e.every) ?? 0;
-        next = ms > 0 ? new Date(Math.ceil((now.getTime() + 1) / ms) * ms).toISOString() : '?';
-      }
-    } catch {
-      /* validated at config time; keep '?' */
-    }
-    return { name: e.name, next };
+/** The next run of each schedule entry (cron in its timezone, or `every`), as UTC ISO times. */
+export function nextRunOfEachEntry(config: Config, now = new Date()): { name: string; next: string }[] {
+  return planEntries(config.schedule).map((e) => {
+    const [next] = nextRuns(e, now, 1);
+    return { name: e.name, next: next ? next.toISOString() : '?' };
   });
 }
 
+/** What `up` has started so far; stopped in reverse order, so nothing half-started stays behind. */
+class StartedParts {
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  add(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) await close().catch(() => {});
+  }
+}
+
 export async function startUp(baseConfig: Config, options: UpOptions): Promise<RunningUp> {
-  const log = options.log;
-  let embedded: EmbeddedRedis | undefined;
-  let config = baseConfig;
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-  };
-
+  const started = new StartedParts();
   try {
-    if (!config.sources.redisConfigured) {
-      embedded = await startEmbeddedRedis({
-        stateDir: `${options.cwd}/.rqctl`,
-        preferredPort: options.embedded?.preferredPort,
-        searchPath: options.embedded?.searchPath,
-        log,
-      });
-      const e = embedded;
-      cleanups.push(() => e.close());
-      config = withRedisUrl(config, e.url, e.password);
-    }
-    // Reachable at all? A clear exit 3 now beats workers that retry forever.
-    const queueClient = await connectRole(config, 'queue', { use: 'worker', connectionName: 'rqctl:up' });
-    queueClient.on('error', () => {});
-    cleanups.push(() => closeClient(queueClient));
-    const sharedCacheDb = sameServer(config.roles.cache, config.roles.queue) && config.roles.cache.db === config.roles.queue.db;
-    let cacheClient: RedisClient | undefined;
-    if (!sharedCacheDb) {
-      cacheClient = await connectRole(config, 'cache', { use: 'worker', connectionName: 'rqctl:up' }).catch(() => undefined);
-      if (cacheClient) {
-        cacheClient.on('error', () => {});
-        const c = cacheClient;
-        cleanups.push(() => closeClient(c));
-      }
-    }
-    const queues: Queue[] = options.queues.map((name) => openQueue(config, name, queueClient));
-    cleanups.push(async () => {
-      await Promise.all(queues.map((q) => q.close().catch(() => {})));
-    });
-
-    // --- workers -------------------------------------------------------------------------------
-    const counters = { processed: 0, failed: 0, retried: 0 };
-    let stopping = false;
-    let hard = false;
-    const children: Child[] = [];
-    const childEnv: NodeJS.ProcessEnv = { ...options.workerCommand.env };
-    if (embedded) {
-      // The environment, not the command line: `ps` shows arguments to every user.
-      childEnv.REDIS_URL = embedded.url;
-      childEnv.REDIS_PASSWORD = embedded.password;
-    }
-    const forward = (child: Child, e: RuntimeEvent) => {
-      if (e.event === 'processed') counters.processed++;
-      if (e.event === 'failed') {
-        if (e.retry) counters.retried++;
-        else counters.failed++;
-      }
-      log({ ...e, worker: child.index });
-    };
-    const spawnChild = (child: Child) => {
-      const args = [...options.workerCommand.args, '--concurrency', String(options.concurrency), '--queue', options.queues.join(',')];
-      // Own process group: a terminal's Ctrl-C reaches `rqctl up` only, which stops the workers
-      // first and Redis last. The IPC channel tells a worker when `up` is gone, even SIGKILLed.
-      const proc = spawn(options.workerCommand.command, args, { cwd: options.cwd, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-      child.proc = proc;
-      child.startedAt = Date.now();
-      proc.on('error', (err) => log({ level: 'error', event: 'worker-spawn-failed', worker: child.index, error: err.message }));
-      createInterface({ input: proc.stdout! }).on('line', (line) => {
-        let e: RuntimeEvent | undefined;
-        try {
-          const parsed = JSON.parse(line) as RuntimeEvent & { time?: string };
-          if (parsed && typeof parsed.event === 'string') {
-            const { time: _time, ...rest } = parsed;
-            e = rest;
-          }
-        } catch {
-          /* not a JSON event */
-        }
-        forward(child, e ?? { event: 'worker-output', msg: line });
-      });
-      createInterface({ input: proc.stderr! }).on('line', (line) => {
-        if (line.trim()) log({ level: 'warn', event: 'worker-stderr', worker: child.index, msg: line });
-      });
-      child.exited = new Promise((resolveExit) => {
-        proc.once('exit', (code, signal) => {
-          child.proc = undefined;
-          resolveExit();
-          if (stopping) return;
-          const ranMs = Date.now() - child.startedAt;
-          child.failures = code === 0 ? 0 : ranMs > 60_000 ? 1 : child.failures + 1;
-          // Exit 0 (worker restart, --max-jobs, --memory): at once. A crash loop backs off to 30 s.
-          const delayMs = code === 0 ? 0 : Math.min(30_000, 1000 * 2 ** Math.max(0, child.failures - 1));
-          log({ level: code === 0 ? 'info' : 'warn', event: 'worker-exited', worker: child.index, pid: proc.pid, code, signal, restartInMs: delayMs });
-          child.restartTimer = setTimeout(() => {
-            if (!stopping) spawnChild(child);
-          }, delayMs);
-        });
-      });
-    };
-    for (let i = 1; i <= options.workers; i++) {
-      const child: Child = { index: i, startedAt: Date.now(), failures: 0 };
-      children.push(child);
-      spawnChild(child);
-    }
-    const stopChildren = async () => {
-      for (const c of children) if (c.restartTimer) clearTimeout(c.restartTimer);
-      for (const c of children) c.proc?.kill('SIGTERM');
-      await Promise.all(children.map((c) => c.exited));
-    };
-    cleanups.push(stopChildren);
-
-    // --- scheduler -----------------------------------------------------------------------------
-    let schedulerState: UpInfo['scheduler'] = 'disabled';
-    if (options.scheduler) {
-      const start = options.startScheduler === undefined ? await lookupScheduler() : options.startScheduler;
-      if (start) {
-        const scheduler = await start(config, { log });
-        cleanups.push(async () => {
-          await scheduler.close();
-        });
-        schedulerState = 'running';
-      } else {
-        schedulerState = 'unavailable';
-        log({
-          level: 'warn',
-          event: 'scheduler-unavailable',
-          msg: 'this build has no scheduler; run the schedule elsewhere (`rqctl scheduler`) or update rqctl',
-        });
-      }
-    }
-
-    // --- status --------------------------------------------------------------------------------
-    let status: UpStatus = { workers: 0, processed: 0, failed: 0, retried: 0, queues: [], cacheKeys: null, redisOk: true };
-    let polling = false;
-    const poll = async () => {
-      if (polling) return;
-      polling = true;
-      try {
-        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('status timed out')), 3000).unref());
-        const [qs, cacheKeys] = await Promise.race([
-          Promise.all([
-            Promise.all(
-              queues.map(async (q) => {
-                const c = await q.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
-                return { name: q.name, waiting: (c.wait ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
-              }),
-            ),
-            cacheClient ? cacheClient.dbsize() : Promise.resolve(null),
-          ]),
-          timeout,
-        ]);
-        status = { ...counters, workers: children.filter((c) => c.proc).length, queues: qs, cacheKeys, redisOk: true };
-      } catch {
-        status = { ...status, ...counters, workers: children.filter((c) => c.proc).length, redisOk: false };
-      } finally {
-        polling = false;
-      }
-      options.onStatus?.(status);
-    };
-    const statusTimer = setInterval(() => void poll(), options.statusIntervalMs);
-    cleanups.push(async () => clearInterval(statusTimer));
-
-    const info: UpInfo = {
-      redis: embedded
-        ? {
-            url: config.roles.queue.display,
-            embedded: true,
-            pid: embedded.pid,
-            port: embedded.port,
-            dataDir: embedded.dataDir,
-            passwordFile: embedded.passwordFile,
-            adopted: embedded.adopted,
-            version: embedded.version,
-          }
-        : { url: config.roles.queue.display, embedded: false },
+    const embedded = baseConfig.sources.redisConfigured ? undefined : await startEmbedded(options, started);
+    const config = embedded ? withRedisUrl(baseConfig, embedded.url, embedded.password) : baseConfig;
+    const { queues, cacheClient } = await openStatusClients(config, options.queues, started);
+    const pool = new WorkerPool({
+      cwd: options.cwd,
+      count: options.workers,
+      concurrency: options.concurrency,
       queues: options.queues,
-      workers: { count: options.workers, concurrency: options.concurrency, pids: children.map((c) => c.proc?.pid ?? 0) },
-      scheduler: schedulerState,
-      nextRuns: schedulerState === 'running' ? nextRuns(config) : [],
-    };
-
-    // --- stopping ------------------------------------------------------------------------------
-    let resolveDone!: (code: number) => void;
-    const done = new Promise<number>((r) => (resolveDone = r));
-    let finishing: Promise<number> | undefined;
-    const finish = (exitCode: number, why: string): Promise<number> => {
-      finishing ??= (async () => {
-        stopping = true;
-        log({ event: 'stopping', msg: why });
-        await cleanup();
-        log({ event: 'stopped', exitCode: hard ? ExitCode.interrupted : exitCode });
-        const code = hard ? ExitCode.interrupted : exitCode;
-        resolveDone(code);
-        return code;
-      })();
-      return finishing;
-    };
-    if (embedded) {
-      const e = embedded;
-      void e.exited.then(() => {
-        if (stopping) return;
-        log({ level: 'error', event: 'redis-exited', pid: e.pid, msg: `the embedded redis-server exited unexpectedly; see ${e.logFile}` });
-        void finish(ExitCode.unreachable, 'the embedded redis-server is gone');
-      });
-    }
-    void poll();
-
-    return {
-      info,
-      status: () => status,
-      done,
-      close() {
-        if (finishing) {
-          // Second Ctrl-C: the workers get their second signal and exit at once (130).
-          hard = true;
-          for (const c of children) c.proc?.kill('SIGTERM');
-          return finishing;
-        }
-        return finish(0, 'stopping: workers finish their running jobs (Ctrl-C again to stop at once)');
-      },
-    };
+      command: options.workerCommand,
+      embedded,
+      log: options.log,
+    });
+    pool.start();
+    started.add(() => pool.close());
+    const scheduler = await startSchedulerIfWanted(config, options, started);
+    const poller = new StatusPoller({ queues, cacheClient, pool, intervalMs: options.statusIntervalMs, onStatus: options.onStatus });
+    started.add(async () => poller.close());
+    const info = upInfo(config, options, embedded, pool, scheduler);
+    const stop = new UpStop(pool, started, options.log);
+    if (embedded) stop.onEmbeddedExit(embedded);
+    poller.start();
+    return { info, status: () => poller.current, done: stop.done, close: () => stop.close() };
   } catch (e) {
-    // Nothing half-started stays behind: workers, clients, the embedded server.
-    await cleanup();
+    await started.closeAll();
     throw e;
+  }
+}
+
+async function startEmbedded(options: UpOptions, started: StartedParts): Promise<EmbeddedRedis> {
+  const embedded = await startEmbeddedRedis({
+    stateDir: `${options.cwd}/.rqctl`,
+    preferredPort: options.embedded?.preferredPort,
+    searchPath: options.embedded?.searchPath,
+    log: options.log,
+  });
+  started.add(() => embedded.close());
+  return embedded;
+}
+
+/** The status view's clients: the queues' counts, and the cache's size when it has a DB of its own. */
+async function openStatusClients(config: Config, queueNames: string[], started: StartedParts): Promise<{ queues: Queue[]; cacheClient?: RedisClient }> {
+  // Reachable at all? A clear exit 3 now beats workers that retry forever.
+  const queueClient = await connectRole(config, 'queue', { use: 'worker', connectionName: 'rqctl:up' });
+  queueClient.on('error', () => {});
+  started.add(() => closeClient(queueClient));
+  const sharedCacheDb = sameServer(config.roles.cache, config.roles.queue) && config.roles.cache.db === config.roles.queue.db;
+  let cacheClient: RedisClient | undefined;
+  if (!sharedCacheDb) {
+    cacheClient = await connectRole(config, 'cache', { use: 'worker', connectionName: 'rqctl:up' }).catch(() => undefined);
+    if (cacheClient) {
+      cacheClient.on('error', () => {});
+      const c = cacheClient;
+      started.add(() => closeClient(c));
+    }
+  }
+  const queues = queueNames.map((name) => openQueue(config, name, queueClient));
+  started.add(async () => {
+    await Promise.all(queues.map((q) => q.close().catch(() => {})));
+  });
+  return { queues, cacheClient };
+}
+
+async function startSchedulerIfWanted(config: Config, options: UpOptions, started: StartedParts): Promise<UpInfo['scheduler']> {
+  if (!options.scheduler) return 'disabled';
+  const start = options.startScheduler === undefined ? await lookupScheduler() : options.startScheduler;
+  if (!start) {
+    options.log({
+      level: 'warn',
+      event: 'scheduler-unavailable',
+      msg: 'this build has no scheduler; run the schedule elsewhere (`rqctl scheduler`) or update rqctl',
+    });
+    return 'unavailable';
+  }
+  const scheduler = await start(config, { log: options.log });
+  started.add(async () => {
+    await scheduler.close();
+  });
+  return 'running';
+}
+
+function upInfo(config: Config, options: UpOptions, embedded: EmbeddedRedis | undefined, pool: WorkerPool, scheduler: UpInfo['scheduler']): UpInfo {
+  const url = config.roles.queue.display;
+  return {
+    redis: embedded
+      ? {
+          url,
+          embedded: true,
+          pid: embedded.pid,
+          port: embedded.port,
+          dataDir: embedded.dataDir,
+          passwordFile: embedded.passwordFile,
+          adopted: embedded.adopted,
+          version: embedded.version,
+        }
+      : { url, embedded: false },
+    queues: options.queues,
+    workers: { count: options.workers, concurrency: options.concurrency, pids: pool.pids },
+    scheduler,
+    nextRuns: scheduler === 'running' ? nextRunOfEachEntry(config) : [],
+  };
+}
+
+/**
+ * Stopping `up`, once: the workers first (they finish their running jobs), Redis last. A second
+ * close() while stopping signals the workers again, and they exit at once (130).
+ */
+class UpStop {
+  readonly done: Promise<number>;
+  private resolveDone!: (code: number) => void;
+  private stopping = false;
+  private hard = false;
+  private finishing: Promise<number> | undefined;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly started: StartedParts,
+    private readonly log: EventLog,
+  ) {
+    this.done = new Promise<number>((r) => (this.resolveDone = r));
+  }
+
+  close(): Promise<number> {
+    if (this.finishing) {
+      // Second Ctrl-C: the workers get their second signal and exit at once (130).
+      this.hard = true;
+      this.pool.signal();
+      return this.finishing;
+    }
+    return this.finish(0, 'stopping: workers finish their running jobs (Ctrl-C again to stop at once)');
+  }
+
+  /** The embedded server going away ends `up` with exit 3 (unless it is stopping anyway). */
+  onEmbeddedExit(embedded: EmbeddedRedis): void {
+    void embedded.exited.then(() => {
+      if (this.stopping) return;
+      this.log({ level: 'error', event: 'redis-exited', pid: embedded.pid, msg: `the embedded redis-server exited unexpectedly; see ${embedded.logFile}` });
+      void this.finish(ExitCode.unreachable, 'the embedded redis-server is gone');
+    });
+  }
+
+  private finish(exitCode: number, why: string): Promise<number> {
+    this.finishing ??= this.stopAll(exitCode, why);
+    return this.finishing;
+  }
+
+  private async stopAll(exitCode: number, why: string): Promise<number> {
+    this.stopping = true;
+    this.pool.halt();
+    this.log({ event: 'stopping', msg: why });
+    await this.started.closeAll();
+    const code = this.hard ? ExitCode.interrupted : exitCode;
+    this.log({ event: 'stopped', exitCode: code });
+    this.resolveDone(code);
+    return code;
   }
 }

@@ -43,7 +43,7 @@ export interface WorkerRecord {
   version?: string;
 }
 
-export async function writeHeartbeat(config: Config, client: RedisClient, record: WorkerRecord): Promise<void> {
+export async function writeWorkerHeartbeat(config: Config, client: RedisClient, record: WorkerRecord): Promise<void> {
   const keys = workerKeys(config);
   const now = Date.now();
   await client
@@ -53,7 +53,7 @@ export async function writeHeartbeat(config: Config, client: RedisClient, record
     .exec();
 }
 
-export async function removeHeartbeat(config: Config, client: RedisClient, id: string): Promise<void> {
+export async function removeWorkerHeartbeat(config: Config, client: RedisClient, id: string): Promise<void> {
   const keys = workerKeys(config);
   await client.multi().del(keys.record(id)).zrem(keys.index, id).exec();
 }

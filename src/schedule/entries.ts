@@ -60,12 +60,3 @@ export function describeWhen(e: PlannedEntry): string {
 export function entryQueue(entry: PlannedEntry): string {
   return entry.job?.queue ?? findJobType(entry.job!.name)?.queue ?? 'default';
 }
-
-/**
- * Registers the bundled job types (importing src/jobs/index.ts does), so a job entry's queue, tries,
- * backoff and payload schema are known. Loaded on demand: the job implementations pull in providers
- * and nodemailer, which `--help` must not load.
- */
-export async function loadJobTypes(): Promise<void> {
-  await import('../jobs/index.js');
-}

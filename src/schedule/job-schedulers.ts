@@ -4,7 +4,8 @@ import { ConfigError } from '../errors.js';
 import { findJobType, jobTypes } from '../jobs/registry.js';
 import { discoverQueues, openQueue } from '../queue/queues.js';
 import type { RedisClient } from '../redis/connect.js';
-import { entryQueue, loadJobTypes, type PlannedEntry } from './entries.js';
+import { loadBundledJobTypes } from '../jobs/load.js';
+import { entryQueue, type PlannedEntry } from './entries.js';
 import type { ScheduleKeys } from './keys.js';
 
 /**
@@ -225,7 +226,7 @@ export interface SyncOptions {
 
 /** Makes Redis' job schedulers match the job entries of the schedule, and says what changed. */
 export async function syncJobSchedulers(config: Config, client: RedisClient, entries: readonly PlannedEntry[], options: SyncOptions): Promise<SyncResult> {
-  await loadJobTypes();
+  await loadBundledJobTypes();
   const { warnings } = checkJobEntries(entries);
   const desired = entries.filter((e) => e.kind === 'job').map((e) => desiredItem(config, e));
   const queues = new Map<string, Queue>();

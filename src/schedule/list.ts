@@ -3,7 +3,8 @@ import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config/resolve.js';
 import { openQueue } from '../queue/queues.js';
 import type { RedisClient } from '../redis/connect.js';
-import { loadJobTypes, planEntries, type PlannedEntry } from './entries.js';
+import { loadBundledJobTypes } from '../jobs/load.js';
+import { planEntries, type PlannedEntry } from './entries.js';
 import { compareItems, desiredItem, repeatKey, schedulerItem } from './job-schedulers.js';
 import { scheduleKeys } from './keys.js';
 import { readLastRuns } from './records.js';
@@ -51,7 +52,7 @@ export interface ListOptions {
 
 export async function listSchedule(config: Config, options: ListOptions): Promise<ListedEntry[]> {
   const now = options.now ?? Date.now();
-  await loadJobTypes();
+  await loadBundledJobTypes();
   const entries = planEntries(config.schedule);
   const client = options.client;
   const lastRuns = client ? await readLastRuns(client, scheduleKeys(config.queue.prefix)) : new Map();

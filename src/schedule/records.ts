@@ -47,7 +47,7 @@ export interface SchedulerBeat {
   entries: number;
 }
 
-export async function writeHeartbeat(client: RedisClient, keys: ScheduleKeys, beat: SchedulerBeat, ttlMs: number): Promise<void> {
+export async function writeSchedulerHeartbeat(client: RedisClient, keys: ScheduleKeys, beat: SchedulerBeat, ttlMs: number): Promise<void> {
   await client
     .multi()
     .set(keys.heartbeat(beat.id), JSON.stringify(beat), 'PX', ttlMs)
@@ -58,7 +58,7 @@ export async function writeHeartbeat(client: RedisClient, keys: ScheduleKeys, be
     .exec();
 }
 
-export async function removeHeartbeat(client: RedisClient, keys: ScheduleKeys, id: string): Promise<void> {
+export async function removeSchedulerHeartbeat(client: RedisClient, keys: ScheduleKeys, id: string): Promise<void> {
   await client.multi().del(keys.heartbeat(id)).zrem(keys.heartbeats, id).exec();
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loadJobModule } from '../../src/jobs/load.js';
 import { findJobType } from '../../src/jobs/registry.js';
-import { nextRuns } from '../../src/runtime/up.js';
+import { nextRunOfEachEntry } from '../../src/runtime/up.js';
 
 describe('worker configuration', () => {
   it('RQCTL_EXTRA_JOBS lists extra job modules; worker.grace defaults to 10 s', () => {
@@ -38,7 +38,7 @@ describe('worker configuration', () => {
 
   it('computes the next run of each schedule entry in its timezone', () => {
     const cfg = resolveConfig({ env: {}, cwd: tmpdir() });
-    const runs = nextRuns(cfg, new Date('2025-01-01T10:07:30Z'));
+    const runs = nextRunOfEachEntry(cfg, new Date('2025-01-01T10:07:30Z'));
     expect(runs).toContainEqual({ name: 'raffles:update-statuses', next: '2025-01-01T10:10:00.000Z' });
     expect(runs).toContainEqual({ name: 'raffles:select-winners', next: '2025-01-01T11:00:00.000Z' });
     expect(runs).toContainEqual({ name: 'refresh-crypto-cache', next: '2025-01-01T10:15:00.000Z' });

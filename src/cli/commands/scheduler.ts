@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-import { action, intOption } from '../context.js';
+import { withQueueClient } from '../clients.js';
+import { action, intOption, type CommandContext } from '../context.js';
+import { onSignals } from '../signals.js';
 import type { Output } from '../render.js';
+import type { SyncResult } from '../../schedule/job-schedulers.js';
+import type { ListedEntry } from '../../schedule/list.js';
 import { formatDuration } from '../../util/duration.js';
 
 /** Commands of the "scheduler" group. Keep this file light: import core modules inside the actions. */
@@ -9,36 +13,7 @@ export function register(program: Command): void {
     .command('scheduler')
     .description('run the schedule: job entries as BullMQ job schedulers, command entries once per tick across servers (safe on every server)')
     .option('--once', 'one tick and exit, like `schedule:run` from cron every minute')
-    .action(
-      action(async ({ out, config }, opts: { once?: boolean }) => {
-        const cfg = await config();
-        const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
-        const log = eventLogger(out);
-        const scheduler = await startScheduler(cfg, { log, once: opts.once });
-        if (opts.once) return 0;
-        // SIGTERM/SIGINT: stop ticking, let running commands finish (each within its timeout).
-        // A second signal stops them too and exits 130.
-        return new Promise<number>((resolve) => {
-          let signals = 0;
-          const onSignal = (signal: NodeJS.Signals) => {
-            signals++;
-            if (signals === 1) {
-              log({ event: 'scheduler.stopping', signal, msg: 'finishing running commands (signal again to stop them)' });
-              void scheduler.close().then(() => resolve(0));
-            } else {
-              log({ level: 'warn', event: 'scheduler.stopping', signal, msg: 'stopping running commands' });
-              void scheduler.close({ force: true }).then(() => resolve(130));
-            }
-          };
-          process.on('SIGTERM', onSignal);
-          process.on('SIGINT', onSignal);
-          void scheduler.done.then(() => {
-            process.off('SIGTERM', onSignal);
-            process.off('SIGINT', onSignal);
-          });
-        });
-      }),
-    );
+    .action(action(runScheduler));
 
   const schedule = program.command('schedule').description('the schedule: list the entries and their next runs, sync job schedulers to Redis');
 
@@ -76,47 +51,65 @@ export function register(program: Command): void {
     .description("make Redis' job schedulers match the schedule's job entries; prints what was added, changed and removed (orphans included)")
     .option('--dry-run', 'show the difference, change nothing')
     .action(
-      action(async ({ out, config }, opts: { dryRun?: boolean }) => {
-        const cfg = await config();
-        const [{ syncJobSchedulers }, { planEntries }, { scheduleKeys }, { withRoles }] = await Promise.all([
+      action(async (ctx, opts: { dryRun?: boolean }) => {
+        const [{ syncJobSchedulers }, { planEntries }, { scheduleKeys }] = await Promise.all([
           import('../../schedule/job-schedulers.js'),
           import('../../schedule/entries.js'),
           import('../../schedule/keys.js'),
-          import('../../redis/connect.js'),
         ]);
-        const r = await withRoles(cfg, ['queue'], ({ queue }) =>
+        const r = await withQueueClient(ctx, (queue, cfg) =>
           syncJobSchedulers(cfg, queue, planEntries(cfg.schedule), { dryRun: opts.dryRun, orphans: 'all', keys: scheduleKeys(cfg.queue.prefix) }),
         );
+        const { out } = ctx;
         for (const w of r.warnings) out.warn(w);
-        out.result({ added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged.map((x) => x.name), dryRun: r.dryRun }, () => {
-          const when = (x: { cron: string | null; everyMs: number | null; timezone: string | null }) =>
-            x.cron !== null ? `${x.cron}${x.timezone && x.timezone !== 'UTC' ? ` (${x.timezone})` : ''}` : `every ${formatDuration(x.everyMs!)}`;
-          for (const x of r.added) out.line(`${out.c.green('+')} ${x.name}  ${when(x)}  ${x.job} → queue ${x.queue}`);
-          for (const x of r.changed) out.line(`${out.c.yellow('~')} ${x.name}  ${x.changes.join(', ')}`);
-          for (const x of r.removed) out.line(`${out.c.red('-')} ${x.name}  (queue ${x.queue}, ${when(x)}, ${x.job})`);
-          const summary = `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.unchanged.length} unchanged`;
-          out.info(r.dryRun ? `${summary} (dry run: nothing changed)` : summary);
-        });
+        out.result({ added: r.added, changed: r.changed, removed: r.removed, unchanged: r.unchanged.map((x) => x.name), dryRun: r.dryRun }, () =>
+          renderSync(out, r),
+        );
       }),
     );
 }
 
-interface ListedLike {
-  name: string;
-  kind: 'job' | 'command';
-  cron: string | null;
-  every: string | null;
-  timezone: string;
-  target: string;
-  queue?: string;
-  next: string[];
-  synced?: boolean | null;
-  withoutOverlapping: boolean;
-  onOneServer: boolean;
-  lastRun: { at: string; status: string; durationMs?: number; exitCode?: number | null; error?: string } | null;
+/**
+ * `rqctl scheduler`: ticks until SIGTERM/SIGINT, which stops the ticking and lets running commands
+ * finish (each within its timeout); a second signal stops them too and exits 130. `--once`: one tick.
+ */
+async function runScheduler({ out, config }: CommandContext, opts: { once?: boolean }): Promise<number> {
+  const cfg = await config();
+  const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
+  const log = eventLogger(out);
+  const scheduler = await startScheduler(cfg, { log, once: opts.once });
+  if (opts.once) return 0;
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    // Not the default second-signal exit: a second signal still waits for the running commands to be stopped.
+    const removeSignals = onSignals(
+      (signal) => {
+        signals++;
+        if (signals === 1) {
+          log({ event: 'scheduler.stopping', signal, msg: 'finishing running commands (signal again to stop them)' });
+          void scheduler.close().then(() => resolve(0));
+        } else {
+          log({ level: 'warn', event: 'scheduler.stopping', signal, msg: 'stopping running commands' });
+          void scheduler.close({ force: true }).then(() => resolve(130));
+        }
+      },
+      { secondExits: false },
+    );
+    void scheduler.done.then(removeSignals);
+  });
 }
 
-function renderList(out: Output, entries: ListedLike[], redis: boolean): void {
+function renderSync(out: Output, r: SyncResult): void {
+  const when = (x: { cron: string | null; everyMs: number | null; timezone: string | null }) =>
+    x.cron !== null ? `${x.cron}${x.timezone && x.timezone !== 'UTC' ? ` (${x.timezone})` : ''}` : `every ${formatDuration(x.everyMs!)}`;
+  for (const x of r.added) out.line(`${out.c.green('+')} ${x.name}  ${when(x)}  ${x.job} → queue ${x.queue}`);
+  for (const x of r.changed) out.line(`${out.c.yellow('~')} ${x.name}  ${x.changes.join(', ')}`);
+  for (const x of r.removed) out.line(`${out.c.red('-')} ${x.name}  (queue ${x.queue}, ${when(x)}, ${x.job})`);
+  const summary = `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed, ${r.unchanged.length} unchanged`;
+  out.info(r.dryRun ? `${summary} (dry run: nothing changed)` : summary);
+}
+
+function renderList(out: Output, entries: ListedEntry[], redis: boolean): void {
   if (entries.length === 0) {
     out.info('the schedule is empty (`schedule:` in rqctl.config.yaml)');
     return;

@@ -1,7 +1,14 @@
 import { Option, type Command } from 'commander';
 import { createRequire } from 'node:module';
-import { action, durationOption, intOption } from '../context.js';
+import { withQueueClient } from '../clients.js';
+import { action, durationOption, intOption, type CommandContext } from '../context.js';
+import { queuesFromFlag } from '../queue-flag.js';
+import type { LogEvent, Output } from '../render.js';
+import { exitNow, onSignals } from '../signals.js';
+import type { Config } from '../../config/resolve.js';
 import { usageError } from '../../errors.js';
+import type { WorkerSettings } from '../../runtime/worker.js';
+import type { WorkerRecord } from '../../runtime/worker-registry.js';
 
 const seconds = (name: string, min = 0) => {
   const parse = durationOption(name);
@@ -64,88 +71,20 @@ Extra job types: set RQCTL_EXTRA_JOBS=./my-jobs.js (or jobs.modules in rqctl.con
 A second SIGTERM/SIGINT exits 130 at once. \`rqctl worker restart\` makes every running worker finish its
 jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovered as stalled).`,
     )
-    .action(
-      action(async ({ out, config }, flags: WorkerFlags) => {
-        const { eventLogger } = await import('../render.js');
-        const log = eventLogger(out);
-        // Signals that arrive while connecting still stop the worker gracefully once it runs.
-        let signals = 0;
-        let stopWorker: ((why: string) => void) | undefined;
-        const onSignal = (sig: string) => {
-          signals++;
-          if (signals > 1) {
-            log({ level: 'warn', event: 'interrupted', msg: `second ${sig}: exiting at once (running jobs will be recovered as stalled)` });
-            process.exit(130);
-          }
-          log({ event: 'signal', signal: sig, msg: `${sig}: finishing running jobs, then exiting (send it again to exit at once)` });
-          stopWorker?.(`${sig} received`);
-        };
-        const onTerm = () => onSignal('SIGTERM');
-        const onInt = () => onSignal('SIGINT');
-        // Started by `rqctl up`: when it goes away (even SIGKILLed), stop like on SIGTERM.
-        const onDisconnect = () => onSignal('SIGTERM');
-        process.on('SIGTERM', onTerm);
-        process.on('SIGINT', onInt);
-        if (process.send) process.on('disconnect', onDisconnect);
-        try {
-          const cfg = await config();
-          const { loadJobTypes } = await import('../../jobs/load.js');
-          await loadJobTypes(cfg, process.cwd());
-          const { startWorker } = await import('../../runtime/worker.js');
-          const w = await startWorker(
-            cfg,
-            {
-              queues:
-                flags.queue !== undefined
-                  ? flags.queue
-                      .split(',')
-                      .map((s) => s.trim())
-                      .filter(Boolean)
-                  : [...cfg.worker.queues],
-              concurrency: flags.concurrency ?? cfg.worker.concurrency,
-              tries: flags.tries ?? cfg.worker.tries,
-              backoff: flags.backoff ?? cfg.worker.backoff,
-              timeout: flags.timeout ?? cfg.worker.timeout,
-              grace: flags.grace ?? cfg.worker.grace,
-              maxTime: flags.maxTime ?? cfg.worker.maxTime,
-              maxJobs: flags.maxJobs ?? 0,
-              memoryMb: flags.memory ?? 0,
-              stopWhenEmpty: !!flags.stopWhenEmpty,
-              sleep: flags.sleep ?? cfg.worker.sleep,
-              name: flags.name,
-              version: (createRequire(import.meta.url)('../../../package.json') as { version: string }).version,
-            },
-            log,
-          );
-          stopWorker = (why) => void w.close('signal', why);
-          if (signals > 0) stopWorker('signal received while starting');
-          const stop = await w.stopped;
-          // A job that ignored its timeout still holds the event loop: leave now, supervisord
-          // starts a fresh process and BullMQ recovers the job as stalled.
-          // A wedged BullMQ connection (dropped after a timeout) may hold the event loop: leave anyway.
-          if (stop.exitCode !== 0 || stop.forced) process.exit(stop.exitCode);
-          return 0;
-        } finally {
-          process.off('SIGTERM', onTerm);
-          process.off('SIGINT', onInt);
-          process.off('disconnect', onDisconnect);
-        }
-      }),
-    );
+    .action(action(runWorker));
 
   worker
     .command('restart')
     .description('every running worker finishes its current jobs and exits 0 (supervisord starts a fresh one); a timestamp in the queue role')
     .action(
-      action(async ({ out, config }) => {
-        const cfg = await config();
-        const { withRoles } = await import('../../redis/connect.js');
+      action(async (ctx) => {
         const { requestRestart, listWorkers } = await import('../../runtime/worker-registry.js');
-        const result = await withRoles(cfg, ['queue'], async ({ queue }) => {
+        const result = await withQueueClient(ctx, async (queue, cfg) => {
           const at = await requestRestart(cfg, queue);
           const workers = await listWorkers(cfg, queue);
           return { restartAt: new Date(at).toISOString(), workers: workers.length };
         });
+        const { out } = ctx;
         out.result(result, () => {
           out.line(
             `restart requested at ${result.restartAt}: ${result.workers} running worker${result.workers === 1 ? '' : 's'} will finish their current jobs and exit`,
@@ -159,35 +98,115 @@ jobs and exit 0. Exit 1 when a job ignored its timeout (the job is then recovere
     .command('workers')
     .description('live workers: name, host, pid, queues, concurrency, started, jobs done (from their heartbeats in the queue role)')
     .action(
-      action(async ({ out, config }) => {
-        const cfg = await config();
-        const { withRoles } = await import('../../redis/connect.js');
+      action(async (ctx) => {
         const { listWorkers } = await import('../../runtime/worker-registry.js');
         const { formatDuration } = await import('../../util/duration.js');
-        const workers = await withRoles(cfg, ['queue'], ({ queue }) => listWorkers(cfg, queue));
-        out.result({ workers }, () => {
-          if (!workers.length) {
-            out.info('no live workers (start one with `rqctl worker`, or `rqctl up`)');
-            return;
-          }
-          const now = Date.now();
-          out.line(
-            out.table(
-              ['name', 'host', 'pid', 'queues', 'concurrency', 'started', 'jobs done', 'failed', 'running'],
-              workers.map((w) => [
-                w.name,
-                w.host,
-                w.pid,
-                w.queues.join(','),
-                w.concurrency,
-                `${w.started.replace('T', ' ').slice(0, 19)} (${formatDuration(now - Date.parse(w.started))} ago)`,
-                w.jobsDone,
-                w.jobsFailed,
-                w.running,
-              ]),
-            ),
-          );
-        });
+        const workers = await withQueueClient(ctx, (queue, cfg) => listWorkers(cfg, queue));
+        ctx.out.result({ workers }, () => renderWorkers(ctx.out, workers, formatDuration));
       }),
     );
+}
+
+/**
+ * `rqctl worker`: the worker runs until a signal, a limit or `rqctl worker restart` stops it, and
+ * exits with what it reports. Signals that arrive while it connects still stop it once it runs.
+ */
+async function runWorker({ out, config }: CommandContext, flags: WorkerFlags): Promise<number> {
+  const { eventLogger } = await import('../render.js');
+  const log = eventLogger(out);
+  const signals = new WorkerSignals(log);
+  try {
+    const cfg = await config();
+    const { loadJobTypes } = await import('../../jobs/load.js');
+    await loadJobTypes(cfg, process.cwd());
+    const { startWorker } = await import('../../runtime/worker.js');
+    const worker = await startWorker(cfg, workerSettings(flags, cfg), log);
+    signals.stopWith((why) => void worker.close('signal', why));
+    const stop = await worker.stopped;
+    // A job that ignored its timeout still holds the event loop: leave now, supervisord starts a
+    // fresh process and BullMQ recovers the job as stalled. A wedged BullMQ connection (dropped
+    // after a timeout) may hold the event loop too: leave anyway.
+    if (stop.exitCode !== 0 || stop.forced) exitNow(stop.exitCode);
+    return stop.exitCode;
+  } finally {
+    signals.dispose();
+  }
+}
+
+function workerSettings(flags: WorkerFlags, cfg: Config): WorkerSettings {
+  return {
+    queues: queuesFromFlag(flags.queue, cfg.worker.queues),
+    concurrency: flags.concurrency ?? cfg.worker.concurrency,
+    tries: flags.tries ?? cfg.worker.tries,
+    backoff: flags.backoff ?? cfg.worker.backoff,
+    timeout: flags.timeout ?? cfg.worker.timeout,
+    grace: flags.grace ?? cfg.worker.grace,
+    maxTime: flags.maxTime ?? cfg.worker.maxTime,
+    maxJobs: flags.maxJobs ?? 0,
+    memoryMb: flags.memory ?? 0,
+    stopWhenEmpty: !!flags.stopWhenEmpty,
+    sleep: flags.sleep ?? cfg.worker.sleep,
+    name: flags.name,
+    version: (createRequire(import.meta.url)('../../../package.json') as { version: string }).version,
+  };
+}
+
+/**
+ * SIGTERM/SIGINT stop the worker gracefully (finish running jobs); a second one exits 130 at once.
+ * Started by `rqctl up`, the worker also stops when `up` goes away (even SIGKILLed): its IPC channel
+ * closes, and that counts as a SIGTERM.
+ */
+class WorkerSignals {
+  private received = false;
+  private stopWorker: ((why: string) => void) | undefined;
+  private readonly removeSignals: () => void;
+  private readonly parentGone = () => void process.emit('SIGTERM', 'SIGTERM');
+
+  constructor(private readonly log: (e: LogEvent) => void) {
+    this.removeSignals = onSignals((signal) => this.first(signal), {
+      onSecond: (signal) => log({ level: 'warn', event: 'interrupted', msg: `second ${signal}: exiting at once (running jobs will be recovered as stalled)` }),
+    });
+    if (process.send) process.on('disconnect', this.parentGone);
+  }
+
+  /** The worker runs: a signal stops it now, or at once if one came while it started. */
+  stopWith(stop: (why: string) => void): void {
+    this.stopWorker = stop;
+    if (this.received) stop('signal received while starting');
+  }
+
+  dispose(): void {
+    this.removeSignals();
+    process.off('disconnect', this.parentGone);
+  }
+
+  private first(signal: NodeJS.Signals): void {
+    this.received = true;
+    this.log({ event: 'signal', signal, msg: `${signal}: finishing running jobs, then exiting (send it again to exit at once)` });
+    this.stopWorker?.(`${signal} received`);
+  }
+}
+
+function renderWorkers(out: Output, workers: WorkerRecord[], formatDuration: (ms: number) => string): void {
+  if (!workers.length) {
+    out.info('no live workers (start one with `rqctl worker`, or `rqctl up`)');
+    return;
+  }
+  const now = Date.now();
+  out.line(
+    out.table(
+      ['name', 'host', 'pid', 'queues', 'concurrency', 'started', 'jobs done', 'failed', 'running'],
+      workers.map((w) => [
+        w.name,
+        w.host,
+        w.pid,
+        w.queues.join(','),
+        w.concurrency,
+        `${w.started.replace('T', ' ').slice(0, 19)} (${formatDuration(now - Date.parse(w.started))} ago)`,
+        w.jobsDone,
+        w.jobsFailed,
+        w.running,
+      ]),
+    ),
+  );
 }

@@ -1,0 +1,69 @@
+import { UnrecoverableError } from 'bullmq';
+import type { JobType } from '../../jobs/types.js';
+import type { EventLog } from '../events.js';
+import { jobFields } from './logging.js';
+import type { RunningJob } from './running-jobs.js';
+import type { StopSwitch, WorkerSettings } from './settings.js';
+
+/** Errors BullMQ uses for control flow: a processor throws them on purpose, they are not failures. */
+export const CONTROL_ERRORS = new Set(['WaitingError', 'WaitingChildrenError', 'DelayedError', 'RateLimitError']);
+
+function timeoutError(timeoutS: number): Error {
+  return Object.assign(new Error(`timed out after ${timeoutS} s`), { name: 'TimeoutError' });
+}
+
+/**
+ * Each job's deadline: its AbortSignal fires after its timeout (the type's own, capped by --timeout);
+ * a job that ignores it for --grace keeps its lock until this process exits, so the worker stops and
+ * exits non-zero, and BullMQ recovers the job as stalled. One timer per running job, cleared when it
+ * returns; the grace timer exists only once a job has timed out.
+ */
+export class JobDeadlines {
+  constructor(
+    private readonly settings: Pick<WorkerSettings, 'timeout' | 'grace'>,
+    private readonly log: EventLog,
+    private readonly stop: StopSwitch,
+  ) {}
+
+  /** Starts the job's timeout. */
+  arm(t: RunningJob, type: JobType<any>): void {
+    t.timeoutS = Math.min(type.timeout ?? this.settings.timeout, this.settings.timeout);
+    t.timer = setTimeout(() => this.expire(t), t.timeoutS * 1000);
+  }
+
+  /** The job returned (or threw): its timers go. */
+  disarm(t: RunningJob): void {
+    clearTimeout(t.timer);
+    if (t.graceTimer) clearTimeout(t.graceTimer);
+  }
+
+  /** What a job that threw `e` failed with: "timed out after S s" once its timeout fired. */
+  failure(t: RunningJob, e: unknown): unknown {
+    const err = e as Error;
+    if (t.timedOut && !CONTROL_ERRORS.has(err?.name) && !(err instanceof UnrecoverableError)) return Object.assign(timeoutError(t.timeoutS), { cause: e });
+    return e;
+  }
+
+  private expire(t: RunningJob): void {
+    const { job, queue, timeoutS } = t;
+    t.timedOut = true;
+    t.abort(timeoutError(timeoutS));
+    this.log({ level: 'warn', event: 'timeout', ...jobFields(job, queue), timeoutS, msg: `${job.name} #${job.id} timed out after ${timeoutS} s; aborting it` });
+    t.graceTimer = setTimeout(() => this.graceExpired(t), this.settings.grace * 1000);
+  }
+
+  private graceExpired(t: RunningJob): void {
+    // The job ignored its signal: it keeps its lock until this process exits, then BullMQ
+    // recovers it as stalled. Nothing else is taken meanwhile.
+    const { job, queue, timeoutS } = t;
+    const grace = this.settings.grace;
+    t.stuck = true;
+    this.log({
+      level: 'error',
+      event: 'stuck',
+      ...jobFields(job, queue),
+      msg: `${job.name} #${job.id} ignored its timeout for ${grace} s; the worker stops and exits non-zero (the job is recovered as stalled)`,
+    });
+    this.stop.requestStop('stuck-job', `${job.name} #${job.id} did not stop within ${grace} s of its ${timeoutS} s timeout`);
+  }
+}

@@ -1,0 +1,175 @@
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Config } from '../../config/resolve.js';
+import { formatIssues } from '../../jobs/define.js';
+import { findJobType, jobTypes } from '../../jobs/registry.js';
+import type { JobContext, JobType } from '../../jobs/types.js';
+import type { RedisClient } from '../../redis/connect.js';
+import type { EventLog } from '../events.js';
+import type { ControlLoop } from './control-loop.js';
+import { CONTROL_ERRORS, type JobDeadlines } from './deadline.js';
+import { jobFields } from './logging.js';
+import type { RunningJob, RunningJobs } from './running-jobs.js';
+import type { StopSwitch, WorkerSettings, WorkerStats } from './settings.js';
+import type { Slots } from './slots.js';
+
+export interface RunnerContext {
+  config: Config;
+  settings: WorkerSettings;
+  redis: { queue: RedisClient; cache: RedisClient };
+  log: EventLog;
+  stats: WorkerStats;
+  slots: Slots;
+  jobs: RunningJobs;
+  deadlines: JobDeadlines;
+  control: ControlLoop;
+  stop: StopSwitch;
+}
+
+/** What BullMQ calls for each job of one queue. */
+export type QueueProcessor = (job: Job, token?: string) => Promise<unknown>;
+
+/** Returns a job this worker will not run to its queue, at the front (it was next in line). */
+async function giveBack(job: Job, token: string | undefined): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError('returned to the queue: the worker is stopping');
+}
+
+/**
+ * Runs each job BullMQ hands over: a slot of the process-wide limit, the defaults a job did not set,
+ * its payload checked, its deadline, and what the job sees (JobContext); then logs its outcome.
+ * The per-job path: one RunningJob, one context and no other allocation of rqctl's own.
+ */
+export class JobRunner {
+  private readonly config: Config;
+  private readonly settings: WorkerSettings;
+  private readonly redis: { queue: RedisClient; cache: RedisClient };
+  private readonly log: EventLog;
+  private readonly stats: WorkerStats;
+  private readonly slots: Slots;
+  private readonly jobs: RunningJobs;
+  private readonly deadlines: JobDeadlines;
+  private readonly control: ControlLoop;
+  private readonly stop: StopSwitch;
+
+  constructor(ctx: RunnerContext) {
+    this.config = ctx.config;
+    this.settings = ctx.settings;
+    this.redis = ctx.redis;
+    this.log = ctx.log;
+    this.stats = ctx.stats;
+    this.slots = ctx.slots;
+    this.jobs = ctx.jobs;
+    this.deadlines = ctx.deadlines;
+    this.control = ctx.control;
+    this.stop = ctx.stop;
+  }
+
+  processorFor(queue: string): QueueProcessor {
+    // Two parameters on purpose: BullMQ gives a processor that declares a third one an AbortController
+    // of its own per job, which costs throughput; the job's signal is rqctl's (timeout, kill).
+    return (job, token) => this.process(job, token, queue);
+  }
+
+  async process(job: Job, token: string | undefined, queue: string): Promise<unknown> {
+    const { stats, settings, slots, stop } = this;
+    if (stop.stopping) return giveBack(job, token);
+    try {
+      await slots.acquire();
+    } catch {
+      return giveBack(job, token);
+    }
+    if (stop.stopping) {
+      slots.release();
+      return giveBack(job, token);
+    }
+    stats.started++;
+    stats.running++;
+    if (settings.maxJobs > 0 && stats.started >= settings.maxJobs) stop.requestStop('max-jobs', `processed ${settings.maxJobs} jobs (--max-jobs)`);
+    const t = this.jobs.add(job, queue);
+    let control = false;
+    try {
+      return await this.run(t);
+    } catch (e) {
+      control = CONTROL_ERRORS.has((e as Error)?.name);
+      throw e;
+    } finally {
+      stats.running--;
+      slots.release();
+      this.jobs.returned(t, control);
+      if (settings.memoryMb > 0) this.control.checkMemory();
+    }
+  }
+
+  /** BullMQ recorded the job as completed. */
+  completed(job: Job, queue: string): void {
+    this.stats.jobsDone++;
+    this.jobs.settle(job);
+    this.log({ event: 'processed', ...jobFields(job, queue), durationMs: this.jobs.durationMs(job) });
+  }
+
+  /** BullMQ recorded a failed attempt (`job` is missing when BullMQ could not even read it). */
+  failed(job: Job | undefined, err: Error, queue: string): void {
+    if (!job) {
+      this.log({ level: 'error', event: 'failed', queue, error: err?.message });
+      return;
+    }
+    this.stats.jobsFailed++;
+    this.jobs.settle(job);
+    const attempts = job.opts.attempts || 1;
+    const final = err?.name === 'UnrecoverableError' || err instanceof UnrecoverableError || job.attemptsMade >= attempts;
+    this.log({
+      level: final ? 'error' : 'warn',
+      event: 'failed',
+      ...jobFields(job, queue),
+      durationMs: this.jobs.durationMs(job),
+      attempt: job.attemptsMade,
+      attempts,
+      retry: !final,
+      error: err?.message,
+    });
+  }
+
+  private async run(t: RunningJob): Promise<unknown> {
+    const { job, queue } = t;
+    const { settings } = this;
+    const type: JobType<any> | undefined = findJobType(job.name);
+    this.jobs.began(job);
+    this.log({ event: 'processing', ...jobFields(job, queue), attempt: job.attemptsMade + 1 });
+    if (!type) {
+      const known = jobTypes().map((x) => x.name);
+      throw new UnrecoverableError(`unknown job "${job.name}": this worker knows ${known.length ? known.join(', ') : 'no job types'}`);
+    }
+    // Defaults for jobs that set none (see WorkerSettings): BullMQ reads these from the job object
+    // when it decides whether to retry.
+    if (!job.opts.attempts) job.opts.attempts = type.tries ?? settings.tries;
+    if (!job.opts.backoff) job.opts.backoff = { type: 'fixed', delay: (type.backoff ?? settings.backoff) * 1000 };
+
+    const parsed = type.schema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${formatIssues(parsed.error, '(payload)').join('; ')}`);
+
+    const ctx = this.contextFor(t);
+    this.deadlines.arm(t, type);
+    try {
+      return await type.process(parsed.data, ctx);
+    } catch (e) {
+      throw this.deadlines.failure(t, e);
+    } finally {
+      this.deadlines.disarm(t);
+    }
+  }
+
+  /** What the job sees. Its signal is made only if it asks (see RunningJob). */
+  private contextFor(t: RunningJob): JobContext {
+    const { job, queue } = t;
+    const log = this.log;
+    return {
+      config: this.config,
+      get signal() {
+        return t.signal;
+      },
+      job,
+      redis: { queue: this.redis.queue, cache: this.redis.cache },
+      log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
+    };
+  }
+}
