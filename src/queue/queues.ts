@@ -37,6 +37,33 @@ export function openQueue(config: Config, name: string, client?: RedisClient, us
 }
 
 /**
+ * Opens one BullMQ Queue per name on the shared client (when first asked for) and closes them all
+ * when `fn` returns.
+ */
+export async function withQueues<T>(config: Config, client: RedisClient, fn: (queue: (name: string) => Queue) => Promise<T>): Promise<T> {
+  const open = new Map<string, Queue>();
+  const queue = (name: string) => {
+    let q = open.get(name);
+    if (!q) {
+      q = openQueue(config, name, client);
+      open.set(name, q);
+    }
+    return q;
+  };
+  try {
+    return await fn(queue);
+  } finally {
+    await Promise.all([...open.values()].map((q) => q.close().catch(() => {})));
+  }
+}
+
+/** The queues a command looks at: the ones asked for (each once), else every queue found in Redis. */
+export async function resolveQueues(config: Config, client: RedisClient, asked?: readonly string[]): Promise<string[]> {
+  if (asked && asked.length) return [...new Set(asked)];
+  return discoverQueues(config, client);
+}
+
+/**
  * Every queue that exists in Redis under the prefix (BullMQ writes `<prefix>:<name>:meta`), plus the
  * default ones. SCAN, never KEYS.
  */
