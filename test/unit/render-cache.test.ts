@@ -101,6 +101,10 @@ describe('cache clear', () => {
     expect(dry.stdout()).toBe(
       `would delete 3 keys: keys starting with "laravel_cache_stock_quote_" in ${where}\n  by family: stock_quote 2, other 1\n  e.g. laravel_cache_stock_quote_x\n`,
     );
+    const declined = captureOutput({ json: true });
+    printCacheClear(declined.out, { declined: true }, plan, where);
+    expect(declined.stdout()).toBe('');
+    expect(declined.stderr()).toBe('nothing deleted\n');
     const json = captureOutput({ json: true });
     printCacheClear(json.out, { ...result, interrupted: true }, plan, where);
     expect(JSON.parse(json.stdout())).toEqual({

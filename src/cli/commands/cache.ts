@@ -132,12 +132,8 @@ function registerClear(cache: Command): void {
           },
           { connectionName: 'rqctl-cache-clear' },
         );
-        if (isDeclined(res)) {
-          out.info('nothing deleted');
-          return;
-        }
         view.printCacheClear(out, res, plan, where);
-        if (res.interrupted) return 130;
+        if (!isDeclined(res) && res.interrupted) return 130;
       }),
     );
 }

@@ -5,6 +5,7 @@ import type { CacheValue, ForgetResult } from '../../cache/values.js';
 import type { CacheKeyInfo } from '../../jobs/fetch/cache-key.js';
 import { escapeKey } from '../../redis/keyname.js';
 import { formatBytes, formatRatio } from '../../util/bytes.js';
+import { isDeclined, type Declined } from '../../util/confirm.js';
 
 /** What the `cache` commands print. */
 
@@ -44,8 +45,12 @@ export function cacheClearQuestion(ask: { plan: CacheClearPlan; dbKeys?: number 
   return `Delete ${ask.plan.description} in ${where}${ask.dbKeys !== undefined ? ` (${ask.dbKeys} keys)` : ''}?`;
 }
 
-/** `cache clear`. `where`: "the cache role (redis://…)". */
-export function printCacheClear(out: Output, r: CacheClearResult, plan: CacheClearPlan, where: string): void {
+/** `cache clear`. `where`: "the cache role (redis://…)". A "no" at the prompt prints only a note (exit 0). */
+export function printCacheClear(out: Output, r: CacheClearResult | Declined, plan: CacheClearPlan, where: string): void {
+  if (isDeclined(r)) {
+    out.info('nothing deleted');
+    return;
+  }
   const json = {
     deleted: r.deleted,
     matched: r.matched,
