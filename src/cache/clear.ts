@@ -7,6 +7,7 @@ import type { RedisClient } from '../redis/connect.js';
 import { escapeKey, globEscape } from '../redis/keyname.js';
 import { scanBatches } from '../redis/scan.js';
 import { familyOf } from './families.js';
+import { DECLINED, type Confirm, type Declined } from '../util/confirm.js';
 
 /**
  * `cache clear`: SCAN + UNLINK in the cache role, never FLUSHDB/FLUSHALL (renamed away in
@@ -29,14 +30,14 @@ const CLEAR_MIN_UNLINK = 50;
 const SLOW_MS = 5;
 const FAST_MS = 2;
 
-export interface ClearSelection {
+export interface CacheClearSelection {
   /** Key prefixes after CACHE_PREFIX (`stock_quote_`); literal, not globs. */
   prefixes?: string[];
   /** Tag names from `cache.tags`. */
   tags?: string[];
 }
 
-export interface ClearPlan {
+export interface CacheClearPlan {
   /** What will be deleted, for messages: `keys starting with "stock_quote_"`. */
   description: string;
   /** Full literal prefixes (CACHE_PREFIX included); empty = every key of the cache role's DB. */
@@ -65,7 +66,7 @@ function commonPrefix(bufs: Buffer[]): Buffer {
  * whatever CACHE_PREFIX is. Refuses (exit 2) an unknown tag, and a whole-cache clear that would reach
  * other roles' keys (a cluster, or a cache DB shared with the queue or sessions, without CACHE_PREFIX).
  */
-export function planClear(config: Config, selection: ClearSelection): ClearPlan {
+export function planCacheClear(config: Config, selection: CacheClearSelection): CacheClearPlan {
   const cachePrefix = config.cache.prefix;
   const tags = config.cache.tags;
   const literal: string[] = [];
@@ -133,15 +134,21 @@ export function planClear(config: Config, selection: ClearSelection): ClearPlan 
   return { description, prefixes, match, whole, cachePrefix };
 }
 
-export interface ClearOptions {
+export interface CacheClearOptions {
   dryRun?: boolean;
-  signal?: AbortSignal;
+  /** Asked before anything is deleted (not for a dry run), with the DB's size when the whole DB goes. */
+  confirm?: Confirm<{ plan: CacheClearPlan; dbKeys?: number }>;
+  /**
+   * Stops the clear after the current batch. A function is called once the clear starts, after the
+   * confirmation: Ctrl-C at a prompt is the prompt's.
+   */
+  signal?: AbortSignal | (() => AbortSignal);
   onProgress?: (p: { matched: number; deleted: number }) => void;
   scanCount?: number;
   maxUnlink?: number;
 }
 
-export interface ClearResult {
+export interface CacheClearResult {
   /** Keys that matched (counted as they were found). */
   matched: number;
   /** Keys UNLINK actually removed (a key that expired meanwhile is not counted). */
@@ -191,14 +198,31 @@ function startsWithAny(key: Buffer, prefixes: Buffer[]): boolean {
   return false;
 }
 
+/**
+ * `cache clear`: asks (with the DB's size when the whole DB goes), then runs the plan. Declining
+ * changes nothing.
+ */
+export async function clearCache(client: RedisClient, plan: CacheClearPlan, opts: CacheClearOptions = {}): Promise<CacheClearResult | Declined> {
+  if (!opts.dryRun && opts.confirm) {
+    const dbKeys = plan.whole && !plan.cachePrefix ? await client.dbsize() : undefined;
+    if (!(await opts.confirm({ plan, ...(dbKeys !== undefined ? { dbKeys } : {}) }))) return DECLINED;
+  }
+  const signal = typeof opts.signal === 'function' ? opts.signal() : opts.signal;
+  return unlinkPlan(client, plan, { ...opts, signal });
+}
+
 /** Runs a plan: SCAN (MATCH the shared prefix) and UNLINK in small, adaptive batches. */
-export async function clearCache(client: RedisClient, plan: ClearPlan, opts: ClearOptions = {}): Promise<ClearResult> {
+async function unlinkPlan(
+  client: RedisClient,
+  plan: CacheClearPlan,
+  opts: Omit<CacheClearOptions, 'signal'> & { signal?: AbortSignal },
+): Promise<CacheClearResult> {
   const started = Date.now();
   const cluster = client instanceof Cluster;
   const maxUnlink = Math.max(1, Math.min(opts.maxUnlink ?? CLEAR_MAX_UNLINK, CLEAR_MAX_UNLINK));
   let batch = maxUnlink;
   let smoothMs: number | undefined;
-  const r: ClearResult = {
+  const r: CacheClearResult = {
     matched: 0,
     deleted: 0,
     dryRun: !!opts.dryRun,

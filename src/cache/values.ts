@@ -3,6 +3,7 @@ import type { Config } from '../config/resolve.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import type { RedisClient } from '../redis/connect.js';
 import { escapeKey, keyCandidates } from '../redis/keyname.js';
+import { keyNotFound } from '../redis/inspect.js';
 
 /**
  * Reading and forgetting single cache keys. A key is given as `rqctl keys` prints it (binary bytes
@@ -25,12 +26,6 @@ export interface CacheValue {
   value: Buffer;
   /** Milliseconds to live; -1 without expiry. */
   pttl: number;
-}
-
-export function keyNotFound(text: string, where: string): RqctlError {
-  return new RqctlError('KEY_NOT_FOUND', ExitCode.checkFailed, `key "${text}" not found in the ${where}`, {
-    hint: 'list keys with `rqctl keys --role cache PATTERN`',
-  });
 }
 
 async function getValue(client: RedisClient, key: Buffer | string): Promise<Buffer | null> {

@@ -23,3 +23,16 @@ export async function withRoleClients<R extends Role, T>(
 export function withQueueClient<T>(ctx: CommandContext, fn: (client: RedisClient, config: Config) => Promise<T>): Promise<T> {
   return withRoleClients(ctx, ['queue'], (c, config) => fn(c.queue, config));
 }
+
+/** `withRoleClients` for one role in another DB of its server (`keys --db N`; the role's own DB without it). */
+export async function withRoleDbClient<T>(
+  ctx: CommandContext,
+  role: Role,
+  db: number | undefined,
+  fn: (client: RedisClient, config: Config) => Promise<T>,
+  connectionName?: string,
+): Promise<T> {
+  const config = await ctx.config();
+  const { withRoleDb } = await import('../redis/target.js');
+  return withRoleDb(config, role, db, (client) => fn(client, config), connectionName);
+}

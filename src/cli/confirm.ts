@@ -19,3 +19,11 @@ export async function confirmDestructive(message: string, opts: { yes?: boolean;
     throw e;
   }
 }
+
+/**
+ * Asks from one phrase: "remove 3 failed jobs" prompts "Remove 3 failed jobs?" and words the refusal
+ * without a terminal ("refusing to remove 3 failed jobs without confirmation").
+ */
+export function confirmPhrase(what: string, yes: boolean | undefined): Promise<boolean> {
+  return confirmDestructive(`${what[0].toUpperCase()}${what.slice(1)}?`, { yes, what });
+}

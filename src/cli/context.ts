@@ -82,3 +82,14 @@ export function collectParam(value: string, previous: Record<string, string> = {
   if (i <= 0) throw usageError(`--param expects key=value (got "${value}")`);
   return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
 }
+
+/** `--queue a,b`: the queue names, or undefined without the flag (every queue). */
+export function queueList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw usageError('--queue is empty', 'give a queue name, e.g. --queue default (or a comma list)');
+  return list;
+}

@@ -15,6 +15,12 @@ export interface OutputOptions {
   verbose?: boolean;
 }
 
+/** Where an Output writes: the process' stdout and stderr, or a test's buffers. */
+export interface OutputStreams {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
@@ -22,20 +28,22 @@ export class Output {
   readonly stdoutIsTTY: boolean;
   readonly stderrIsTTY: boolean;
   readonly c: ChalkInstance;
+  private readonly streams: OutputStreams;
 
-  constructor(opts: OutputOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+  constructor(opts: OutputOptions = {}, env: NodeJS.ProcessEnv = process.env, streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr }) {
     this.json = !!opts.json;
     this.quiet = !!opts.quiet;
     this.verbose = !!opts.verbose;
-    this.stdoutIsTTY = !!process.stdout.isTTY;
-    this.stderrIsTTY = !!process.stderr.isTTY;
+    this.streams = streams;
+    this.stdoutIsTTY = !!streams.stdout.isTTY;
+    this.stderrIsTTY = !!streams.stderr.isTTY;
     const colour = opts.color !== false && !this.json && env.NO_COLOR === undefined && env.TERM !== 'dumb' && this.stdoutIsTTY;
     this.c = new Chalk({ level: colour ? 1 : 0 });
   }
 
   /** One line of result on stdout. */
   line(text = ''): void {
-    process.stdout.write(`${text}\n`);
+    this.streams.stdout.write(`${text}\n`);
   }
 
   /** The command's result: JSON when asked, else the human rendering. */
@@ -46,15 +54,40 @@ export class Output {
 
   /** Progress and notes on stderr; silent with -q. */
   info(text: string): void {
-    if (!this.quiet) process.stderr.write(`${maskSecrets(text)}\n`);
+    if (!this.quiet) this.streams.stderr.write(`${maskSecrets(text)}\n`);
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.c.yellow('warning:')} ${maskSecrets(text)}\n`);
+    this.streams.stderr.write(`${this.c.yellow('warning:')} ${maskSecrets(text)}\n`);
   }
 
   debug(text: string): void {
-    if (this.verbose) process.stderr.write(`${this.c.dim(maskSecrets(text))}\n`);
+    if (this.verbose) this.streams.stderr.write(`${this.c.dim(maskSecrets(text))}\n`);
+  }
+
+  /** A line on stderr as given, even with -q: errors a command reports beside its result. */
+  err(text: string): void {
+    this.streams.stderr.write(`${text}\n`);
+  }
+
+  /**
+   * A progress count on one stderr line, redrawn at most every 200 ms; only on a terminal and
+   * without -q. `clear()` erases it before the result.
+   */
+  progress(): { update(text: string): void; clear(): void } {
+    const shown = this.stderrIsTTY && !this.quiet;
+    let last = 0;
+    return {
+      update: (text) => {
+        if (shown && Date.now() - last > 200) {
+          last = Date.now();
+          this.streams.stderr.write(`\r${text}`);
+        }
+      },
+      clear: () => {
+        if (shown) this.streams.stderr.write('\r\x1b[K');
+      },
+    };
   }
 
   table(head: string[], rows: (string | number | null | undefined)[][]): string {

@@ -2,6 +2,7 @@ import type { Config } from '../config/resolve.js';
 import { ROLES, type Role } from '../config/endpoints.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
+import { isConnectionError, lostConnection } from '../redis/pipeline.js';
 import { envChecks, redisChecks } from './redis-checks.js';
 import { cacheChecks } from './cache-checks.js';
 import { schedulerChecks } from './scheduler-checks.js';
@@ -45,6 +46,10 @@ export async function runDoctor(config: Config, groups: CheckGroup[] = checkGrou
     } else {
       checks.push(...(await envChecks(ctx)));
     }
+  } catch (e) {
+    // Reachable at first, gone during the checks: that is exit 3, not a bug in a check.
+    if (isConnectionError(e)) throw lostConnection(e);
+    throw e;
   } finally {
     await Promise.all(Object.values(clients).map((c) => closeClient(c)));
   }

@@ -3,6 +3,7 @@ import { entryQueue, planEntries } from '../schedule/entries.js';
 import { scheduleKeys } from '../schedule/keys.js';
 import { liveSchedulers, readLastRuns } from '../schedule/records.js';
 import type { CheckGroup, CheckResult } from './types.js';
+import { formatAgo } from '../util/duration.js';
 
 const FIX_ALIVE = 'run `rqctl scheduler` (or `rqctl up`) under supervisord on at least one server, or `rqctl scheduler --once` from cron every minute';
 
@@ -29,8 +30,7 @@ export const schedulerChecks: CheckGroup = async (ctx) => {
       fix: FIX_ALIVE,
     });
   } else {
-    const ago = (t: number) => `${Math.max(0, Math.round((ctx.now - t) / 1000))}s ago`;
-    const who = live.map((b) => `${b.host} pid ${b.pid}${b.mode === 'once' ? ' (--once)' : ''}, beat ${ago(b.beatAt)}`).join('; ');
+    const who = live.map((b) => `${b.host} pid ${b.pid}${b.mode === 'once' ? ' (--once)' : ''}, beat ${formatAgo(b.beatAt, ctx.now)}`).join('; ');
     out.push({ id: 'scheduler.alive', status: 'ok', message: `${live.length} scheduler${live.length === 1 ? '' : 's'} alive: ${who}` });
   }
 

@@ -102,6 +102,8 @@ export interface DispatchOptions {
   /** --wait: how long to wait for the job to finish, ms. */
   waitMs?: number;
   onWaiting?: (r: DispatchResult) => void;
+  /** An open queue-role client to reuse (the caller closes it); otherwise one is opened and closed. */
+  client?: RedisClient;
 }
 
 async function openEvents(config: Config, queue: string): Promise<{ events: QueueEvents; client?: RedisClient }> {
@@ -115,7 +117,7 @@ async function openEvents(config: Config, queue: string): Promise<{ events: Queu
 
 /** Enqueues a prepared job; with `waitMs`, waits for it to complete or fail. */
 export async function dispatch(config: Config, prepared: PreparedDispatch, options: DispatchOptions = {}): Promise<WaitResult | DispatchResult> {
-  const client = await connectRole(config, 'queue');
+  const client = options.client ?? (await connectRole(config, 'queue'));
   const queue = openQueue(config, prepared.queue, client);
   let ev: { events: QueueEvents; client?: RedisClient } | undefined;
   try {
@@ -147,8 +149,36 @@ export async function dispatch(config: Config, prepared: PreparedDispatch, optio
       await closeClient(ev.client);
     }
     await queue.close().catch(() => {});
-    await closeClient(client);
+    if (!options.client) await closeClient(client);
   }
+}
+
+/**
+ * `dispatch --wait` that did not end in success: exit 4 with what happened and what to do (the job
+ * failed, or is still queued when the wait ran out). Undefined for a completed or unwaited job.
+ */
+export function waitOutcomeError(r: WaitResult | DispatchResult, waitMs: number | undefined): RqctlError | undefined {
+  if (!('state' in r)) return undefined;
+  if (r.state === 'failed') {
+    const attempts = r.attemptsMade ? ` after ${r.attemptsMade} attempt${r.attemptsMade === 1 ? '' : 's'}` : '';
+    return new RqctlError('JOB_FAILED', ExitCode.checkFailed, `job ${r.id} (${r.name}) failed${attempts}: ${r.failedReason ?? 'no reason recorded'}`, {
+      hint: `\`rqctl failed show ${r.id}\` has the details; \`rqctl failed retry ${r.id}\` runs it again`,
+    });
+  }
+  if (r.state === 'timeout') {
+    return new RqctlError(
+      'WAIT_TIMEOUT',
+      ExitCode.checkFailed,
+      `job ${r.id} (${r.name}) did not finish within ${Math.round(waitMs! / 1000)} s (it is ${r.jobState}; it stays queued)`,
+      {
+        hint:
+          r.jobState === 'waiting' || r.jobState === 'prioritized'
+            ? `is a worker consuming queue "${r.queue}"? (\`rqctl workers\`)`
+            : 'wait longer with --timeout',
+      },
+    );
+  }
+  return undefined;
 }
 
 /** One job of a bulk dispatch: the payload as the job type's schema takes it (not command-line strings). */

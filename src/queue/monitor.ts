@@ -16,7 +16,7 @@ import { execPipeline } from '../redis/pipeline.js';
  * keeps its original add time (BullMQ records no re-enqueue time), so it counts as old.
  */
 
-export interface MonitorThresholds {
+export interface BacklogThresholds {
   /** Alert when a queue's backlog is larger than this. */
   maxSize?: number;
   /** Alert when a queue's oldest ready job has waited longer than this (ms). */
@@ -38,7 +38,7 @@ export interface QueueSample {
   breaches: string[];
 }
 
-export interface MonitorSample {
+export interface BacklogSample {
   time: string;
   ok: boolean;
   queues: QueueSample[];
@@ -51,9 +51,9 @@ export async function sampleQueues(
   config: Config,
   client: RedisClient,
   names: readonly string[],
-  thresholds: MonitorThresholds,
+  thresholds: BacklogThresholds,
   now = Date.now(),
-): Promise<MonitorSample> {
+): Promise<BacklogSample> {
   const prefix = config.queue.prefix;
   const k = (q: string, s: string) => `${prefix}:${q}:${s}`;
   const pipe = client.pipeline();
@@ -135,17 +135,17 @@ export async function sampleQueues(
   return { time: new Date(now).toISOString(), ok: queues.every((q) => q.breaches.length === 0), queues };
 }
 
-export interface MonitorOptions extends MonitorThresholds {
+export interface QueueMonitorOptions extends BacklogThresholds {
   queues?: readonly string[];
   intervalMs: number;
   /** One sample, then stop. */
   once?: boolean;
   /** Keep watching after a threshold is crossed (default: stop at the first crossing). */
   keepGoing?: boolean;
-  onSample(sample: MonitorSample): void;
+  onSample(sample: BacklogSample): void;
 }
 
-export interface MonitorHandle {
+export interface QueueMonitorHandle {
   /** Resolves with the last sample's health when monitoring stops on its own or is closed. */
   done: Promise<{ ok: boolean; samples: number }>;
   close(): Promise<void>;
@@ -159,7 +159,7 @@ const REDISCOVER_MS = 60_000;
  * Without --queue, queue names are discovered again every minute: a queue created meanwhile is
  * watched too.
  */
-export function startMonitor(config: Config, client: RedisClient, opts: MonitorOptions): MonitorHandle {
+export function startQueueMonitor(config: Config, client: RedisClient, opts: QueueMonitorOptions): QueueMonitorHandle {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { bullConnectionOptions, type ConnectionUse, type RedisClient } from '../redis/connect.js';
+import { globEscape } from '../redis/keyname.js';
 
 /** The queues rqctl's bundled jobs use. Workers consume these by default. */
 export const DEFAULT_QUEUES = ['default', 'emails'] as const;
@@ -37,6 +38,33 @@ export function openQueue(config: Config, name: string, client?: RedisClient, us
 }
 
 /**
+ * Opens one BullMQ Queue per name on the shared client (when first asked for) and closes them all
+ * when `fn` returns.
+ */
+export async function withQueues<T>(config: Config, client: RedisClient, fn: (queue: (name: string) => Queue) => Promise<T>): Promise<T> {
+  const open = new Map<string, Queue>();
+  const queue = (name: string) => {
+    let q = open.get(name);
+    if (!q) {
+      q = openQueue(config, name, client);
+      open.set(name, q);
+    }
+    return q;
+  };
+  try {
+    return await fn(queue);
+  } finally {
+    await Promise.all([...open.values()].map((q) => q.close().catch(() => {})));
+  }
+}
+
+/** The queues a command looks at: the ones asked for (each once), else every queue found in Redis. */
+export async function resolveQueues(config: Config, client: RedisClient, asked?: readonly string[]): Promise<string[]> {
+  if (asked && asked.length) return [...new Set(asked)];
+  return discoverQueues(config, client);
+}
+
+/**
  * Every queue that exists in Redis under the prefix (BullMQ writes `<prefix>:<name>:meta`), plus the
  * default ones. SCAN, never KEYS.
  */
@@ -46,7 +74,7 @@ export async function discoverQueues(config: Config, client: RedisClient): Promi
   const scanOne = async (node: RedisClient) => {
     let cursor = '0';
     do {
-      const [next, keys] = (await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000)) as [string, string[]];
+      const [next, keys] = (await node.scan(cursor, 'MATCH', `${globEscape(prefix).toString('utf8')}:*:meta`, 'COUNT', 1000)) as [string, string[]];
       cursor = next;
       for (const k of keys) names.add(k.slice(prefix.length + 1, -':meta'.length));
     } while (cursor !== '0');
@@ -54,9 +82,4 @@ export async function discoverQueues(config: Config, client: RedisClient): Promi
   if ('nodes' in client && typeof client.nodes === 'function') await Promise.all(client.nodes('master').map((n) => scanOne(n)));
   else await scanOne(client);
   return [...names].sort();
-}
-
-/** Escapes SCAN MATCH glob characters in a literal. */
-export function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

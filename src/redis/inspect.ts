@@ -1,5 +1,6 @@
+import { ExitCode, RqctlError } from '../errors.js';
 import type { RedisClient } from './connect.js';
-import { escapeKey } from './keyname.js';
+import { escapeKey, keyCandidates } from './keyname.js';
 
 /** How much of a value `keys show` reads: a preview, never the whole of a big key. */
 export const PREVIEW_ITEMS = 10;
@@ -129,4 +130,20 @@ export async function describeKey(client: RedisClient, key: Buffer): Promise<Key
   }
   if (d.size !== null && d.type !== 'string' && d.preview.length < d.size) d.truncated = true;
   return d;
+}
+
+/** A key that does not exist: exit 4 (a lookup that found nothing, not bad input). `where`: "cache role (…)", "queue role, DB 0". */
+export function keyNotFound(text: string, where: string): RqctlError {
+  return new RqctlError('KEY_NOT_FOUND', ExitCode.checkFailed, `key "${text}" not found in the ${where}`, {
+    hint: 'list keys with `rqctl keys --role cache PATTERN`',
+  });
+}
+
+/** `keys show`: the first reading of a typed key that exists (see keyCandidates), described; exit 4 when none does. */
+export async function showKey(client: RedisClient, text: string, where: string): Promise<KeyDescription> {
+  for (const key of keyCandidates(text)) {
+    const d = await describeKey(client, key);
+    if (d) return d;
+  }
+  throw keyNotFound(text, where);
 }

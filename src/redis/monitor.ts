@@ -1,6 +1,9 @@
 import { Cluster, type Redis } from 'ioredis';
+import type { Config } from '../config/resolve.js';
+import { ROLES, type Role } from '../config/endpoints.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import type { RedisClient } from './connect.js';
+import { groupByServer } from './target.js';
 
 /**
  * MONITOR streams every command a server runs to one client. It costs the server real throughput
@@ -33,7 +36,7 @@ export interface MonitorTarget {
   db?: number;
 }
 
-export interface MonitorOptions {
+export interface RedisMonitorOptions {
   durationMs?: number;
   limit?: number;
   /** Case-insensitive text the (masked) line must contain. */
@@ -52,6 +55,38 @@ export interface MonitorSummary {
   elapsedMs: number;
   stoppedBy: 'duration' | 'limit' | 'signal' | 'connection';
   error?: string;
+}
+
+/** One server `rqctl monitor` watches, for the roles on it. */
+export interface MonitorServer {
+  /** The roles on this server; the first one's connection runs MONITOR. */
+  roles: Role[];
+  /** How the server is shown (URL without password, cluster or Sentinel names). */
+  display: string;
+  /** Only lines of this DB (`--role` on a standalone or Sentinel server). */
+  db?: number;
+  cluster: boolean;
+}
+
+export interface MonitorPlan {
+  servers: MonitorServer[];
+  /** Several servers (or cluster masters): each line says which one it came from. */
+  tagLines: boolean;
+}
+
+/** What `rqctl monitor [--role R]` watches: every server of the three roles, or one role's server and DB. */
+export function planMonitor(config: Config, only?: Role): MonitorPlan {
+  const servers = groupByServer(config, only ? [only] : ROLES).map((roles): MonitorServer => {
+    const ep = config.roles[roles[0]];
+    return { roles, display: ep.display, ...(only && ep.kind !== 'cluster' ? { db: ep.db } : {}), cluster: ep.kind === 'cluster' };
+  });
+  return { servers, tagLines: servers.length > 1 || servers.some((s) => s.cluster) };
+}
+
+/** Runs a plan through the clients of each server's first role (see `runRedisMonitor`). */
+export function monitorServers(plan: MonitorPlan, clients: Partial<Record<Role, RedisClient>>, opts: RedisMonitorOptions): Promise<MonitorSummary> {
+  const targets = plan.servers.map((s): MonitorTarget => ({ label: s.roles.join('+'), client: clients[s.roles[0]]!, db: s.db }));
+  return runRedisMonitor(targets, opts);
 }
 
 const MASK = '****';
@@ -123,7 +158,7 @@ export function monitorLine(timestamp: string, rawArgs: string[], source: string
 }
 
 /** Runs MONITOR on every target (each master of a cluster) until the duration, the limit or the signal. */
-export async function runMonitor(targets: MonitorTarget[], opts: MonitorOptions): Promise<MonitorSummary> {
+export async function runRedisMonitor(targets: MonitorTarget[], opts: RedisMonitorOptions): Promise<MonitorSummary> {
   const durationMs = opts.durationMs ?? DEFAULT_MONITOR_DURATION_MS;
   const limit = opts.limit ?? DEFAULT_MONITOR_LIMIT;
   const match = opts.match?.toLowerCase();

@@ -3,6 +3,7 @@ import { ROLES, type Role } from '../config/endpoints.js';
 import { RqctlError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from './connect.js';
 import { parseInfo } from './info.js';
+import { isConnectionError, lostConnection } from './pipeline.js';
 
 export interface PingResult {
   role: Role;
@@ -28,7 +29,9 @@ export async function pingRoles(config: Config, roles: readonly Role[] = ROLES):
         const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
         const info = parseInfo(String(await client.info('server')));
         return { ...base, ok: true, latencyMs: Math.round(latencyMs * 100) / 100, version: info.redis_version ?? null };
-      } catch (e) {
+      } catch (caught) {
+        // A connection lost after connecting (PING, INFO) is this role's failure too: exit 3.
+        const e = isConnectionError(caught) ? lostConnection(caught) : caught;
         if (!(e instanceof RqctlError)) throw e;
         return { ...base, ok: false, latencyMs: null, version: null, error: { code: e.code, message: e.message, hint: e.hint }, exit: e.exitCode };
       } finally {

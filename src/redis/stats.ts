@@ -1,8 +1,9 @@
 import { Cluster } from 'ioredis';
 import type { Config } from '../config/resolve.js';
-import { sameServer, type Role } from '../config/endpoints.js';
-import { closeClient, connectRole, type RedisClient } from './connect.js';
+import type { Role } from '../config/endpoints.js';
+import type { RedisClient } from './connect.js';
 import { parseInfo, parseKeyspace } from './info.js';
+import { groupByServer } from './target.js';
 
 /** One role's server, summarised from INFO (the `stats` JSON contract, plus more fields). */
 export interface RoleStats {
@@ -106,43 +107,55 @@ export async function roleStats(config: Config, role: Role, client: RedisClient)
   return summarise(role, ep.display, ep.db, await readInfos(client));
 }
 
-/** Open connections for repeated INFO reads (`stats --watch`): one per distinct server. */
-export interface StatsSession {
-  read(): Promise<RoleStats[]>;
-  close(): Promise<void>;
+/**
+ * The INFO summary of each role, read through the clients of each server's first role (see
+ * `groupByServer`): roles sharing a server share one INFO read.
+ */
+export async function readRoleStats(config: Config, roles: readonly Role[], clients: Partial<Record<Role, RedisClient>>): Promise<RoleStats[]> {
+  const groups = groupByServer(config, roles);
+  const per = await Promise.all(groups.map(async (g) => ({ roles: g, infos: await readInfos(clients[g[0]]!) })));
+  return roles.map((role) => {
+    const { infos } = per.find((p) => p.roles.includes(role))!;
+    const ep = config.roles[role];
+    return summarise(role, ep.display, ep.db, infos);
+  });
 }
 
-/**
- * Connects once per distinct server among the roles (roles sharing a server share one INFO read)
- * and keeps the connections for `read()` until `close()`.
- */
-export async function openStats(config: Config, roles: readonly Role[]): Promise<StatsSession> {
-  const groups: { roles: Role[]; client?: RedisClient }[] = [];
-  for (const role of roles) {
-    const g = groups.find((x) => sameServer(config.roles[x.roles[0]], config.roles[role]));
-    if (g) g.roles.push(role);
-    else groups.push({ roles: [role] });
+export interface StatsWatchOptions {
+  intervalMs: number;
+  /** Stop after this many reads (default: until the signal). */
+  count?: number;
+  signal?: AbortSignal;
+  onRead(time: Date, stats: RoleStats[]): void;
+}
+
+/** `stats --watch`: `readRoleStats` every `intervalMs` until the signal or `count` reads. Returns the reads made. */
+export async function watchRoleStats(
+  config: Config,
+  roles: readonly Role[],
+  clients: Partial<Record<Role, RedisClient>>,
+  opts: StatsWatchOptions,
+): Promise<number> {
+  let n = 0;
+  while (!opts.signal?.aborted) {
+    const stats = await readRoleStats(config, roles, clients);
+    opts.onRead(new Date(), stats);
+    n++;
+    if (opts.count !== undefined && n >= opts.count) break;
+    await sleep(opts.intervalMs, opts.signal);
   }
-  const close = async () => {
-    await Promise.all(groups.map((g) => closeClient(g.client)));
-  };
-  try {
-    for (const g of groups) g.client = await connectRole(config, g.roles[0], { connectionName: 'rqctl-stats' });
-  } catch (e) {
-    await close();
-    throw e;
-  }
-  return {
-    close,
-    async read() {
-      const per = await Promise.all(groups.map(async (g) => ({ g, infos: await readInfos(g.client!) })));
-      const out: RoleStats[] = [];
-      for (const role of roles) {
-        const { infos } = per.find((p) => p.g.roles.includes(role))!;
-        const ep = config.roles[role];
-        out.push(summarise(role, ep.display, ep.db, infos));
-      }
-      return out;
-    },
-  };
+  return n;
+}
+
+/** Waits `ms`, or less when the signal fires. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done);
+  });
 }

@@ -32,3 +32,40 @@ export function formatDuration(ms: number): string {
   if (s && !d && !h) parts.push(`${s}s`);
   return parts.join(' ') || '0s';
 }
+
+export interface SpanOptions {
+  /** Hours from which a span is told in days (default 48: "30h 5m" reads better than "1d 6h" for a job's wait). */
+  daysFrom?: number;
+  /** Minutes even under a minute: `0m 45s`, like an uptime readout (default: `45s`). */
+  minutes?: boolean;
+}
+
+/**
+ * How long something lasts or has waited, in its largest unit and the next: `45s`, `3m 20s`,
+ * `5h 12m`, `3d 4h`. Whole seconds, rounded down.
+ */
+export function formatSpan(ms: number, opts: SpanOptions = {}): string {
+  const s = Math.floor(ms / 1000);
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  if (h >= (opts.daysFrom ?? 48)) return `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (h > 0) return `${h}h ${m % 60}m`;
+  if (m > 0 || opts.minutes) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/**
+ * How long ago something happened, as precise as a glance needs: `just now`, `45s ago`, `3m ago`,
+ * `5h 12m ago`, `3d ago`. A time in the future counts as now.
+ */
+export function formatAgo(then: number, now = Date.now()): string {
+  const d = Math.max(0, now - then);
+  if (d < 1000) return 'just now';
+  const s = Math.floor(d / 1000);
+  if (s < 60) return `${s}s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${formatSpan(d)} ago`;
+  return `${Math.floor(h / 24)}d ago`;
+}

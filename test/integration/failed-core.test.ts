@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveConfig, type Config } from '../../src/config/resolve.js';
 import { closeClient, connectRole, type RedisClient } from '../../src/redis/connect.js';
-import { FailedSetCursor } from '../../src/queue/failed-cursor.js';
-import { listFailed, exportFailed } from '../../src/queue/failed.js';
-import { retryFailed, planFlush, flushFailed } from '../../src/queue/failed-ops.js';
+import { FailedSetCursor } from '../../src/queue/failed/set-cursor.js';
+import { listFailed } from '../../src/queue/failed/list.js';
+import { exportFailed } from '../../src/queue/failed/detail.js';
+import { retryFailed } from '../../src/queue/failed/retry.js';
+import { planFlush, runFlush } from '../../src/queue/failed/remove.js';
 import { makeFixture, type Fixture } from '../helpers/failed-fixtures.js';
 
 const plain = inject('plainRedisUrl');
@@ -195,7 +197,7 @@ describe('failed-set walking at more than one page', () => {
     await pipe.exec();
     const plan = await planFlush(config, client, ['default'], 24);
     expect(plan.total).toBe(1200);
-    const res = await flushFailed(config, client, plan);
+    const res = await runFlush(config, client, plan);
     expect(res.removed).toBe(1200);
     expect(await q.getFailedCount()).toBe(failed - 1200);
     expect(await fx.redis.exists(`${fx.prefix}:default:${old[0]}`)).toBe(0);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { withQueueClient } from '../clients.js';
 import { action, collectParam, durationOption, intOption } from '../context.js';
-import { ExitCode, RqctlError, usageError } from '../../errors.js';
+import { usageError } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
 
 interface DispatchFlags {
@@ -46,14 +47,18 @@ Examples:
 --json prints {"id","queue","name"} (with --wait also "state", "returnvalue" or "failedReason").`,
     )
     .action(
-      action(async ({ out, config }, job: string, method: string | undefined, flags: DispatchFlags) => {
+      action(async (ctx, job: string, method: string | undefined, flags: DispatchFlags) => {
         if (flags.timeout !== undefined && !flags.wait) throw usageError('--timeout only applies with --wait');
-        const cfg = await config();
+        const config = await ctx.config();
+        const [{ loadJobTypes }, { prepareDispatch, dispatch, waitOutcomeError }, view] = await Promise.all([
+          import('../../jobs/load.js'),
+          import('../../jobs/dispatch.js'),
+          import('../render/dispatch.js'),
+        ]);
         // The bundled job types and the operator's extra job modules (RQCTL_EXTRA_JOBS).
-        const { loadJobTypes } = await import('../../jobs/load.js');
-        await loadJobTypes(cfg, process.cwd());
-        const { prepareDispatch, dispatch } = await import('../../jobs/dispatch.js');
-        const prepared = prepareDispatch(cfg, {
+        await loadJobTypes(config, process.cwd());
+        // Validated before anything connects: a bad payload is exit 2 with Redis up or down.
+        const prepared = prepareDispatch(config, {
           job,
           method,
           params: flags.param,
@@ -64,43 +69,12 @@ Examples:
           backoffSeconds: flags.backoff,
         });
         const waitMs = flags.wait ? (flags.timeout ?? 60_000) : undefined;
-        const r = await dispatch(cfg, prepared, {
-          waitMs,
-          onWaiting: (d) => out.info(`dispatched ${d.name} job ${d.id} on queue ${d.queue}; waiting up to ${Math.round(waitMs! / 1000)} s for it to finish…`),
-        });
-        if (!('state' in r)) {
-          out.result(r, () => {
-            out.line(`dispatched ${r.name} job ${r.id} on queue ${r.queue}${r.delayMs ? ` (runs in ${Math.round(r.delayMs / 1000)} s)` : ''}`);
-            if (r.key) out.line(`cache key: ${r.key}`);
-          });
-          return;
-        }
-        out.result(r, () => {
-          if (r.state !== 'completed') return;
-          const took = r.durationMs !== undefined ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : '';
-          out.line(`job ${r.id} (${r.name}) completed${took}${r.attemptsMade && r.attemptsMade > 1 ? ` after ${r.attemptsMade} attempts` : ''}`);
-          if (r.returnvalue !== undefined && r.returnvalue !== null)
-            out.line(typeof r.returnvalue === 'string' ? r.returnvalue : JSON.stringify(r.returnvalue));
-        });
-        if (r.state === 'failed') {
-          const attempts = r.attemptsMade ? ` after ${r.attemptsMade} attempt${r.attemptsMade === 1 ? '' : 's'}` : '';
-          throw new RqctlError('JOB_FAILED', ExitCode.checkFailed, `job ${r.id} (${r.name}) failed${attempts}: ${r.failedReason ?? 'no reason recorded'}`, {
-            hint: `\`rqctl failed show ${r.id}\` has the details; \`rqctl failed retry ${r.id}\` runs it again`,
-          });
-        }
-        if (r.state === 'timeout') {
-          throw new RqctlError(
-            'WAIT_TIMEOUT',
-            ExitCode.checkFailed,
-            `job ${r.id} (${r.name}) did not finish within ${Math.round(waitMs! / 1000)} s (it is ${r.jobState}; it stays queued)`,
-            {
-              hint:
-                r.jobState === 'waiting' || r.jobState === 'prioritized'
-                  ? `is a worker consuming queue "${r.queue}"? (\`rqctl workers\`)`
-                  : 'wait longer with --timeout',
-            },
-          );
-        }
+        const r = await withQueueClient(ctx, (client) =>
+          dispatch(config, prepared, { client, waitMs, onWaiting: (d) => view.printWaiting(ctx.out, d, waitMs!) }),
+        );
+        view.printDispatch(ctx.out, r);
+        const failure = waitOutcomeError(r, waitMs);
+        if (failure) throw failure;
       }),
     );
 }

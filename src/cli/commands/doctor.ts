@@ -6,17 +6,11 @@ export function register(program: Command): void {
     .command('doctor')
     .description('check the stack: reachability, auth, eviction policy, persistence, FLUSH commands, workers, scheduler (exit 4 on any fail)')
     .action(
+      // Not through withRoleClients: an unreachable role is a failed check, and the other roles are still checked.
       action(async ({ out, config }) => {
-        const { runDoctor } = await import('../../doctor/index.js');
+        const [{ runDoctor }, { printDoctorReport }] = await Promise.all([import('../../doctor/index.js'), import('../render/doctor.js')]);
         const report = await runDoctor(await config());
-        out.result({ checks: report.checks }, () => {
-          for (const c of report.checks) {
-            out.line(`${out.status(c.status).padEnd(out.c.level ? 13 : 4)}  ${c.message}`);
-            if (c.status !== 'ok' && c.fix) out.line(`      ${out.c.dim('fix:')} ${c.fix}`);
-          }
-          const n = (s: string) => report.checks.filter((c) => c.status === s).length;
-          out.info(`\n${n('ok')} ok, ${n('warn')} warnings, ${n('fail')} failed`);
-        });
+        printDoctorReport(out, report.checks);
         return report.exitCode;
       }),
     );

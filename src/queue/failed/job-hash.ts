@@ -1,5 +1,5 @@
-import type { RedisClient } from '../redis/connect.js';
-import { execPipeline } from '../redis/pipeline.js';
+import type { RedisClient } from '../../redis/connect.js';
+import { execPipeline } from '../../redis/pipeline.js';
 
 /**
  * Reading BullMQ's failed jobs without BullMQ's getters. `Queue.getFailed()` parses every hash of a
@@ -139,11 +139,6 @@ export function fieldsToRecord(fields: readonly string[], values: (string | null
   const rec: Record<string, string | null> = {};
   fields.forEach((f, i) => (rec[f] = values[i] ?? null));
   return rec;
-}
-
-/** `FetchStockData:getStockQuote`, or the name alone. */
-export function jobLabel(job: { name: string; method?: string }): string {
-  return job.method ? `${job.name}:${job.method}` : job.name;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis/connect.js';
+import type { RedisClient } from '../../redis/connect.js';
 
 export interface CursorEntry {
   id: string;

@@ -1,6 +1,6 @@
-import { usageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
-import type { FailedJob } from './failed-jobs.js';
+import { usageError } from '../../errors.js';
+import { parseDuration } from '../../util/duration.js';
+import type { FailedJob } from './job-hash.js';
 
 /**
  * The filters of `failed list|retry|export`, as operators type them.
