@@ -1,5 +1,14 @@
 import tseslint from 'typescript-eslint';
 
+const processExit = {
+  selector: "MemberExpression[object.name='process'][property.name='exit']",
+  message: 'exits go through src/cli/main.ts: return an exit code, throw an RqctlError, or call exitNow() (src/cli/signals.ts)',
+};
+const processEnv = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'only src/config (and the CLI layer) read the environment: resolve it into Config once',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.rqctl/**', 'bench/results.json'] },
   ...tseslint.configs.recommended,
@@ -11,7 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    // The core never prints, exits or parses argv: that is the CLI layer's job (STYLE.md).
+    // The core never prints, exits, parses argv or reads the environment: that is the CLI layer's
+    // and the config resolver's job (STYLE.md, docs/architecture.md).
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: {
@@ -20,6 +30,17 @@ export default tseslint.config(
         { paths: ['commander', 'chalk', 'ora', 'cli-table3', '@inquirer/prompts'].map((name) => ({ name, message: 'only src/cli/** may import this' })) },
       ],
       'no-console': 'error',
+      'no-restricted-syntax': ['error', processExit, processEnv],
     },
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', processExit] },
+  },
+  {
+    // Within the CLI, only main.ts exits (the one top-level catch).
+    files: ['src/cli/**/*.ts'],
+    ignores: ['src/cli/main.ts'],
+    rules: { 'no-restricted-syntax': ['error', processExit] },
   },
 );
