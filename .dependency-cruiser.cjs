@@ -4,7 +4,7 @@
  *
  *   cli      → anything
  *   runtime  → jobs, schedule, queue, cache, redis, config, errors, util   (long-running processes)
- *   doctor   → redis, queue, cache, schedule, runtime's worker registry, config, errors, util
+ *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
  *   jobs     → providers, cache, queue, redis, config, errors, util
  *   queue, cache → redis, config, errors, util
@@ -16,7 +16,7 @@
  */
 const allowed = {
   runtime: 'jobs|schedule|queue|cache|redis|config|errors|util',
-  doctor: 'redis|queue|cache|schedule|runtime/worker-registry|config|errors|util',
+  doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
   jobs: 'providers|cache|queue|redis|config|errors|util',
   queue: 'redis|config|errors|util',

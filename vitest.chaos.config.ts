@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fault-injection suite (SPEC §11): `npm run test:chaos`, run by .ci/run after the main suite.
+ * The fault-injection suite (docs/reliability.md): `npm run test:chaos`, run by .ci/run after the main suite.
  * Every test starts the servers it breaks (redis-server on 127.0.0.1 and a free port, a TCP proxy)
  * and is bounded in time: a test that hangs fails at its timeout instead of stalling CI.
  */

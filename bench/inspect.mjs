@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Benchmarks of the inspection commands against the raw library in the same run (SPEC §10):
+ * Benchmarks of the inspection commands against the raw library in the same run (BENCHMARKS.md):
  *   key scan:    `rqctl keys` vs a raw ioredis SCAN COUNT 1000 loop (and `redis-cli --scan`)
  *   cache clear: `rqctl cache clear --prefix` vs a raw SCAN + UNLINK loop, with a PING probe and
  *                Redis' own LATENCY/SLOWLOG records for the stall figure.

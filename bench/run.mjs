@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// rqctl benchmarks (SPEC §10): every row measures rqctl against the raw library IN THE SAME RUN,
+// rqctl benchmarks (BENCHMARKS.md): every row measures rqctl against the raw library IN THE SAME RUN,
 // alternating the order round by round, and reports medians, min–max and the ratio to the target.
 //
 //   npm run bench                       full run (~15 min on 2 cores)

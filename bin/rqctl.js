@@ -3,7 +3,7 @@
 'use strict';
 // CommonJS on purpose (bin/package.json): `rqctl --version` and `rqctl --help` answer from files
 // without starting the ESM loader, commander or any command module, which together would double
-// node's own start-up (SPEC §10: ≤ 1.6× `node -e ""`). dist/cli/help.txt is rendered from the real
+// node's own start-up (BENCHMARKS.md: ≤ 1.6× `node -e ""`). dist/cli/help.txt is rendered from the real
 // program at build time (scripts/build-help.mjs); anything else, or a missing file, runs the CLI.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');

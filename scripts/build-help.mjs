@@ -1,5 +1,5 @@
 // Renders `rqctl --help` once at build time into dist/cli/help.txt, so that bin/rqctl.js can answer
-// `rqctl --help` without loading commander and every command module (SPEC §10: start-up ≤ 1.6×
+// `rqctl --help` without loading commander and every command module (BENCHMARKS.md: start-up ≤ 1.6×
 // `node -e ""`). The text comes from the same program definition, so it cannot drift from the CLI:
 // `npm run build` regenerates it. Width 80, what commander uses when stdout is not a terminal.
 import { writeFileSync } from 'node:fs';

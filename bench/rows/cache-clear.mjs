@@ -1,4 +1,4 @@
-// Cache clear (SPEC §10): `rqctl cache clear --prefix` over 1,000,000 keys vs a raw SCAN + UNLINK
+// Cache clear (BENCHMARKS.md): `rqctl cache clear --prefix` over 1,000,000 keys vs a raw SCAN + UNLINK
 // loop (both processes), while a probe measures how long Redis makes other clients wait: a client
 // sending PING after PING (largest round trip), and Redis' own latency monitor (largest event).
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Cache hits (SPEC §10): reading a cached value through rqctl (readCacheValue, the hit path of
+// Cache hits (BENCHMARKS.md): reading a cached value through rqctl (readCacheValue, the hit path of
 // `rqctl cache get`: the bytes as stored, never parsed and re-serialised) vs a raw ioredis GET,
 // 100 reads in flight, in one process, alternating. 2 KB (a quote) and 200 KB (a market list).
 import { BenchRedis } from '../lib/redis.mjs';

@@ -1,4 +1,4 @@
-// CLI start: `rqctl --version` and `rqctl --help` vs `node -e ""` (SPEC §10: ≤ 1.6×). Measures the
+// CLI start: `rqctl --version` and `rqctl --help` vs `node -e ""` (BENCHMARKS.md: ≤ 1.6×). Measures the
 // cost of what the CLI loads before it can answer; heavy modules must be imported lazily.
 import { runMeasured, mustSucceed } from '../lib/proc.mjs';
 

@@ -1,4 +1,4 @@
-// Bulk dispatch (SPEC §10): N jobs through rqctl's bulk dispatch (payload validated against the job
+// Bulk dispatch (BENCHMARKS.md): N jobs through rqctl's bulk dispatch (payload validated against the job
 // type's schema, rqctl's job options: tries, backoff, retention) vs raw Queue.addBulk of the same
 // payloads, in bulks of 1,000, in one process, alternating.
 import { pathToFileURL } from 'node:url';

@@ -1,4 +1,4 @@
-// The rows of SPEC §10, in the order of its table.
+// The rows of the targets table in BENCHMARKS.md, in its order.
 import cliStart from './cli-start.mjs';
 import dispatch from './dispatch.mjs';
 import keys from './keys.mjs';

@@ -1,4 +1,4 @@
-// Key scan (SPEC §10): `rqctl keys` over 1,000,000 keys vs `redis-cli --scan --count 1000`, both
+// Key scan (BENCHMARKS.md): `rqctl keys` over 1,000,000 keys vs `redis-cli --scan --count 1000`, both
 // streaming one key per line into a pipe. "Memory flat": rqctl's peak RSS over 2,000,000 keys is no
 // more than over 1,000,000 (+ 25 MB). It is not compared with a tiny keyspace: V8 grows its heap
 // lazily up to a plateau (measured: 83 MB at 10k keys, 123 MB at 300k, ~150 MB from 1M on), which

@@ -1,4 +1,4 @@
-// Retry all (SPEC §10): `rqctl failed retry all` on 100,000 failed jobs vs BullMQ's queue.retryJobs,
+// Retry all (BENCHMARKS.md): `rqctl failed retry all` on 100,000 failed jobs vs BullMQ's queue.retryJobs,
 // both as processes (start-up included on both sides), with rqctl's peak RSS (target ≤ 200 MB).
 import { join } from 'node:path';
 import { BenchRedis } from '../lib/redis.mjs';

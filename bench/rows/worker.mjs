@@ -1,4 +1,4 @@
-// Worker throughput (SPEC §10): N no-op jobs through `rqctl worker` (its full path: job registry,
+// Worker throughput (BENCHMARKS.md): N no-op jobs through `rqctl worker` (its full path: job registry,
 // payload validation, timeout/AbortSignal, one log line per event) vs a raw BullMQ Worker with a
 // no-op processor, same concurrency, same Redis, same jobs.
 //

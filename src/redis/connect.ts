@@ -217,10 +217,6 @@ async function diagnoseClusterNode(ep: RoleEndpoint, timeoutMs: number): Promise
   return undefined;
 }
 
-export function roleEndpoint(config: Config, role: Role): RoleEndpoint {
-  return config.roles[role];
-}
-
 export async function connectRole(config: Config, role: Role, options: ConnectOptions = {}): Promise<RedisClient> {
   return connectEndpoint(config.roles[role], { ...options, timeoutMs: options.connectTimeoutMs ?? config.redis.connectTimeoutMs });
 }

@@ -2,9 +2,6 @@ import type { Redis } from 'ioredis';
 import type { RedisClient } from './connect.js';
 import { scanBatches, type ScanOptions } from './scan.js';
 
-/** The types SCAN TYPE knows without modules. */
-export const KEY_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'] as const;
-
 export interface KeyEntry {
   key: Buffer;
   /** With details: the TYPE. */

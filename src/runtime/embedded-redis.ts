@@ -14,7 +14,7 @@ import {
 import { spawnServer } from './embedded-redis/spawn.js';
 import type { EventLog } from './events.js';
 
-export { anyFreePort, choosePort, findRedisServer, INSTALL_HINT, portIsFree } from './embedded-redis/host.js';
+export { choosePort, findRedisServer, portIsFree } from './embedded-redis/host.js';
 
 /**
  * The redis-server `rqctl up` starts when no Redis is configured (docs/up.md): found on PATH, bound to

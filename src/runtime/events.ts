@@ -12,6 +12,3 @@ export interface RuntimeEvent {
 }
 
 export type EventLog = (e: RuntimeEvent) => void;
-
-/** A log that drops everything (tests, embedded use). */
-export const silentLog: EventLog = () => {};

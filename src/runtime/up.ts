@@ -11,7 +11,7 @@ import type { EventLog } from './events.js';
 import { StatusPoller, type UpStatus } from './up/status-poller.js';
 import { WorkerPool } from './up/worker-pool.js';
 
-export type { UpQueueCounts, UpStatus } from './up/status-poller.js';
+export type { UpStatus } from './up/status-poller.js';
 
 /**
  * `rqctl up` (docs/up.md): the whole stack in the foreground. Redis (the configured one, or an embedded

@@ -30,7 +30,7 @@ import { Slots } from './worker/slots.js';
 // deadlines (deadline.ts), the once-a-second control loop (control-loop.ts, heartbeat.ts) and the
 // shutdown sequence (shutdown.ts).
 
-export type { RunningWorker, StopReason, WorkerSettings, WorkerStats, WorkerStop } from './worker/settings.js';
+export type { RunningWorker, WorkerSettings } from './worker/settings.js';
 
 export async function startWorker(config: Config, settings: WorkerSettings, log: EventLog): Promise<RunningWorker> {
   validateWorkerSettings(settings);

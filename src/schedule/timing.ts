@@ -127,8 +127,3 @@ export function isoInZone(ms: number, tz: string): string {
   const millis = String(((ms % 1000) + 1000) % 1000).padStart(3, '0');
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${millis}${offset}`;
 }
-
-/** `2026-03-29 03:00:00` (wall time in the zone), for tables. */
-export function wallTime(ms: number, tz: string): string {
-  return isoInZone(ms, tz).slice(0, 19).replace('T', ' ');
-}

@@ -5,7 +5,7 @@ import { runCli, type CliResult } from '../helpers/cli.js';
 import { digest, hasCommand, pool } from '../helpers/chaos.js';
 
 /**
- * SPEC §11, bad input: a clear one-line message, the documented exit code, no stack trace, and no
+ * docs/reliability.md, bad input: a clear one-line message, the documented exit code, no stack trace, and no
  * change anywhere on the server (DEBUG DIGEST over every DB before and after), for every command
  * family that talks to Redis.
  */

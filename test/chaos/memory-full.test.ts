@@ -31,7 +31,7 @@ async function fillUntilFull(server: RedisServer): Promise<number> {
   }
 }
 
-describe('the queue server full under noeviction (SPEC §11)', () => {
+describe('the queue server full under noeviction (docs/reliability.md)', () => {
   let server: RedisServer;
   beforeAll(async () => {
     server = await RedisServer.start({ args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction', '--enable-debug-command', 'local'] });
@@ -72,7 +72,7 @@ describe('the queue server full under noeviction (SPEC §11)', () => {
   });
 });
 
-describe('the cache server full under allkeys-lru (SPEC §11)', () => {
+describe('the cache server full under allkeys-lru (docs/reliability.md)', () => {
   const stops: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const s of stops.reverse()) await s().catch(() => {});

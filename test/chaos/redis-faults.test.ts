@@ -8,7 +8,7 @@ import { tempCwd } from '../helpers/cli.js';
 import { CHAOS_JOBS, startWorker, tally, waitFor, type WorkerProcess } from '../helpers/chaos.js';
 
 /**
- * SPEC §11: the queue's Redis goes away or stops answering while a worker is busy: kill -9 and a
+ * docs/reliability.md: the queue's Redis goes away or stops answering while a worker is busy: kill -9 and a
  * restart from AOF, CLIENT KILL, a TCP link that resets, stalls or lags, and Redis itself stalling
  * longer than the job locks (DEBUG SLEEP). Every acknowledged job must complete, none may fail, and
  * each job's effect must be applied exactly once (the jobs are idempotent, like the bundled ones).

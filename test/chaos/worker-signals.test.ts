@@ -4,7 +4,7 @@ import { runCli } from '../helpers/cli.js';
 import { CHAOS_JOBS, startWorker, tally, waitFor, type WorkerProcess } from '../helpers/chaos.js';
 
 /**
- * SPEC §11: a worker SIGKILLed mid-job (the job is recovered as stalled and completes, its effect
+ * docs/reliability.md: a worker SIGKILLed mid-job (the job is recovered as stalled and completes, its effect
  * applied once) and a worker told SIGTERM mid-job (it finishes the job and exits 0). The workers run
  * with short lock/stall settings (2 s / 1 s, rqctl.config.yaml) so recovery takes seconds.
  */

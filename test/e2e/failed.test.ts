@@ -45,7 +45,7 @@ describe('failed jobs from a provider answering 500', () => {
     await fx?.close();
   });
 
-  it('lists them (--json shape of the SPEC), filterable by --name and --error', async () => {
+  it('lists them (the documented --json shape), filterable by --name and --error', async () => {
     const all = await cli('failed', 'list', '--json');
     expect(all.exitCode).toBe(0);
     expect(all.json.total).toBe(21);

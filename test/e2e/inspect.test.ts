@@ -10,7 +10,7 @@ const portOf = (url: string) => new URL(url).port;
 const hardenedEnv = { REDIS_HOST: '127.0.0.1', REDIS_PORT: portOf(hardened), REDIS_PASSWORD: password };
 
 describe('rqctl stats', () => {
-  it('--json gives the SPEC shape per role, password masked', async () => {
+  it('--json gives the documented shape per role, password masked', async () => {
     const r = await runCli(['stats', '--json'], { env: hardenedEnv });
     expect(r.exitCode).toBe(0);
     expect(r.json.roles.map((x: any) => x.role)).toEqual(['queue', 'cache', 'session']);

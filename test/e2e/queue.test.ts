@@ -21,7 +21,7 @@ describe('queue status, pause, resume', () => {
     await fx?.close();
   });
 
-  it('counts per state (--json shape of the SPEC), the default queues always listed', async () => {
+  it('counts per state (the documented --json shape), the default queues always listed', async () => {
     const r = await cli('queue', 'status', '--json');
     expect(r.exitCode).toBe(0);
     const byName = Object.fromEntries(r.json.queues.map((q: any) => [q.name, q]));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
 
-/** `rqctl --help` and `--version` must not load the heavy modules (SPEC §10: start ≤ 1.6× node). */
+/** `rqctl --help` and `--version` must not load the heavy modules (BENCHMARKS.md: start ≤ 1.6× node). */
 describe('start-up stays light', () => {
   it.each([['--help'], ['--version'], ['queue', '--help']])('rqctl %s loads no heavy module', (...args) => {
     const file = join(mkdtempSync(join(tmpdir(), 'rqctl-trace-')), 'imports.txt');

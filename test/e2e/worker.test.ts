@@ -210,7 +210,7 @@ describe('rqctl worker: jobs', () => {
     expect(r.code).toBe(1);
     expect(w.eventsNamed('stuck')[0]).toMatchObject({ level: 'error', id: stubborn });
     expect(w.eventsNamed('stopped')[0]).toMatchObject({ reason: 'stuck-job', exitCode: 1 });
-    // Still active: its lock expires and BullMQ's stall check puts it back (SPEC §5.2).
+    // Still active: its lock expires and BullMQ's stall check puts it back (docs/worker.md).
     expect((await t.job('q1', stubborn)).state).toBe('active');
     expect((await t.job('q1', next)).state).toBe('waiting');
   });

@@ -185,7 +185,7 @@ describe('job entries', () => {
 
 describe('the raffle jobs run on schedule', () => {
   it('two schedulers and a worker: statuses move on and winners are drawn once', async () => {
-    // Raffle keys are unprefixed (SPEC §5.1): a server of our own, so no other test's raffles move.
+    // Raffle keys are unprefixed (docs/jobs.md): a server of our own, so no other test's raffles move.
     const server = await RedisServer.start({ args: ['--maxmemory-policy', 'noeviction'] });
     const c = server.client();
     try {

@@ -110,7 +110,7 @@ describe('the cache key contract', () => {
     expect(Object.fromEntries(req.query)).toEqual({ community_data: 'false', developer_data: 'false', localization: 'false', tickers: 'false' });
   });
 
-  it('every method of SPEC §5.1 is there with its family', () => {
+  it('every documented method (docs/jobs.md) is there with its family', () => {
     expect(FetchCryptoData.methods).toEqual(['getCryptoList', 'getCryptoDetail', 'getCryptoPrices', 'getTrendingCryptos', 'getCryptoChart']);
     expect(FetchStockData.methods).toEqual(['getStockList', 'getStockQuote', 'getStockProfile', 'getMarketNews', 'getStockChart']);
     expect([...FETCH_METHODS.values()].map((m) => m.family)).toEqual([

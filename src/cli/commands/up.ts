@@ -3,7 +3,7 @@ import { action, durationOption, intOption, type CommandContext } from '../conte
 import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent } from '../render.js';
 import { onSignals } from '../signals.js';
-import type { UpScreen } from '../up-screen.js';
+import type { UpScreen } from '../render/up.js';
 import type { Config } from '../../config/resolve.js';
 import type { UpOptions } from '../../runtime/up.js';
 
@@ -43,7 +43,7 @@ export function register(program: Command): void {
 /** `rqctl up`: runs until a signal stops it (or the embedded server dies), and exits with its code. */
 async function runUp(ctx: CommandContext, flags: UpFlags): Promise<number> {
   const cfg = await ctx.config();
-  const [{ eventLogger }, { UpScreen }] = await Promise.all([import('../render.js'), import('../up-screen.js')]);
+  const [{ eventLogger }, { UpScreen }] = await Promise.all([import('../render.js'), import('../render/up.js')]);
   const screen = new UpScreen(ctx.out, eventLogger(ctx.out));
   const signals = new UpSignals(screen.log);
   try {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { formatPath, lineAt, scalarString, type MapNode, type ParsedYaml, type TreeNode } from './yaml-tree.js';
+import { formatPath, scalarString, type MapNode, type ParsedYaml, type TreeNode } from './yaml-tree.js';
 import { splitWords, ShellSyntaxError } from './shell-words.js';
 import { composeSeconds, dockerBytes } from './units.js';
 import { interpolate, type Interpolated } from './interpolate.js';
@@ -391,5 +391,3 @@ export function parsePort(text: string): Omit<PortSpec, 'line' | 'path' | 'text'
   // An IPv6 address without brackets: everything before the last two parts.
   return { hostIp: parts.slice(0, -2).join(':'), published: parts[parts.length - 2], target: parts[parts.length - 1] };
 }
-
-export { lineAt };

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, posix, relative, resolve } from 'node:pa
 import { parseEnv } from 'node:util';
 import { ROLES, type Role } from '../../config/endpoints.js';
 import { parseYamlTree, toPlain, type ParsedYaml } from './yaml-tree.js';
-import { readComposeModel, type Argv, type ComposeFile, type ComposeService, type Word } from './compose.js';
+import { readComposeModel, type ComposeFile, type ComposeService, type Word } from './compose.js';
 import { badExpansions, parseIni, PROGRAM_KEYS, type IniSection, type IniValue, type ParsedIni } from './supervisord.js';
 import { parseRedisArgs, parseRedisConf, splitArgs, type RedisArg, type RedisDirective } from './redis-conf.js';
 import { classifyArgv, classifyCommandLine, type ProgramInfo } from './commands.js';
@@ -488,5 +488,3 @@ export function kindOf(file: string, text: string): FileKind | undefined {
   }
   return undefined;
 }
-
-export type { Argv };

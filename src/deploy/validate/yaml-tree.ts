@@ -148,18 +148,6 @@ export function toPlain(node: TreeNode | undefined): unknown {
   return o;
 }
 
-/** Follows a path of keys and indexes; undefined when any step is missing. */
-export function nodeAt(node: TreeNode | undefined, path: (string | number)[]): TreeNode | undefined {
-  let n = node;
-  for (const p of path) {
-    if (!n) return undefined;
-    if (n.kind === 'map') n = n.entries.get(String(p));
-    else if (n.kind === 'seq') n = n.items[Number(p)];
-    else return undefined;
-  }
-  return n;
-}
-
 /** The line of the deepest node that exists along the path. */
 export function lineAt(node: TreeNode | undefined, path: (string | number)[]): number {
   let n = node;

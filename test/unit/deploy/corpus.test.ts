@@ -71,7 +71,7 @@ describe('the corpus: defective files, each finding where it is written', () => 
       const errors = r.findings.filter((f) => f.severity === 'error');
       if (topology === 'split') expect(errors).toEqual([]);
       else expect(errors.map((e) => [e.rule, e.file, e.path])).toEqual([['redis-queue-eviction', 'docker/redis.conf', 'maxmemory-policy']]);
-      // The password reaches Redis on the command line: the warning SPEC §8.1 says it is.
+      // The password reaches Redis on the command line: the warning docs/deployment.md says it is.
       expect(r.findings.some((f) => f.rule === 'redis-password-cmdline')).toBe(true);
       // Without REDIS_PASSWORD in the environment compose would refuse to start: a note, not an error.
       expect(r.findings.filter((f) => f.rule === 'compose-variable-unset').map((f) => f.message)).toEqual([expect.stringContaining('REDIS_PASSWORD')]);

@@ -39,7 +39,7 @@ describe('config generate', () => {
       ).toBe(readFileSync(join(out, f), 'utf8'));
   });
 
-  it('writes the defaults of SPEC §8.1', () => {
+  it('writes the documented defaults (docs/deployment.md)', () => {
     const files = Object.fromEntries(generateFiles().map((f) => [f.path, f.content]));
     const compose = parse(files['docker-compose.prod.yml'], { merge: true });
     const cache = compose.services['redis-cache'];

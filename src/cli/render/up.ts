@@ -1,5 +1,5 @@
-import type { LogEvent, Output } from './render.js';
-import type { UpInfo, UpStatus } from '../runtime/up.js';
+import type { LogEvent, Output } from '../render.js';
+import type { UpInfo, UpStatus } from '../../runtime/up.js';
 
 /**
  * What `rqctl up` shows. On a terminal: log lines above one status line that is rewritten in place,
