@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { CronExpressionParser as Parser } from 'cron-parser';
-import { parseDuration } from '../util/duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../util/duration.js';
 
 /**
  * cron-parser (and luxon under it) is loaded only when an expression must really be parsed: every
@@ -82,6 +82,7 @@ export function validateScheduleEntries(entries: readonly ScheduleEntry[]): { pa
     if (e.timeout !== undefined) {
       const ms = parseDuration(e.timeout);
       if (ms === undefined || ms < 1000) problems.push({ path: at, message: `timeout "${e.timeout}" is not a duration of at least 1s` });
+      else if (ms > MAX_TIMER_MS) problems.push({ path: at, message: `timeout "${e.timeout}" is longer than 24d (the longest a timer can wait)` });
     }
   });
   return problems;

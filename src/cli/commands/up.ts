@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, durationOption, intOption, type CommandContext } from '../context.js';
+import { action, durationOption, intOption, MIN_INTERVAL_MS, type CommandContext } from '../context.js';
 import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent } from '../render.js';
 import { onSignals } from '../signals.js';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option(
       '--status-interval <duration>',
       'how often the status refreshes (default 1s on a terminal; off a terminal one JSON status line every 10s)',
-      durationOption('--status-interval'),
+      durationOption('--status-interval', { min: MIN_INTERVAL_MS }),
     )
     .action(action(runUp));
 }
