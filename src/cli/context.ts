@@ -3,6 +3,7 @@ import type { Config } from '../config/resolve.js';
 import type { Output } from './render.js';
 import { usageError } from '../errors.js';
 import { formatDuration, MAX_TIMER_MS, parseDuration } from '../util/duration.js';
+import { UNSAFE_KEYS } from '../util/unsafe-keys.js';
 
 /** The global options every command has (docs/commands.md). */
 export interface GlobalOptions {
@@ -100,7 +101,10 @@ export const MIN_INTERVAL_MS = 100;
 export function collectParam(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const i = value.indexOf('=');
   if (i <= 0) throw usageError(`--param expects key=value (got "${value}")`);
-  return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
+  const key = value.slice(0, i);
+  // Such a key would be dropped (or change the object's prototype) on its way to the payload.
+  if (UNSAFE_KEYS.has(key)) throw usageError(`--param name "${key}" is not allowed`, 'see `rqctl jobs <Job>` for the params a job takes');
+  return { ...previous, [key]: value.slice(i + 1) };
 }
 
 /** `--queue a,b`: the queue names, or undefined without the flag (every queue). */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { CronExpressionParser as Parser } from 'cron-parser';
 import { MAX_TIMER_MS, parseDuration } from '../util/duration.js';
+import { queueNameProblem } from './queue-names.js';
 
 /**
  * cron-parser (and luxon under it) is loaded only when an expression must really be parsed: every
@@ -67,6 +68,8 @@ export function validateScheduleEntries(entries: readonly ScheduleEntry[]): { pa
   entries.forEach((e, i) => {
     const at = `schedule.${i} (${e.name})`;
     if (seen.has(e.name)) problems.push({ path: at, message: `duplicate entry name "${e.name}"` });
+    const queueProblem = e.job?.queue === undefined ? undefined : queueNameProblem(e.job.queue);
+    if (queueProblem) problems.push({ path: at, message: queueProblem });
     seen.add(e.name);
     if (e.cron !== undefined) {
       const p = checkCron(e.cron, e.timezone);
