@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode, isRqctlError, redisRefusal } from '../errors.js';
+import { ExitCode, isRqctlError, redisRefusal, RqctlError } from '../errors.js';
+import { UnwritablePathError } from '../util/safe-write.js';
 import { maskSecrets } from '../config/endpoints.js';
 import { lastContext } from './context.js';
 import { commandModules } from './commands/index.js';
@@ -42,6 +43,8 @@ function wantsVerbose(argv: string[]): boolean {
 export function reportError(err: unknown, argv: string[]): number {
   // A Redis refusal (OOM, READONLY, NOPERM…) that reached here unexplained is still not a bug in rqctl.
   err = redisRefusal(err) ?? err;
+  // A write rqctl refused (a symbolic link, a missing directory): bad input, nothing written.
+  if (err instanceof UnwritablePathError) err = new RqctlError('UNSAFE_PATH', ExitCode.usage, err.message, { hint: err.hint });
   const json = wantsJson(argv);
   const verbose = wantsVerbose(argv);
   if (err instanceof CommanderError) {
