@@ -75,7 +75,21 @@ export function reportError(err: unknown, argv: string[]): number {
   return ExitCode.internal;
 }
 
+/**
+ * ioredis prints "Skipping the ready check because INFO command fails…" with console.warn when an ACL
+ * user may not run INFO. Not the operator's business (the command goes on), and a stray line on
+ * stderr breaks `--json`'s one-JSON-error contract and the JSON log lines of workers.
+ */
+function silenceReadyCheckWarning(): void {
+  const warn = console.warn.bind(console);
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Skipping the ready check because INFO command fails')) return;
+    warn(...args);
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
+  silenceReadyCheckWarning();
   // `rqctl failed list | head`: a reader that goes away ends the command quietly, as SIGPIPE would
   // (Node ignores SIGPIPE and reports EPIPE as an error event instead).
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -147,7 +147,12 @@ export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions 
       }),
     ]);
     if (ep.kind === 'standalone' || ep.kind === 'sentinel') {
-      const info = String(await (client as Redis).info('cluster'));
+      // An ACL user may lack INFO: then the cluster check is skipped (a cluster node would still
+      // answer MOVED to the first command), the command itself goes on.
+      const info = await (client as Redis).info('cluster').then(String, (e: Error) => {
+        if (/^NOPERM/.test(e.message)) return '';
+        throw e;
+      });
       if (/cluster_enabled:1/.test(info)) {
         throw new RqctlError('REDIS_TOPOLOGY', ExitCode.usage, `${where(ep)} is a Redis Cluster node, but REDIS_CLUSTER is not set`, {
           hint: 'set REDIS_CLUSTER=true (a cluster has only DB 0)',
