@@ -17,6 +17,8 @@ export interface RoleEndpoint {
   tls: boolean;
   username?: string;
   password?: string;
+  /** Where the password came from, for messages: `REDIS_PASSWORD`, `REDIS_URL`, `--redis-url`, `<file> redis.url`. */
+  passwordFrom?: string;
   db: number;
   sentinels?: HostPort[];
   sentinelMaster?: string;
@@ -32,6 +34,7 @@ interface ParsedUrl {
   tls: boolean;
   username?: string;
   password?: string;
+  passwordFrom?: string;
   db?: number;
 }
 
@@ -109,19 +112,34 @@ export function maskSecrets(text: string): string {
 
 type RedisSettings = ParsedConfig['redis'];
 
-export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) => boolean): { roles: RoleEndpoints; problems: EndpointProblem[] } {
+/**
+ * The three roles' endpoints from the redis.* settings. `sourceOf` names where a setting came from
+ * (`REDIS_URL`, `--redis-url`, `rqctl.config.yaml redis.url`), so a refused password can say which
+ * one to fix.
+ */
+export function deriveRoles(
+  redis: RedisSettings,
+  explicitlySet: (path: string) => boolean,
+  sourceOf: (path: string) => string | undefined = () => undefined,
+): { roles: RoleEndpoints; problems: EndpointProblem[] } {
   const problems: EndpointProblem[] = [];
   const roleDb: Record<Role, number> = { queue: redis.db, cache: redis.cacheDb, session: redis.sessionDb };
   const dbPath: Record<Role, string> = { queue: 'redis.db', cache: 'redis.cacheDb', session: 'redis.sessionDb' };
   const roleUrlPath: Record<Role, string> = { queue: 'redis.queueUrl', cache: 'redis.cacheUrl', session: 'redis.sessionUrl' };
   const roleUrl: Record<Role, string | undefined> = { queue: redis.queueUrl, cache: redis.cacheUrl, session: redis.sessionUrl };
 
-  let base: ParsedUrl = { host: redis.host, port: redis.port, tls: false, username: redis.username, password: redis.password };
+  const passwordSetting = redis.password ? (sourceOf('redis.password') ?? 'REDIS_PASSWORD') : undefined;
+  /** A URL's own password, else REDIS_PASSWORD. */
+  const credentials = (p: ParsedUrl, urlPath: string, defaultLabel: string) =>
+    p.password
+      ? { username: p.username ?? redis.username, password: p.password, passwordFrom: sourceOf(urlPath) ?? defaultLabel }
+      : { username: p.username ?? redis.username, password: redis.password, passwordFrom: passwordSetting };
+  let base: ParsedUrl = { host: redis.host, port: redis.port, tls: false, username: redis.username, password: redis.password, passwordFrom: passwordSetting };
   if (redis.url) {
     const p = parseRedisUrl(redis.url);
     if (typeof p === 'string') problems.push({ path: 'redis.url', message: p });
     else {
-      base = { ...p, username: p.username ?? redis.username, password: p.password ?? redis.password };
+      base = { ...p, ...credentials(p, 'redis.url', 'REDIS_URL') };
       if (p.db !== undefined) roleDb.queue = p.db;
     }
   }
@@ -159,7 +177,7 @@ export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) 
       const p = parseRedisUrl(own);
       if (typeof p === 'string') problems.push({ path: roleUrlPath[role], message: p });
       else {
-        ep = { ...p, username: p.username ?? redis.username, password: p.password ?? redis.password };
+        ep = { ...p, ...credentials(p, roleUrlPath[role], `REDIS_${role.toUpperCase()}_URL`) };
         if (p.db !== undefined) db = p.db;
         kind = 'standalone';
         if (redis.cluster && db !== 0) problems.push({ path: roleUrlPath[role], message: `a Redis Cluster has only DB 0 (got ${db})` });
@@ -176,6 +194,7 @@ export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) 
       tls: ep.tls,
       username: ep.username,
       password: ep.password,
+      ...(ep.password ? { passwordFrom: ep.passwordFrom } : {}),
       db,
       display: '',
     };

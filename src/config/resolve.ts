@@ -187,7 +187,7 @@ export function resolveConfig(options: ResolveOptions = {}): Config {
   }
 
   const explicitlySet = (path: string) => sources.has(path);
-  const derived = deriveRoles(cfg.redis, explicitlySet);
+  const derived = deriveRoles(cfg.redis, explicitlySet, (path) => sources.get(path));
   for (const p of derived.problems) if (afterDefaults(p.path)) problems.push(`${where(p.path)}: ${p.message}`);
   for (const p of validateScheduleEntries(cfg.schedule)) if (afterDefaults(p.path)) problems.push(`${p.path}: ${p.message}`);
   if (problems.length) throw new ConfigError(problems);
