@@ -103,11 +103,18 @@ export function maskedUrl(e: { tls: boolean; host: string; port: number; usernam
   return `${e.tls ? 'rediss' : 'redis'}://${auth}${host}:${e.port}/${e.db}`;
 }
 
-/** Replaces the password in any redis URL-looking text with ****. */
+/** Query parameters that carry a credential in URLs (webhooks, proxies, provider base URLs). */
+const SECRET_QUERY = /([?&](?:token|access_token|auth|auth_token|api_key|apikey|key|secret|client_secret|password|pass|pwd|sig|signature)=)[^&\s#"'<>]+/gi;
+
+/**
+ * Masks credentials in any URL-looking text: the password of `scheme://user:password@host` (every
+ * scheme: redis, https webhooks, a proxy in a provider's base URL) and the value of query parameters
+ * such as `token=` or `api_key=`. Used on every log line, error and `config show`.
+ */
 export function maskSecrets(text: string): string {
   // Every log line passes here (two per job in a worker): most hold no URL at all.
   if (!text.includes('://')) return text;
-  return text.replace(/(rediss?:\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)([^@\s/]+)@/gi, '$1****@').replace(SECRET_QUERY, '$1****');
 }
 
 type RedisSettings = ParsedConfig['redis'];
