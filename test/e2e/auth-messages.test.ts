@@ -45,7 +45,9 @@ describe('item 17: authentication messages', () => {
     expect(r.exitCode).toBe(3);
     const e = lastError(r.stderr);
     expect(e.code).toBe('REDIS_AUTH');
-    expect(e.message).toMatch(/the password \(from REDIS_PASSWORD\) is 20000 bytes: Redis drops a request with an argument over 16 KB \(16384 bytes\) from a client that has not authenticated yet/);
+    expect(e.message).toMatch(
+      /the password \(from REDIS_PASSWORD\) is 20000 bytes: Redis drops a request with an argument over 16 KB \(16384 bytes\) from a client that has not authenticated yet/,
+    );
     expect(e.message).not.toMatch(/TLS/);
     expect(r.stderr).not.toContain(long.slice(0, 100));
   });
