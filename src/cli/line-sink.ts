@@ -1,5 +1,4 @@
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { createTempBeside, moveIntoPlace } from '../util/safe-write.js';
 
 /**
