@@ -176,20 +176,25 @@ function readCompose(input: InputFile, options: { cwd: string; env: Record<strin
   return { input, env, parsed, plain: toPlain(parsed.root), model };
 }
 
-/** Values a finding must never show: passwords, and whatever came from a secret-looking variable. */
+/**
+ * Values a finding must never show: whatever came from the environment, `.env` or an env_file under a
+ * secret-looking name, and passwords that were interpolated. (A password written literally in a committed
+ * file is no secret from its readers; redis-password-literal reports it without quoting it.)
+ */
 function collectSecrets(stack: Stack): void {
   const add = (v: string | undefined) => {
-    if (v && v.length >= 4 && !/^\$\{?[A-Za-z_]/.test(v)) stack.secrets.add(v);
+    if (v && v.length >= 4 && v.toLowerCase() !== 'null' && !/^\$\{?[A-Za-z_]/.test(v)) stack.secrets.add(v);
   };
   const secretName = /PASS|SECRET|TOKEN|KEY|AUTH|CREDENTIAL/i;
   for (const c of stack.compose) {
     for (const [k, v] of Object.entries(c.env)) if (secretName.test(k)) add(v);
-    for (const svc of c.model.services) for (const [k, v] of svc.environment) if (secretName.test(k)) add(v.value);
+    for (const svc of c.model.services) for (const [k, v] of svc.environment) if (secretName.test(k) && v.fromEnvFile) add(v.value);
   }
   for (const server of stack.redis)
     for (const d of server.directives) {
-      if (['requirepass', 'masterauth', 'primaryauth'].includes(d.name)) add(d.args[0]?.value);
-      if (d.name === 'user') for (const a of d.args) if (/^[<>]/.test(a.value)) add(a.value.slice(1));
+      const interpolated = (a: { raw?: string } | undefined) => d.source !== 'conf' && !!a?.raw && a.raw.includes('$');
+      if (['requirepass', 'masterauth', 'primaryauth'].includes(d.name) && interpolated(d.args[0])) add(d.args[0]?.value);
+      if (d.name === 'user') for (const a of d.args) if (/^[<>]/.test(a.value) && interpolated(a)) add(a.value.slice(1));
     }
 }
 
