@@ -89,7 +89,8 @@ export function readSupervisor(input: InputFile, stack: Stack, ctx: StackContext
     diag({ rule, file: input.file, line: p.line, path: p.section ? (p.key ? `${p.section}.${p.key}` : p.section) : '', message: p.message });
   }
   const fragment = isFragment(ini);
-  if (!fragment && !ini.sections.has('supervisord') && !ini.problems.some((p) => p.kind === 'parse')) {
+  // An [include] may bring the [supervisord] section from another file.
+  if (!fragment && !ini.sections.has('supervisord') && !ini.sections.has('include') && !ini.problems.some((p) => p.kind === 'parse')) {
     diag({
       rule: 'supervisor-parse',
       file: input.file,
