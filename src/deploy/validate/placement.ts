@@ -3,7 +3,7 @@ import { classifyArgv, classifyCommandLine } from './commands.js';
 import type { ComposeService } from './compose.js';
 import { serviceArgv } from './redis-servers.js';
 import { badExpansions, isFragment, parseIni, PROGRAM_KEYS } from './supervisord.js';
-import type { ComposeInput, InputFile, Stack, StackContext, SupervisorInput, SupervisorProgram } from './model.js';
+import type { ComposeInput, InputFile, Stack, StackContext, SupervisorInput, SupervisorProgram } from './stack.js';
 import type { Diagnostic } from './finding.js';
 
 /*

@@ -6,7 +6,7 @@ import { parseRedisArgs, parseRedisConf, type RedisArg, type RedisDirective } fr
 import { versionOfImage } from './redis-versions.js';
 import { projectRoots, readSafely } from './read-safe.js';
 import { programName } from './shell-words.js';
-import type { ComposeInput, InputFile, RedisServer, StackContext } from './model.js';
+import type { ComposeInput, InputFile, RedisServer, StackContext } from './stack.js';
 import type { Where } from './finding.js';
 
 /*
