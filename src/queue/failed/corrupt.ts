@@ -31,17 +31,27 @@ function sortable(client: RedisClient, prefix: string, queue: string): boolean {
   return !(client instanceof Cluster) && !/[*]|->/.test(`${prefix}:${queue}`);
 }
 
-function looksCorrupt(values: (string | null)[]): boolean {
-  if (values.every((v) => v === null)) return true; // no hash (or not a hash): a stale id
-  for (const v of values) {
-    if (v === null || v === '') continue;
+/**
+ * Whether the JSON fields of one job (`rows[from…from+n)`) would stop BullMQ from loading it. `seen`
+ * holds, per field, the last value that parsed: jobs of one type usually share their `opts` text,
+ * which then is compared instead of parsed again.
+ */
+function looksCorrupt(rows: (string | null)[], from: number, n: number, seen: (string | null)[]): boolean {
+  let present = false;
+  for (let f = 0; f < n; f++) {
+    const v = rows[from + f];
+    if (v === null) continue;
+    present = true;
+    if (v === '' || v === seen[f]) continue;
     try {
       JSON.parse(v);
     } catch {
       return true;
     }
+    seen[f] = v;
   }
-  return false;
+  // No field at all: the hash is gone (or the key is not a hash), a stale id.
+  return !present;
 }
 
 /** The ids in the failed set whose JSON fields do not parse (or whose hash is gone), via SORT … GET. */
@@ -51,6 +61,7 @@ async function suspectsBySort(client: RedisClient, prefix: string, queue: string
   const width = 1 + JSON_FIELDS.length;
   const page = (offset: number) => client.call('SORT', key, 'BY', 'nosort', 'LIMIT', String(offset), String(PAGE_SIZE), ...gets) as Promise<(string | null)[]>;
   const suspects: string[] = [];
+  const seen: (string | null)[] = JSON_FIELDS.map(() => null);
   let next: Promise<(string | null)[]> | undefined = page(0);
   for (let offset = 0; next; offset += PAGE_SIZE) {
     const rows: (string | null)[] = await next;
@@ -58,7 +69,7 @@ async function suspectsBySort(client: RedisClient, prefix: string, queue: string
     next = rows.length === PAGE_SIZE * width ? page(offset + PAGE_SIZE) : undefined;
     next?.catch(() => {});
     for (let i = 0; i < rows.length; i += width) {
-      if (looksCorrupt(rows.slice(i + 1, i + width))) suspects.push(String(rows[i]));
+      if (looksCorrupt(rows, i + 1, JSON_FIELDS.length, seen)) suspects.push(String(rows[i]));
     }
   }
   return suspects;
