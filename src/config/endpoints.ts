@@ -104,7 +104,8 @@ export function maskedUrl(e: { tls: boolean; host: string; port: number; usernam
 export function maskSecrets(text: string): string {
   // Every log line passes here (two per job in a worker): most hold no URL at all.
   if (!text.includes('://')) return text;
-  return text.replace(/(rediss?:\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
+  // Redis URLs, and http(s) URLs with credentials (an alert webhook's `user:pass@`).
+  return text.replace(/((?:rediss?|https?):\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
 }
 
 type RedisSettings = ParsedConfig['redis'];

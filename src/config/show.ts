@@ -1,4 +1,5 @@
 import type { Config } from './resolve.js';
+import { maskWebhookUrl } from '../util/url-mask.js';
 
 const SECRET_KEYS = /password|apikey|api_key|secret|token/i;
 
@@ -7,6 +8,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   const mask = (v: unknown, key = ''): unknown => {
     if (v === undefined) return undefined;
     if (SECRET_KEYS.test(key) && v !== null && v !== '') return '****';
+    if (key === 'webhook' && typeof v === 'string') return maskWebhookUrl(v);
     if (typeof v === 'string') return v.replace(/(rediss?:\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
     if (Array.isArray(v)) return v.map((x) => mask(x));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, k)]));

@@ -7,6 +7,7 @@ import { envChecks, redisChecks } from './redis-checks.js';
 import { cacheChecks } from './cache-checks.js';
 import { schedulerChecks } from './scheduler-checks.js';
 import { workerChecks } from './worker-checks.js';
+import { workerProgressChecks } from './progress-checks.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 
 export type { CheckResult } from './types.js';
@@ -15,7 +16,7 @@ export type { CheckResult } from './types.js';
  * Every check family, in the order they are reported. A feature that needs a health check adds its
  * group here (workers alive, scheduler heartbeat, cache TTLs…).
  */
-export const checkGroups: CheckGroup[] = [redisChecks, cacheChecks, workerChecks, envChecks, schedulerChecks];
+export const checkGroups: CheckGroup[] = [redisChecks, cacheChecks, workerChecks, workerProgressChecks, envChecks, schedulerChecks];
 
 export interface DoctorReport {
   checks: CheckResult[];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Config } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
@@ -18,6 +19,7 @@ import { withFallback } from '../util/timeout.js';
  * - Command entries run here, through `/bin/sh -c`. Every process computes the same ticks; the one
  *   whose `SET NX` on `tick:<entry>:<tickMs>` succeeds runs the tick, the others skip it.
  * - A heartbeat key with a TTL lets `rqctl doctor` tell whether any scheduler is alive.
+ * - The daemon evaluates the alert rules every minute, once for the deployment (docs/alerts.md).
  */
 
 export interface SchedulerEvent {
@@ -95,6 +97,7 @@ class Scheduler {
   private closing?: Promise<void>;
   private resolveDone!: () => void;
   private lastRedisError = 0;
+  private readonly alerts: AlertEvaluator | undefined;
 
   constructor(
     private readonly config: Config,
@@ -108,6 +111,7 @@ class Scheduler {
     this.log = options.log;
     this.once = !!options.once;
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.alerts = this.once ? undefined : new AlertEvaluator(config, client, this.id, this.log);
     // The connection reconnects forever (a Redis restart must not end the scheduler); say so, once
     // in a while rather than once per retry.
     client.on('error', (e: Error) => {
@@ -124,6 +128,7 @@ class Scheduler {
     await this.sync();
     await this.beat();
     if (!this.once) this.heartbeatTimer = setInterval(() => void this.beat(), HEARTBEAT_EVERY_MS);
+    this.alerts?.start();
     this.log({
       event: 'scheduler.started',
       id: this.id,
@@ -345,6 +350,7 @@ class Scheduler {
         );
       }
       // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
+      await this.alerts?.close();
       if (!this.once) await withFallback(removeSchedulerHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);
       await withFallback(
