@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { parseExposition, sampleValue } from '../helpers/prometheus.js';
+import { eventually, removePrefix, TEST_JOBS, testQueue, uniquePrefix } from '../helpers/queue.js';
+import { CliProcess } from '../helpers/worker-process.js';
+
+const plain = inject('plainRedisUrl');
+
+const started: CliProcess[] = [];
+const prefixes: string[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+  for (const prefix of prefixes.splice(0)) await removePrefix(plain, prefix);
+});
+
+describe('worker counters in Redis', () => {
+  it('equal the jobs processed by three workers, one of them restarted mid-run', async () => {
+    const prefix = uniquePrefix('cnt');
+    prefixes.push(prefix);
+    const env = { REDIS_URL: plain, QUEUE_PREFIX: prefix, RQCTL_EXTRA_JOBS: TEST_JOBS };
+    const N = 240;
+    const q = testQueue(plain, prefix, 'work');
+    await q.addBulk(Array.from({ length: N }, (_, i) => ({ name: 'TestSlow', data: { ms: 120 + (i % 5) } })));
+    const worker = (name: string) => {
+      const p = new CliProcess(['worker', '--queue', 'work', '--concurrency', '2', '--sleep', '1', '--name', name], env);
+      started.push(p);
+      return p;
+    };
+    const first = [worker('w1'), worker('w2'), worker('w3')];
+    await eventually(async () => first.every((p) => p.eventsNamed('processed').length > 0), 30_000, 'every worker to finish a job');
+    // A graceful restart mid-run: the worker finishes its jobs, flushes its counters and exits 0.
+    first[0].signal('SIGTERM');
+    expect((await first[0].exit()).code).toBe(0);
+    const restarted = worker('w1-again');
+    await eventually(async () => restarted.eventsNamed('processed').length > 0, 30_000, 'the restarted worker to finish a job');
+    await eventually(async () => (await q.getJobCounts('completed')).completed === N, 60_000, 'every job completed');
+    const all = [...first, restarted];
+    await Promise.all(all.slice(1).map((p) => p.stop()));
+    // A child's 'exit' can come before the last of its output: read up to its `stopped` line.
+    await Promise.all(all.map((p) => p.waitFor((e) => e.event === 'stopped', 10_000, 'stopped')));
+    const processed = all.reduce((sum, p) => sum + p.eventsNamed('processed').length, 0);
+    expect(processed, 'processed events').toBe(N);
+    expect(first[0].eventsNamed('processed').length).toBeGreaterThan(0);
+    expect(restarted.eventsNamed('processed').length).toBeGreaterThan(0);
+    await q.close();
+
+    const once = await runCli(['metrics', '--once'], { env });
+    expect(once.exitCode, once.stderr).toBe(0);
+    const m = parseExposition(once.stdout);
+    expect(sampleValue(m, 'rqctl_jobs_completed_total', { queue: 'work', name: 'TestSlow' }), 'completed counter').toBe(N);
+    expect(sampleValue(m, 'rqctl_jobs_failed_total', { queue: 'work', name: 'TestSlow' })).toBe(0);
+    const runs = m.get('rqctl_job_duration_seconds')!.metrics.find((s) => s.labels!.queue === 'work' && s.labels!.name === 'TestSlow')!;
+    expect(Number(runs.count)).toBe(N);
+    // Every job slept 120–124 ms: its run time is in the buckets above 0.1 s and at most 0.25 s.
+    expect(Number(runs.buckets!['0.1'])).toBe(0);
+    expect(Number(runs.buckets!['0.25'])).toBe(N);
+    expect(Number(runs.sum)).toBeGreaterThanOrEqual((N * 120) / 1000);
+  });
+});
