@@ -40,6 +40,7 @@ export async function evaluateAlerts(
   const sources = new ScrapeSources(config, clients, {
     discoveryWaitMs: 30_000,
     now: options.now,
+    queues: rules.flatMap((r) => (r.queue !== undefined ? [r.queue] : [])),
     onError: options.strict ? undefined : (what, e) => errors.push(`${what}: ${e.message}`),
   });
   const out: AlertResult[] = [];

@@ -72,11 +72,19 @@ export function permanentFailure(e: unknown): boolean {
 
 async function postWebhook(url: string, n: AlertNotification): Promise<void> {
   const where = maskWebhookUrl(url);
+  // fetch refuses a URL with credentials: they go in an Authorization header instead.
+  const target = new URL(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': USER_AGENT };
+  if (target.username || target.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+      headers,
       body: JSON.stringify(n),
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
       redirect: 'error',

@@ -27,6 +27,8 @@ export interface SourceOptions {
   /** How long a scrape may wait for a SCAN-based figure that was never computed (ms). */
   discoveryWaitMs: number;
   now?: number;
+  /** Queues to report whether or not discovery has seen them yet (those alert rules name). */
+  queues?: readonly string[];
 }
 
 /**
@@ -70,7 +72,7 @@ export class ScrapeSources {
         knownQueues(this.config, client, { waitMs: this.options.discoveryWaitMs, onError: (e) => this.options.onError?.('queue discovery', e) }),
         this.workers(),
       ]);
-      return [...new Set([...DEFAULT_QUEUES, ...found, ...workers.flatMap((w) => w.queues)])].sort();
+      return [...new Set([...DEFAULT_QUEUES, ...found, ...workers.flatMap((w) => w.queues), ...(this.options.queues ?? [])])].sort();
     });
   }
 
