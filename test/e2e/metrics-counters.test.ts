@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
@@ -55,5 +56,49 @@ describe('worker counters in Redis', () => {
     expect(Number(runs.buckets!['0.1'])).toBe(0);
     expect(Number(runs.buckets!['0.25'])).toBe(N);
     expect(Number(runs.sum)).toBeGreaterThanOrEqual((N * 120) / 1000);
+  });
+});
+
+describe('doctor: a worker whose counters stopped moving', () => {
+  it('is reported when its queue has had jobs ready for a while and it has free slots', async () => {
+    const prefix = uniquePrefix('stuck');
+    prefixes.push(prefix);
+    const env = { REDIS_URL: plain, QUEUE_PREFIX: prefix };
+    const q = testQueue(plain, prefix, 'q1');
+    const job = await q.add('TestNoop', {});
+    await q.close();
+    const r = new Redis(plain);
+    try {
+      const now = Date.now();
+      // A job ready for 10 minutes, and a live heartbeat (as `rqctl worker` writes it) of a worker that finished nothing for 10 minutes.
+      await r.hset(`${prefix}:q1:${job.id}`, 'timestamp', String(now - 600_000));
+      const record = {
+        id: 'h:1:abc',
+        name: 'stuck-one',
+        host: 'h',
+        pid: 1,
+        queues: ['q1'],
+        concurrency: 2,
+        started: new Date(now - 3_600_000).toISOString(),
+        jobsDone: 7,
+        jobsFailed: 0,
+        running: 0,
+        lastSeen: new Date(now).toISOString(),
+        progressAt: new Date(now - 600_000).toISOString(),
+      };
+      await r.set(`${prefix}:rqctl:workers:${record.id}`, JSON.stringify(record), 'EX', 30);
+      await r.zadd(`${prefix}:rqctl:workers`, now, record.id);
+      const d = await runCli(['doctor', '--json'], { env });
+      const check = d.json.checks.find((c: any) => c.id === 'worker-progress.stuck-one');
+      expect(check).toMatchObject({ status: 'warn' });
+      expect(check.message).toMatch(/worker stuck-one \(pid 1 on h\) has finished no job for 10m \d+s while queue q1 has 1 ready \(oldest 10m/);
+      expect(check.fix).toMatch(/rqctl worker restart/);
+      // Busy on every slot (long jobs) is not stuck.
+      await r.set(`${prefix}:rqctl:workers:${record.id}`, JSON.stringify({ ...record, running: 2 }), 'EX', 30);
+      const busy = await runCli(['doctor', '--json'], { env });
+      expect(busy.json.checks.find((c: any) => c.id.startsWith('worker-progress'))).toMatchObject({ id: 'worker-progress', status: 'ok' });
+    } finally {
+      r.disconnect();
+    }
   });
 });
