@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'p
 import type { Config } from '../config/resolve.js';
 import type { Role } from '../config/endpoints.js';
 import type { RedisClient } from '../redis/connect.js';
+import { withTimeout } from '../util/timeout.js';
 import { QUEUE_ROLE_SERIES, SERIES, type HistogramSample, type Sample, type SeriesDefinition } from './collectors.js';
 import { ScrapeSources } from './sources.js';
 
@@ -47,7 +48,11 @@ export async function renderMetrics(config: Config, clients: Partial<Record<Role
         return { def, samples: [] };
       }
       try {
-        const samples: (Sample | HistogramSample)[] = await bounded<(Sample | HistogramSample)[]>(def.collect(sources), options.timeoutMs ?? 10_000, def.name);
+        const samples: (Sample | HistogramSample)[] = await withTimeout<(Sample | HistogramSample)[]>(
+          def.collect(sources),
+          options.timeoutMs ?? 10_000,
+          `${def.name}: Redis did not answer within ${(options.timeoutMs ?? 10_000) / 1000} s`,
+        );
         return { def, samples };
       } catch (e) {
         return { def, samples: sources.failed<(Sample | HistogramSample)[]>(def.name, e, []) };
@@ -58,12 +63,6 @@ export async function renderMetrics(config: Config, clients: Partial<Record<Role
   for (const { def, samples } of collected)
     if (samples.length || (def.labelNames.length && (queueUp || !QUEUE_ROLE_SERIES.has(def.name)))) registerSeries(registry, def, samples);
   return { contentType: registry.contentType, body: await registry.metrics() };
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${ms / 1000} s`)), ms)));
-  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }
 
 function registerSeries(registry: Registry<RegistryContentType>, def: SeriesDefinition, samples: (Sample | HistogramSample)[]): void {

@@ -36,7 +36,7 @@ async function runMetrics(ctx: CommandContext, flags: MetricsFlags): Promise<num
     const [{ renderMetrics }, { ROLES }] = await Promise.all([import('../../metrics/exposition.js'), import('../../config/endpoints.js')]);
     // No onError: a role lost midway is exit 3, not a partial answer.
     const m = await withRoleClients(ctx, ROLES, (clients, config) =>
-      renderMetrics(config, clients, { openMetrics: flags.openmetrics, discoveryWaitMs: 60_000 }),
+      renderMetrics(config, clients, { openMetrics: flags.openmetrics, discoveryWaitMs: 60_000, timeoutMs: 90_000 }),
     );
     ctx.out.line(m.body.replace(/\n$/, ''));
     return 0;
