@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/resolve.js';
-import { MailError, sendMail } from '../providers/mail.js';
 import { USER_AGENT } from '../providers/http.js';
 import { maskWebhookUrl } from '../util/url-mask.js';
 import type { AlertResult } from './evaluate.js';
@@ -62,12 +61,14 @@ export async function deliver(config: Config, channel: Channel, n: AlertNotifica
   const text = `${n.text}\n\nalert: ${n.alert}\nstate: ${n.state}\nvalue: ${n.value ?? 'unknown'}\nthreshold: ${n.threshold}\nsince: ${n.since}\nredis: ${n.redis} (prefix ${n.queuePrefix})\nfrom: ${n.host}\n`;
   const html = `<pre>${text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)}</pre>`;
   const subject = `[rqctl] ${n.state === 'firing' ? 'FIRING' : 'RESOLVED'} ${n.alert}`;
+  // nodemailer is loaded only when a mail is due.
+  const { sendMail } = await import('../providers/mail.js');
   await sendMail(config, { to: [to], subject, text, html }, AbortSignal.timeout(DELIVERY_TIMEOUT_MS));
 }
 
 /** Whether retrying can help (a 5xx, a timeout) or not (a mail setting missing, a 5xx SMTP answer). */
 export function permanentFailure(e: unknown): boolean {
-  return e instanceof MailError && e.permanent;
+  return (e as Error)?.name === 'MailError' && (e as { permanent?: boolean }).permanent === true;
 }
 
 async function postWebhook(url: string, n: AlertNotification): Promise<void> {

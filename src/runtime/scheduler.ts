@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { AlertEvaluator } from '../alerts/evaluator.js';
+import type { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Config } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
@@ -97,7 +97,8 @@ class Scheduler {
   private closing?: Promise<void>;
   private resolveDone!: () => void;
   private lastRedisError = 0;
-  private readonly alerts: AlertEvaluator | undefined;
+  /** The alert evaluator (daemon only), loaded after start-up: its modules must not delay the signal handlers. */
+  private alerts: Promise<AlertEvaluator | undefined> | undefined;
 
   constructor(
     private readonly config: Config,
@@ -111,7 +112,6 @@ class Scheduler {
     this.log = options.log;
     this.once = !!options.once;
     this.done = new Promise((r) => (this.resolveDone = r));
-    this.alerts = this.once ? undefined : new AlertEvaluator(config, client, this.id, this.log);
     // The connection reconnects forever (a Redis restart must not end the scheduler); say so, once
     // in a while rather than once per retry.
     client.on('error', (e: Error) => {
@@ -128,7 +128,7 @@ class Scheduler {
     await this.sync();
     await this.beat();
     if (!this.once) this.heartbeatTimer = setInterval(() => void this.beat(), HEARTBEAT_EVERY_MS);
-    this.alerts?.start();
+    if (!this.once) this.alerts = this.startAlerts();
     this.log({
       event: 'scheduler.started',
       id: this.id,
@@ -136,6 +136,14 @@ class Scheduler {
       jobs: this.entries.length - this.commands.length,
       commands: this.commands.length,
     });
+  }
+
+  private async startAlerts(): Promise<AlertEvaluator | undefined> {
+    const { AlertEvaluator } = await import('../alerts/evaluator.js');
+    if (this.stopping) return undefined;
+    const alerts = new AlertEvaluator(this.config, this.client, this.id, this.log);
+    alerts.start();
+    return alerts;
   }
 
   /** Job entries → BullMQ job schedulers. Orphans that rqctl created earlier are removed; others are reported. */
@@ -350,7 +358,7 @@ class Scheduler {
         );
       }
       // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
-      await this.alerts?.close();
+      await (await this.alerts)?.close();
       if (!this.once) await withFallback(removeSchedulerHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);
       await withFallback(

@@ -117,8 +117,8 @@ describe('alerts: evaluated by the schedulers, notified once by webhook and mail
     expect(Date.parse(firing.alert.since)).not.toBeNaN();
 
     // The first POST gets a 503: it is tried again at the next evaluation.
-    await eventually(async () => hook.delivered('firing').length === 1, 20_000, 'the firing webhook');
-    await eventually(async () => mails('FIRING').length === 1, 20_000, 'the firing mail');
+    await eventually(async () => hook.delivered('firing').length === 1, 60_000, 'the firing webhook');
+    await eventually(async () => mails('FIRING').length === 1, 60_000, 'the firing mail');
     expect(hook.received[0].status).toBe(503);
     // The URL's user info becomes HTTP basic auth.
     expect(hook.received[1].authorization).toBe(`Basic ${Buffer.from('hookuser:s3cretpw').toString('base64')}`);
@@ -143,8 +143,8 @@ describe('alerts: evaluated by the schedulers, notified once by webhook and mail
     // Drained by a worker: resolved, once.
     const w = await runCli(['worker', '--queue', 'q1', '--stop-when-empty', '--sleep', '1'], { env, cwd, timeoutMs: 60_000 });
     expect(w.exitCode, w.stderr).toBe(0);
-    await eventually(async () => hook.delivered('resolved').length === 1, 20_000, 'the resolved webhook');
-    await eventually(async () => mails('RESOLVED').length === 1, 20_000, 'the resolved mail');
+    await eventually(async () => hook.delivered('resolved').length === 1, 60_000, 'the resolved webhook');
+    await eventually(async () => mails('RESOLVED').length === 1, 60_000, 'the resolved mail');
     expect(hook.delivered('resolved')[0]).toMatchObject({ alert: 'q1-backlog', state: 'resolved', value: 0 });
     const after = await check();
     expect(after.code).toBe(0);
@@ -161,5 +161,5 @@ describe('alerts: evaluated by the schedulers, notified once by webhook and mail
     for (const text of [allOutput(), list.stdout, list.stderr, shown.stdout, after.stderr]) {
       expect(text).not.toMatch(/s3cretpw|XXXXsecretXXXX|tok3n/);
     }
-  });
+  }, 240_000);
 });
