@@ -128,7 +128,11 @@ class Scheduler {
     await this.sync();
     await this.beat();
     if (!this.once) this.heartbeatTimer = setInterval(() => void this.beat(), HEARTBEAT_EVERY_MS);
-    if (!this.once) this.alerts = this.startAlerts();
+    if (!this.once)
+      this.alerts = this.startAlerts().catch((e: Error) => {
+        this.log({ level: 'error', event: 'alerts.failed', msg: `alert evaluation not started: ${e.message}` });
+        return undefined;
+      });
     this.log({
       event: 'scheduler.started',
       id: this.id,
@@ -357,8 +361,8 @@ class Scheduler {
           undefined,
         );
       }
-      // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
       await (await this.alerts)?.close();
+      // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
       if (!this.once) await withFallback(removeSchedulerHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);
       await withFallback(
