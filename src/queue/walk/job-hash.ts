@@ -2,18 +2,19 @@ import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
 
 /**
- * Reading BullMQ's failed jobs without BullMQ's getters. `Queue.getFailed()` parses every hash of a
- * page with JSON.parse and throws for the whole page when one `data` or `opts` is corrupt, so rqctl
- * reads the hashes itself (pipelined) and parses each one on its own: one bad hash is reported, the
- * others are listed.
+ * Reading BullMQ's job hashes without BullMQ's getters. `Queue.getFailed()` (and every other getter)
+ * parses every hash of a page with JSON.parse and throws for the whole page when one `data` or `opts`
+ * is corrupt, so rqctl reads the hashes itself (pipelined) and parses each one on its own: one bad
+ * hash is reported, the others are listed.
  *
- * Key layout (BullMQ 1–6): `<prefix>:<queue>:failed` is a sorted set of job ids scored by the time
- * they failed (`finishedOn`, ms); `<prefix>:<queue>:<id>` is the job hash; `<prefix>:<queue>:<id>:logs`
- * its log list.
+ * Key layout (BullMQ 1–6, docs/redis-keys.md): `<prefix>:<queue>:<id>` is the job hash,
+ * `<prefix>:<queue>:<id>:logs` its log list; the states are sorted sets (`failed` and `completed`
+ * scored by when the job finished, ms; `delayed`, `prioritized`, `waiting-children`) and lists
+ * (`wait`, `active`, and BullMQ < 5's `paused`).
  */
 
-/** A failed job whose hash could be read. */
-export interface FailedJob {
+/** A job whose hash could be read, in any state. */
+export interface JobRecord {
   id: string;
   queue: string;
   /** The BullMQ job name (rqctl's job type, e.g. FetchStockData). */
@@ -22,6 +23,7 @@ export interface FailedJob {
   method?: string;
   data: unknown;
   opts: Record<string, unknown>;
+  /** The last failure reason ('' when it never failed). */
   failedReason: string;
   attemptsMade: number;
   /** Attempts the job was allowed (`opts.attempts`; 1 when unset). */
@@ -34,16 +36,21 @@ export interface FailedJob {
   priority: number;
 }
 
-/** A job in a failed set whose hash BullMQ could not load. */
+/** A job whose hash BullMQ could not load. */
 export interface CorruptJob {
   id: string;
   queue: string;
   error: string;
   /** The raw `name` field, when present (it is a plain string, readable even when `data` is not). */
   name?: string;
+  /** The state it was found in (`jobs find`; `failed` commands leave it out). */
+  state?: string;
 }
 
-export type ReadResult = { ok: true; job: FailedJob } | { ok: false; corrupt: CorruptJob };
+/** The error of a corrupt entry whose hash does not exist (walks re-check these: the job may just have gone). */
+export const MISSING_HASH = 'the job hash is missing (a stale id)';
+
+export type ReadResult = { ok: true; job: JobRecord } | { ok: false; corrupt: CorruptJob };
 
 export function failedKey(prefix: string, queue: string): string {
   return `${prefix}:${queue}:failed`;
@@ -86,7 +93,7 @@ function firstLine(s: string): string {
 
 /**
  * Parses one job hash as a flat field→value record (from HGETALL or HMGET). Returns the corrupt
- * entry when BullMQ could not load it: a missing hash (a stale id in the failed set), or a field it
+ * entry when BullMQ could not load it: a missing hash (a stale id in a state's set or list), or a field it
  * JSON.parses that is not JSON.
  */
 export function parseJobHash(queue: string, id: string, raw: Record<string, string | null | undefined> | null, readError?: Error | null): ReadResult {
@@ -95,7 +102,7 @@ export function parseJobHash(queue: string, id: string, raw: Record<string, stri
     return { ok: false, corrupt: { id, queue, error: msg } };
   }
   if (!raw || Object.values(raw).every((v) => v === null || v === undefined)) {
-    return { ok: false, corrupt: { id, queue, error: 'the job hash is missing (a stale id in the failed set)' } };
+    return { ok: false, corrupt: { id, queue, error: MISSING_HASH } };
   }
   const parsed: Record<string, unknown> = {};
   for (const field of JSON_FIELDS) {
