@@ -53,9 +53,10 @@ export function defaultStates(action?: FindAction): JobState[] {
 export function checkActionStates(action: FindAction, states: readonly JobState[]): void {
   const wrong = states.filter((s) => !ACTION_STATES[action].includes(s));
   if (wrong.length === 0) return;
+  const list = (xs: readonly string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0]);
   throw usageError(
-    `--${action} does not apply to ${wrong.join(', ')} jobs`,
-    `--${action} applies to ${ACTION_STATES[action].join(', ')} jobs; ${wrong.includes('active') ? 'a running job is locked by its worker; ' : ''}drop --state or choose among those`,
+    `--${action} does not apply to ${list(wrong)} jobs${wrong.includes('active') ? ' (a running job is locked by its worker)' : ''}`,
+    `--${action} applies to ${list(ACTION_STATES[action])} jobs: leave out --state, or name only those`,
   );
 }
 

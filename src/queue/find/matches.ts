@@ -33,6 +33,8 @@ export interface MatchWalkOptions {
   readOnly: boolean;
   /** When the walk began (ms): failed and completed jobs that finished later are not met. */
   startedAt: number;
+  /** Ids per page (default 1,000). */
+  pageSize?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function* walkMatches(
   for (const queue of queues) {
     const seen = new Set<string>();
     for (const state of f.states) {
-      for await (const page of walkState(client, prefix, queue, state, { since: f.since, until, readOnly: opts.readOnly })) {
+      for await (const page of walkState(client, prefix, queue, state, { since: f.since, until, readOnly: opts.readOnly, pageSize: opts.pageSize })) {
         const jobs: JobRecord[] = [];
         for (const e of page.entries) {
           if (seen.has(e.id)) continue;
