@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileWhere, parseWhere } from '../../src/queue/find/where.js';
 import { checkActionStates, compileFind, defaultStates } from '../../src/queue/find/filter.js';
 import { parseStates } from '../../src/queue/walk/states.js';
-import type { JobRecord } from '../../src/queue/walk/job-hash.js';
+import { StoredJob } from '../../src/queue/walk/job-hash.js';
 
 const where = (...conds: string[]) => compileWhere(conds.map(parseWhere))!;
 
@@ -104,27 +104,34 @@ describe('--state and the actions', () => {
   });
 
   it('--since/--until bound the finish time of finished jobs and the added time of the others', () => {
-    const job = (over: Partial<JobRecord>): JobRecord => ({
-      id: '1',
-      queue: 'default',
-      name: 'FetchStockData',
-      data: {},
-      opts: {},
-      failedReason: '',
-      attemptsMade: 0,
-      attempts: 1,
-      timestamp: 1000,
-      processedOn: null,
-      finishedOn: null,
-      delay: 0,
-      priority: 0,
-      ...over,
-    });
+    const job = (fields: Record<string, string>) =>
+      new StoredJob('default', '1', { name: 'FetchStockData', data: '{}', timestamp: '1000', ...fields }, null, null);
     const f = compileFind({ states: ['failed', 'waiting'], since: 1500, until: 2500 });
-    expect(f.match(job({ finishedOn: 2000 }), 'failed')).toBe(true);
-    expect(f.match(job({ finishedOn: 3000 }), 'failed')).toBe(false);
-    expect(f.match(job({ timestamp: 2000 }), 'waiting')).toBe(true);
-    expect(f.match(job({ timestamp: 1000, finishedOn: 2000 }), 'waiting')).toBe(false);
+    const matches = (j: StoredJob, state: 'failed' | 'waiting') => f.judge(j, state)?.ok === true;
+    expect(matches(job({ finishedOn: '2000' }), 'failed')).toBe(true);
+    expect(matches(job({ finishedOn: '3000' }), 'failed')).toBe(false);
+    expect(matches(job({ timestamp: '2000' }), 'waiting')).toBe(true);
+    expect(matches(job({ timestamp: '1000', finishedOn: '2000' }), 'waiting')).toBe(false);
     expect(() => compileFind({ states: ['failed'], since: 3000, until: 2000 })).toThrow(/later than --until/);
+  });
+
+  it('a job that cannot be loaded is reported when what can be read of it does not rule it out', () => {
+    const f = compileFind({ states: ['completed'], name: 'FetchStockData', where: [parseWhere('params.symbol=AAPL')] });
+    const job = (fields: Record<string, string>) => new StoredJob('default', '7', { name: 'FetchStockData', timestamp: '1', ...fields }, null, null);
+    expect(f.judge(job({ data: '{"params":' }), 'completed')).toMatchObject({
+      ok: false,
+      corrupt: { error: expect.stringMatching(/^data is not valid JSON/) },
+    });
+    expect(f.judge(job({ data: '{"params":{"symbol":"AAPL"}}', opts: '{bad' }), 'completed')).toMatchObject({
+      ok: false,
+      corrupt: { error: expect.stringMatching(/^opts/) },
+    });
+    expect(f.judge(job({ data: '{"params":{"symbol":"MSFT"}}', opts: '{bad' }), 'completed')).toBeNull();
+    expect(f.judge(new StoredJob('default', '8', {}, null, null), 'completed')).toMatchObject({
+      ok: false,
+      corrupt: { error: 'the job hash is missing (a stale id)' },
+    });
+    const recent = compileFind({ states: ['completed'], since: 5000, where: [parseWhere('params.symbol=AAPL')] });
+    expect(recent.judge(job({ data: '{bad', finishedOn: '100' }), 'completed')).toBeNull();
   });
 });

@@ -3,7 +3,8 @@ import type { Config } from '../../config/resolve.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
 import { DECLINED, type Confirm, type Declined } from '../../util/confirm.js';
-import { resolveQueues, withQueues } from '../queues.js';
+import { queuesToWalk } from '../discover.js';
+import { withQueues } from '../queues.js';
 import type { JobRecord } from '../walk/job-hash.js';
 import type { JobState } from '../walk/states.js';
 import { compileFind, type CompiledFind, type FindFilter } from './filter.js';
@@ -41,7 +42,6 @@ export interface ActionResult extends MatchTally {
   acted: number;
   dryRun: boolean;
   skipped: SkippedMatch[];
-  queues: string[];
   states: JobState[];
   /** Queues that got jobs back (retry, promote) but are paused: nothing runs them until `queue resume`. */
   pausedQueues: string[];
@@ -104,26 +104,28 @@ async function runBatch(action: JobAction, client: RedisClient, prefix: string, 
 }
 
 /** Counts the matches (for the confirmation), acting on nothing. */
-async function countMatches(client: RedisClient, prefix: string, queues: readonly string[], f: CompiledFind): Promise<number> {
+async function countMatches(config: Config, client: RedisClient, f: CompiledFind): Promise<MatchTally> {
   const tally = emptyTally();
-  for await (const _page of walkMatches(client, prefix, queues, f, tally, { readOnly: true, startedAt: Date.now() }));
-  return tally.total;
+  for await (const _page of walkMatches(client, config.queue.prefix, queuesToWalk(config, client, f.queues), f, tally, {
+    readOnly: true,
+    startedAt: Date.now(),
+  }));
+  return tally;
 }
 
 export async function actOnJobs(config: Config, client: RedisClient, request: ActionRequest): Promise<ActionResult | Declined> {
   const f = compileFind(request.filter);
   const prefix = config.queue.prefix;
-  const queues = await resolveQueues(config, client, f.queues);
   const dryRun = !!request.dryRun;
   if (request.confirm && !dryRun) {
-    const total = await countMatches(client, prefix, queues, f);
+    const { total, queues } = await countMatches(config, client, f);
     const count = request.limit > 0 ? Math.min(total, request.limit) : total;
     if (count > 0 && !(await request.confirm({ action: request.action, total, count, queues, states: f.states }))) return DECLINED;
   }
-  const result: ActionResult = { ...emptyTally(), action: request.action, acted: 0, dryRun, skipped: [], queues, states: f.states, pausedQueues: [] };
+  const result: ActionResult = { ...emptyTally(), action: request.action, acted: 0, dryRun, skipped: [], states: f.states, pausedQueues: [] };
   const touched = new Set<string>();
   await withQueues(config, client, async (queue) => {
-    for await (const page of walkMatches(client, prefix, queues, f, result, { readOnly: dryRun, startedAt: Date.now() })) {
+    for await (const page of walkMatches(client, prefix, queuesToWalk(config, client, f.queues), f, result, { readOnly: dryRun, startedAt: Date.now() })) {
       const room = request.limit > 0 ? request.limit - result.acted : page.jobs.length;
       const batch = page.jobs.slice(0, Math.max(0, room));
       if (batch.length === 0) continue;

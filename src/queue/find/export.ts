@@ -1,6 +1,6 @@
 import type { Config } from '../../config/resolve.js';
 import type { RedisClient } from '../../redis/connect.js';
-import { resolveQueues } from '../queues.js';
+import { queuesToWalk } from '../discover.js';
 import { jobDetail, type JobRecordDetail } from '../walk/detail.js';
 import { readJobs } from '../walk/job-hash.js';
 import type { JobState } from '../walk/states.js';
@@ -11,7 +11,6 @@ export interface ExportSummary extends MatchTally {
   /** Lines written (a dry run: that would be). */
   exported: number;
   dryRun: boolean;
-  queues: string[];
   states: JobState[];
 }
 
@@ -31,9 +30,8 @@ export async function exportJobs(
 ): Promise<ExportSummary> {
   const f = compileFind(filter);
   const prefix = config.queue.prefix;
-  const queues = await resolveQueues(config, client, f.queues);
-  const result: ExportSummary = { ...emptyTally(), exported: 0, dryRun: !!opts.dryRun, queues, states: f.states };
-  for await (const page of walkMatches(client, prefix, queues, f, result, { readOnly: true, startedAt: Date.now() })) {
+  const result: ExportSummary = { ...emptyTally(), exported: 0, dryRun: !!opts.dryRun, states: f.states };
+  for await (const page of walkMatches(client, prefix, queuesToWalk(config, client, f.queues), f, result, { readOnly: true, startedAt: Date.now() })) {
     const room = opts.limit > 0 ? opts.limit - result.exported : page.jobs.length;
     const batch = page.jobs.slice(0, Math.max(0, room));
     if (batch.length === 0) continue;

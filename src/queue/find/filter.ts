@@ -1,6 +1,6 @@
 import { usageError } from '../../errors.js';
 import { errorMatcher, nameMatcher } from '../failed/filter.js';
-import type { JobRecord } from '../walk/job-hash.js';
+import type { ReadResult, StoredJob } from '../walk/job-hash.js';
 import { JOB_STATES, jobTime, type JobState } from '../walk/states.js';
 import { compileWhere, type WhereCondition } from './where.js';
 
@@ -25,7 +25,11 @@ export interface CompiledFind {
   states: JobState[];
   since?: number;
   until?: number;
-  match(job: JobRecord, state: JobState): boolean;
+  /**
+   * A job met in `state`: its parsed record when it matches, the corrupt entry when it cannot be
+   * loaded and what can be read of it does not rule it out, else null (not a match).
+   */
+  judge(job: StoredJob, state: JobState): ReadResult | null;
 }
 
 /** What `jobs find` can do with its matches, besides listing them. */
@@ -60,6 +64,17 @@ export function checkActionStates(action: FindAction, states: readonly JobState[
   );
 }
 
+function int(v: string | null | undefined): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  const n = Number.parseInt(v, 10);
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * The filters as one test. It runs for every job a walk reads, so it looks at the stored fields
+ * first (the time, the failure reason, then the data, parsed once) and parses a job in full only
+ * when it matches; `judge` never parses what a cheaper check has ruled out.
+ */
 export function compileFind(filter: FindFilter): CompiledFind {
   const byName = filter.name !== undefined ? nameMatcher(filter.name) : null;
   const byError = filter.error !== undefined ? errorMatcher(filter.error) : null;
@@ -68,19 +83,33 @@ export function compileFind(filter: FindFilter): CompiledFind {
   if (since !== undefined && until !== undefined && since > until) {
     throw usageError('--since is later than --until: nothing can match', 'swap them, e.g. --since 2d --until 1d');
   }
+  const byTime = since !== undefined || until !== undefined;
   return {
     queues: filter.queues && filter.queues.length ? filter.queues : undefined,
     states: filter.states,
     since,
     until,
-    match(job, state) {
-      if (since !== undefined || until !== undefined) {
-        const t = jobTime(state, job);
-        if (t === null || (since !== undefined && t < since) || (until !== undefined && t > until)) return false;
+    judge(job, state) {
+      const f = job.fields;
+      if (!f || job.missing) return job.read;
+      if (byTime) {
+        const t = jobTime(state, { finishedOn: int(f.finishedOn), timestamp: int(f.timestamp) });
+        if (t === null || (since !== undefined && t < since) || (until !== undefined && t > until)) return null;
       }
-      if (byName && !byName(job.name, job.method)) return false;
-      if (byError && !byError.test(job.failedReason)) return false;
-      return !byData || byData(job.data);
+      if (byError && !byError.test(f.failedReason ?? '')) return null;
+      if (byName || byData) {
+        let data: unknown;
+        try {
+          data = f.data ? JSON.parse(f.data) : {};
+        } catch {
+          return job.read;
+        }
+        const method =
+          data && typeof data === 'object' && typeof (data as { method?: unknown }).method === 'string' ? (data as { method: string }).method : undefined;
+        if (byName && !byName(f.name ?? '', method)) return null;
+        if (byData && !byData(data)) return null;
+      }
+      return job.read;
     },
   };
 }

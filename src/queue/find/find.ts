@@ -1,6 +1,6 @@
 import type { Config } from '../../config/resolve.js';
 import type { RedisClient } from '../../redis/connect.js';
-import { resolveQueues } from '../queues.js';
+import { queuesToWalk } from '../discover.js';
 import type { CorruptJob, JobRecord } from '../walk/job-hash.js';
 import { jobTime, type JobState } from '../walk/states.js';
 import { compileFind, type FindFilter } from './filter.js';
@@ -57,7 +57,7 @@ export function newestFirst(a: FoundJob, b: FoundJob): number {
 /** Walks every selected state of every queue; keeps only the newest `limit` matches (0 = all) while counting every one. */
 export async function findJobs(config: Config, client: RedisClient, filter: FindFilter, limit: number): Promise<FindResult> {
   const f = compileFind(filter);
-  const queues = await resolveQueues(config, client, f.queues);
+  const queues = queuesToWalk(config, client, f.queues);
   const tally = emptyTally();
   let kept: FoundJob[] = [];
   for await (const page of walkMatches(client, config.queue.prefix, queues, f, tally, { readOnly: true, startedAt: Date.now() })) {
@@ -66,5 +66,5 @@ export async function findJobs(config: Config, client: RedisClient, filter: Find
   }
   kept.sort(newestFirst);
   if (limit > 0) kept = kept.slice(0, limit);
-  return { total: tally.total, jobs: kept, corrupt: tally.corrupt, corruptTotal: tally.corruptTotal, queues, states: f.states };
+  return { total: tally.total, jobs: kept, corrupt: tally.corrupt, corruptTotal: tally.corruptTotal, queues: tally.queues.sort(), states: f.states };
 }

@@ -9,6 +9,8 @@ export const CORRUPT_LISTED = 1000;
 
 /** What a walk found besides its matches, filled in as it goes. */
 export interface MatchTally {
+  /** The queues walked. */
+  queues: string[];
   /** Every distinct job that matched (also those beyond a limit). */
   total: number;
   /** Unreadable hashes met in the states walked (never filtered: they cannot be judged), at most CORRUPT_LISTED. */
@@ -17,7 +19,7 @@ export interface MatchTally {
 }
 
 export function emptyTally(): MatchTally {
-  return { total: 0, corrupt: [], corruptTotal: 0 };
+  return { queues: [], total: 0, corrupt: [], corruptTotal: 0 };
 }
 
 export interface MatchPage {
@@ -46,29 +48,31 @@ export interface MatchWalkOptions {
 export async function* walkMatches(
   client: RedisClient,
   prefix: string,
-  queues: readonly string[],
+  queues: AsyncIterable<string> | Iterable<string>,
   f: CompiledFind,
   tally: MatchTally,
   opts: MatchWalkOptions,
 ): AsyncGenerator<MatchPage> {
   const until = f.until === undefined ? opts.startedAt : Math.min(f.until, opts.startedAt);
-  for (const queue of queues) {
+  for await (const queue of queues) {
+    tally.queues.push(queue);
     const seen = new Set<string>();
     for (const state of f.states) {
-      for await (const page of walkState(client, prefix, queue, state, { since: f.since, until, readOnly: opts.readOnly, pageSize: opts.pageSize })) {
+      // Failed jobs are read field by field (their stack traces can be large); others whole, which costs Redis and this process less.
+      const walk = { since: f.since, until, readOnly: opts.readOnly, pageSize: opts.pageSize, full: state !== 'failed' };
+      for await (const page of walkState(client, prefix, queue, state, walk)) {
         const jobs: JobRecord[] = [];
         for (const e of page.entries) {
-          if (seen.has(e.id)) continue;
-          if (!e.read.ok) {
-            seen.add(e.id);
+          const verdict = f.judge(e, state);
+          if (!verdict || seen.has(e.id)) continue;
+          seen.add(e.id);
+          if (!verdict.ok) {
             tally.corruptTotal++;
-            if (tally.corrupt.length < CORRUPT_LISTED) tally.corrupt.push({ ...e.read.corrupt, state });
+            if (tally.corrupt.length < CORRUPT_LISTED) tally.corrupt.push({ ...verdict.corrupt, state });
             continue;
           }
-          if (!f.match(e.read.job, state)) continue;
-          seen.add(e.id);
           tally.total++;
-          jobs.push(e.read.job);
+          jobs.push(verdict.job);
         }
         yield { queue, state, jobs, cursor: page.cursor };
       }

@@ -2,7 +2,7 @@ import type { Config } from '../../config/resolve.js';
 import { ExitCode, RqctlError } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
-import { resolveQueues } from '../queues.js';
+import { resolveQueues } from '../discover.js';
 import { jobDetail, type JobDetail } from '../walk/detail.js';
 import { jobKey, readJobs } from '../walk/job-hash.js';
 import { JOB_STATES, stateKey, stateLayout, type JobState } from '../walk/states.js';

@@ -46,10 +46,10 @@ export function parseWhere(text: string): WhereCondition {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The values a path reaches (several when it crosses an array); own properties only. */
-function resolvePath(root: unknown, path: readonly string[]): unknown[] {
-  let values: unknown[] = [root];
-  for (const seg of path) {
+/** The values a path reaches from `values` onwards (several when it crosses an array); own properties only. */
+function resolveMany(values: unknown[], path: readonly string[], from: number): unknown[] {
+  for (let i = from; i < path.length && values.length; i++) {
+    const seg = path[i];
     const next: unknown[] = [];
     for (const v of values) {
       if (Array.isArray(v)) {
@@ -58,10 +58,28 @@ function resolvePath(root: unknown, path: readonly string[]): unknown[] {
         } else for (const e of v) if (isObject(e) && Object.hasOwn(e, seg)) next.push(e[seg]);
       } else if (isObject(v) && Object.hasOwn(v, seg)) next.push(v[seg]);
     }
-    if (next.length === 0) return next;
     values = next;
   }
   return values;
+}
+
+/** The values a path reached through an array. */
+class Many {
+  constructor(readonly values: unknown[]) {}
+}
+
+/**
+ * The value a path reaches (`undefined` when it reaches none), or `Many` when it crosses an array.
+ * Runs for every job a walk reads: a path through plain objects allocates nothing.
+ */
+function resolvePath(root: unknown, path: readonly string[]): unknown {
+  let v = root;
+  for (let i = 0; i < path.length; i++) {
+    if (Array.isArray(v)) return new Many(resolveMany([v], path, i));
+    if (!isObject(v) || !Object.hasOwn(v, path[i])) return undefined;
+    v = v[path[i]];
+  }
+  return v;
 }
 
 function equalsText(v: unknown, want: string, wantNumber: number | undefined): boolean {
@@ -85,11 +103,17 @@ export function compileWhere(conditions: readonly WhereCondition[]): ((data: unk
   const tests = conditions.map((c) => {
     if (c.op === '~') {
       const re = new RegExp(c.value, 'i');
-      return (data: unknown) => resolvePath(data, c.path).some((v) => matchesRegex(v, re));
+      return (data: unknown) => {
+        const v = resolvePath(data, c.path);
+        return v instanceof Many ? v.values.some((e) => matchesRegex(e, re)) : matchesRegex(v, re);
+      };
     }
     const n = NUMERIC.test(c.value.trim()) ? Number(c.value) : undefined;
     const wantNumber = n !== undefined && Number.isFinite(n) ? n : undefined;
-    return (data: unknown) => resolvePath(data, c.path).some((v) => equalsText(v, c.value, wantNumber));
+    return (data: unknown) => {
+      const v = resolvePath(data, c.path);
+      return v instanceof Many ? v.values.some((e) => equalsText(e, c.value, wantNumber)) : equalsText(v, c.value, wantNumber);
+    };
   });
   return (data) => tests.every((t) => t(data));
 }

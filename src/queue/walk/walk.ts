@@ -1,6 +1,6 @@
 import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
-import { MISSING_HASH, readJobs, type ReadResult } from './job-hash.js';
+import { requestJobs, storedJobs, type StoredJob } from './job-hash.js';
 import { ListCursor } from './list-cursor.js';
 import { stateKey, stateLayout, type JobState } from './states.js';
 import { ZsetCursor } from './zset-cursor.js';
@@ -11,14 +11,8 @@ import { ZsetCursor } from './zset-cursor.js';
  */
 export const PAGE_SIZE = 1000;
 
-export interface WalkEntry {
-  id: string;
-  /** The sorted set's score (sorted-set states). */
-  score?: string;
-  read: ReadResult;
-  /** Every field as stored, with `full`. */
-  raw: Record<string, string> | null;
-}
+/** A job as a walk met it: `read` parses it (once), `fields` are as stored. */
+export type WalkEntry = StoredJob;
 
 /** The cursor of a page: callers that take jobs out of the state report them, so no job is skipped. */
 export interface PageCursor {
@@ -62,28 +56,45 @@ export async function* walkState(client: RedisClient, prefix: string, queue: str
       layout.kind === 'zset'
         ? new ZsetCursor(client, key, layout.scoredByFinish ? { from: opts.until, to: opts.since, pageSize } : { pageSize })
         : new ListCursor(client, key, pageSize);
-    let page = await cursor.next();
-    while (page) {
-      const current = page;
-      const reads = readJobs(
+    const request = (page: readonly { id: string }[]) => {
+      const sent = requestJobs(
         client,
         prefix,
         queue,
-        current.map((e) => e.id),
+        page.map((e) => e.id),
         opts.full,
       );
+      sent.catch(() => {});
+      return sent;
+    };
+    let page = await cursor.next();
+    let replies = page ? request(page) : undefined;
+    while (page && replies) {
+      const current = page;
+      // Read-only walks keep Redis busy while this process works: the next page's ids are asked for
+      // behind this page's hashes, and the next page's hashes before this page is parsed (one
+      // connection: the commands pipeline). Walks that remove jobs report removals before going on.
       const next = opts.readOnly ? cursor.next() : undefined;
       next?.catch(() => {});
-      const r = await reads;
-      const entries: WalkEntry[] = current.map((e, i) => ({
-        id: e.id,
-        ...(e.score !== undefined ? { score: e.score } : {}),
-        read: r[i].result,
-        raw: r[i].raw,
-      }));
+      const r = await replies;
+      let nextReplies: ReturnType<typeof request> | undefined;
+      if (next) {
+        page = await next;
+        nextReplies = page ? request(page) : undefined;
+      }
+      const entries = storedJobs(
+        queue,
+        current.map((e) => e.id),
+        r,
+        opts.full,
+      );
       const gone = await goneMeanwhile(client, key, layout.kind, current, entries);
       yield { queue, state, cursor, entries: gone.size ? entries.filter((e) => !gone.has(e.id)) : entries };
-      page = next ? await next : await cursor.next();
+      if (!next) {
+        page = await cursor.next();
+        nextReplies = page ? request(page) : undefined;
+      }
+      replies = nextReplies;
     }
   }
 }
@@ -101,10 +112,7 @@ async function goneMeanwhile(
   page: readonly { id: string; index?: number }[],
   entries: readonly WalkEntry[],
 ): Promise<Set<string>> {
-  const missing = page.filter((_, i) => {
-    const read = entries[i].read;
-    return !read.ok && read.corrupt.error === MISSING_HASH;
-  });
+  const missing = page.filter((_, i) => entries[i].missing);
   const gone = new Set<string>();
   if (missing.length === 0) return gone;
   const pipe = client.pipeline();
