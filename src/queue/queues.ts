@@ -55,4 +55,4 @@ export async function withQueues<T>(config: Config, client: RedisClient, fn: (qu
 }
 
 // Finding the queues needs no BullMQ (a read-only walk never loads it): see discover.ts.
-export { DEFAULT_QUEUES, discoverQueues, resolveQueues } from './discover.js';
+export { discoverQueues, resolveQueues } from './discover.js';
