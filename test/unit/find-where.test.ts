@@ -87,10 +87,10 @@ describe('--state and the actions', () => {
     expect(() => parseStates(' , ')).toThrow(/--state is empty/);
   });
 
-  it('default states: all but active; with an action, the states it applies to', () => {
+  it('default states: all but active; with an action, the states it applies to (failed only for --retry)', () => {
     expect(defaultStates()).not.toContain('active');
     expect(defaultStates()).toEqual(expect.arrayContaining(['failed', 'completed', 'waiting', 'delayed', 'prioritized']));
-    expect(defaultStates('retry')).toEqual(['failed', 'completed']);
+    expect(defaultStates('retry')).toEqual(['failed']);
     expect(defaultStates('promote')).toEqual(['delayed']);
     expect(defaultStates('remove')).not.toContain('active');
   });

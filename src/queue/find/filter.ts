@@ -47,9 +47,14 @@ export const ACTION_STATES: Record<FindAction, readonly JobState[]> = {
   export: JOB_STATES,
 };
 
-/** Without --state: every state but active (jobs running right now); with an action, the states it applies to. */
+/**
+ * Without --state: every state but active (jobs running right now); with an action, the states it
+ * applies to — except that `--retry` retries failed jobs only unless `--state completed` asks for it:
+ * running finished work again (an e-mail sent twice) is a choice to make out loud.
+ */
 export function defaultStates(action?: FindAction): JobState[] {
   const all = JOB_STATES.filter((s) => s !== 'active');
+  if (action === 'retry') return ['failed'];
   return action ? all.filter((s) => ACTION_STATES[action].includes(s)) : all;
 }
 
