@@ -3,6 +3,7 @@ import type { CorruptJob, JobRecord } from '../walk/job-hash.js';
 import type { JobState } from '../walk/states.js';
 import { walkState, type PageCursor } from '../walk/walk.js';
 import type { CompiledFind } from './filter.js';
+import { SeenIds } from './seen-ids.js';
 
 /** Corrupt hashes listed in a result; `corruptTotal` counts them all (a broken queue can hold many). */
 export const CORRUPT_LISTED = 1000;
@@ -56,7 +57,7 @@ export async function* walkMatches(
   const until = f.until === undefined ? opts.startedAt : Math.min(f.until, opts.startedAt);
   for await (const queue of queues) {
     tally.queues.push(queue);
-    const seen = new Set<string>();
+    const seen = new SeenIds();
     for (const state of f.states) {
       // Failed jobs are read field by field (their stack traces can be large); others whole, which costs Redis and this process less.
       const walk = { since: f.since, until, readOnly: opts.readOnly, pageSize: opts.pageSize, full: state !== 'failed' };
