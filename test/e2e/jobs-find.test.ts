@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../src/jobs/index.js';
 import { dispatchBulk, type BulkDispatchItem } from '../../src/jobs/dispatch.js';
 import { queueConnection } from '../../src/queue/queues.js';
-import { runCli } from '../helpers/cli.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { BIN, cleanEnv, runCli } from '../helpers/cli.js';
 import { jobEnv, type JobEnv } from '../helpers/job-env.js';
 import { ProviderServer } from '../helpers/provider-server.js';
 import { TestSmtp } from '../helpers/smtp.js';
@@ -480,5 +481,58 @@ describe('jobs find --retry while a worker completes and fails jobs', () => {
       const f = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
       if (f.event === 'waiting' && f.prev && f.prev !== 'active' && f.prev !== 'delayed') expect(['failed', 'completed']).toContain(f.prev);
     }
+  });
+});
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `--remove` asks on a terminal, through a real pseudo-terminal (`script` from util-linux), after counting the matches. */
+describe.runIf(hasScript())('jobs find --remove on a terminal', () => {
+  let env: JobEnv;
+
+  beforeAll(async () => {
+    env = await jobEnv(redisUrl, { label: 'ask' });
+    await dispatchBulk(env.config, [
+      ...Array.from({ length: 5 }, () => quote(0, { delayMs: HOUR })),
+      ...Array.from({ length: 3 }, () => quote(1, { delayMs: HOUR })),
+    ]);
+  });
+
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  async function onTerminal(args: string[], answer: string): Promise<{ code: number | null; output: string }> {
+    const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: cleanEnv(env.env), cwd: env.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    const deadline = Date.now() + 20_000;
+    while (!/\(y\/N\)/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.stdin.write(`${answer}\r`);
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    return { code, output };
+  }
+
+  it('says how many match and where; "n" removes nothing (exit 0), "y" removes them', async () => {
+    const delayed = () => env.queueDb.zcard(`${env.config.queue.prefix}:default:delayed`);
+    const args = ['jobs', 'find', '--state', 'delayed', '--where', `params.symbol=${ALL[0]}`, '--remove'];
+    const no = await onTerminal(args, 'n');
+    expect(no.output).toMatch(/Remove 5 jobs that match \(queues: default, emails; states: delayed\)\?/);
+    expect(no.code).toBe(0);
+    expect(no.output).toMatch(/nothing removed/);
+    expect(await delayed()).toBe(8);
+
+    const yes = await onTerminal(args, 'y');
+    expect(yes.code).toBe(0);
+    expect(yes.output).toMatch(/removed 5 matching jobs/);
+    expect(await delayed()).toBe(3);
   });
 });
