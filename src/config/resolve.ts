@@ -72,6 +72,11 @@ export const ENV_MAP: Record<string, string> = {
   CACHE_STORE: 'env.cacheStore',
   SESSION_DRIVER: 'env.sessionDriver',
   RQCTL_EXTRA_JOBS: 'jobs.modules',
+  DASHBOARD_HOST: 'dashboard.host',
+  DASHBOARD_PORT: 'dashboard.port',
+  DASHBOARD_USER: 'dashboard.user',
+  DASHBOARD_PASSWORD: 'dashboard.password',
+  DASHBOARD_READ_ONLY: 'dashboard.readOnly',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

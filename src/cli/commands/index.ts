@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as cache from './cache.js';
 import * as config from './config.js';
+import * as dashboard from './dashboard.js';
 import * as deploy from './deploy.js';
 import * as dispatch from './dispatch.js';
 import * as doctor from './doctor.js';
@@ -32,6 +33,7 @@ export const commandModules: { register(program: Command): void }[] = [
   stats,
   ping,
   doctor,
+  dashboard,
   config,
   deploy,
   raffles,

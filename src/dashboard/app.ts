@@ -1,0 +1,95 @@
+import { Hono } from 'hono';
+import type { Config } from '../config/resolve.js';
+import type { EventLog } from '../runtime/events.js';
+import { withTimeout } from '../util/timeout.js';
+import { actionLog } from './actions.js';
+import type { JobBrowser } from './job-browser.js';
+import type { DashboardOptions } from './options.js';
+import { isLoopback } from './options.js';
+import type { OverviewCollector } from './overview/collector.js';
+import { addOverviewPage } from './page.js';
+import type { DashboardRedis } from './redis.js';
+import { basicAuth, loopbackHostOnly, readOnlyGuard, sameOriginForChanges, securityHeaders } from './security.js';
+
+/**
+ * Routes registered beside rqctl's own, behind the same auth (e.g. `/metrics`). The seam for features
+ * built elsewhere: a caller passes it in DashboardServerOptions.
+ */
+export type ExtraRoutes = (app: Hono, deps: { config: Config; redis: DashboardRedis }) => void;
+
+export interface AppDeps {
+  config: Config;
+  options: DashboardOptions;
+  redis: DashboardRedis;
+  collector: OverviewCollector;
+  jobBrowser: JobBrowser;
+  log: EventLog;
+  extraRoutes?: ExtraRoutes;
+}
+
+/**
+ * The dashboard's routes (docs/dashboard.md): `/healthz` (never behind auth), then auth, the action
+ * log, read-only and same-origin rules for everything else: `/`, `/assets/*`, `/api/overview`,
+ * `/queues/` (bull-board), and the extra routes.
+ */
+export function dashboardApp(deps: AppDeps): Hono {
+  const { config, options, redis, collector, jobBrowser } = deps;
+  // Not strict: `/queues` and `/queues/` are the same page.
+  const app = new Hono({ strict: false });
+  app.use('*', securityHeaders());
+  if (isLoopback(options.host)) app.use('*', loopbackHostOnly());
+  const base = options.basePath;
+  if (base) app.get(base, (c) => c.redirect(`${base}/`, 301));
+
+  const site = new Hono({ strict: false });
+  site.get('/healthz', async (c) => {
+    const problem = redis.problem('queue');
+    if (problem !== null) return c.json({ ok: false, error: problem }, 503);
+    try {
+      await withTimeout(redis.client('queue').ping(), 2000, 'the queue role did not answer a PING within 2 s');
+      return c.json({ ok: true });
+    } catch (e) {
+      return c.json({ ok: false, error: String((e as Error).message ?? e) }, 503);
+    }
+  });
+  if (options.credentials) site.use('*', basicAuth(options.credentials));
+  site.use(
+    '*',
+    actionLog(config, () => (redis.isReady('queue') ? redis.client('queue') : undefined), deps.log, options.credentials?.user),
+  );
+  if (options.readOnly) site.use('*', readOnlyGuard());
+  site.use('*', sameOriginForChanges());
+  site.use('*', async (c, next) => {
+    await next();
+    // A change through the job browser shows on the overview's next refresh.
+    if (!['GET', 'HEAD'].includes(c.req.method) && c.res.status < 400) collector.invalidate();
+  });
+
+  addOverviewPage(site, { basePath: base, readOnly: options.readOnly });
+  site.get('/api/overview', async (c) => {
+    const overview = await collector.collect();
+    jobBrowser.setQueues(overview.queues.map((q) => q.name));
+    c.header('Cache-Control', 'no-store');
+    return c.json(overview);
+  });
+  site.use('/queues/*', stripFontLink());
+  site.route('/queues', jobBrowser.routes());
+  deps.extraRoutes?.(site, { config, redis });
+  app.route(base || '/', site);
+  return app;
+}
+
+/**
+ * bull-board's page links a web font from a font CDN: the dashboard loads nothing from another
+ * site (the CSP would block it anyway), so the link goes and the UI uses the system font.
+ */
+function stripFontLink() {
+  return async (c: import('hono').Context, next: () => Promise<void>) => {
+    await next();
+    if (!(c.res.headers.get('content-type') ?? '').startsWith('text/html')) return;
+    const html = await c.res.text();
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    c.res = new Response(html.replace(/<link[^>]+href="https:\/\/fonts\.[^"]*"[^>]*>/g, ''), { status: c.res.status, headers });
+  };
+}
