@@ -36,11 +36,8 @@ export function actionOf(method: string, path: string): Action {
   return { action: `${method.toLowerCase()} ${path}` };
 }
 
-/** How many jobs an action touches, counted before it runs (counts only, never a job list). */
-function jobsTouched(a: Action, counts: QueueStatus | undefined): number | null {
-  if (a.jobId !== undefined && !a.action.startsWith('job-scheduler')) return 1;
-  if (a.action === 'add') return 1;
-  if (!counts) return null;
+/** The count a bulk action changes: the jobs of its state (`retry/failed`), or of the state it empties. */
+function countOf(a: Action, counts: QueueStatus): number | null {
   const byState: Record<string, number> = {
     failed: counts.failed,
     completed: counts.completed,
@@ -58,6 +55,24 @@ function jobsTouched(a: Action, counts: QueueStatus | undefined): number | null 
   return null;
 }
 
+/**
+ * How many jobs an action touched: 1 for a job's own action; for a bulk one, its state's count
+ * before minus after (bull-board's "clean all" spares jobs younger than 5 s, so the count before
+ * alone would overstate it). Counts only, never a job list.
+ */
+async function jobsTouched(a: Action, read: () => Promise<QueueStatus | undefined>, run: () => Promise<void>): Promise<number | null> {
+  if ((a.jobId !== undefined && !a.action.startsWith('job-scheduler')) || a.action === 'add') {
+    await run();
+    return 1;
+  }
+  const before = a.queue !== undefined ? await read() : undefined;
+  await run();
+  const after = before ? await read() : undefined;
+  const b = before && countOf(a, before);
+  const f = after && countOf(a, after);
+  return typeof b === 'number' && typeof f === 'number' ? Math.max(0, b - f) : null;
+}
+
 function describe(a: Action, jobs: number | null): string {
   const what =
     a.jobId !== undefined
@@ -73,10 +88,8 @@ export function actionLog(config: Config, queueClient: () => RedisClient | undef
     if (isSafeMethod(c.req.method)) return next();
     const a = actionOf(c.req.method, c.req.path);
     const client = queueClient();
-    let counts: QueueStatus | undefined;
-    if (a.queue !== undefined && a.jobId === undefined && client) counts = (await queueCounts(config, client, [a.queue]).catch(() => undefined))?.[0];
-    const jobs = jobsTouched(a, counts);
-    await next();
+    const read = async () => (client && a.queue !== undefined ? (await queueCounts(config, client, [a.queue]).catch(() => undefined))?.[0] : undefined);
+    let jobs = await jobsTouched(a, read, next);
     const status = c.res.status;
     let from: string | undefined;
     try {
@@ -85,6 +98,7 @@ export function actionLog(config: Config, queueClient: () => RedisClient | undef
       from = undefined;
     }
     const done = status < 400;
+    if (!done) jobs = 0;
     log({
       level: done ? 'info' : 'warn',
       event: done ? 'dashboard-action' : 'dashboard-refused',

@@ -315,7 +315,7 @@
       width: Math.max(280, node.clientWidth || 420),
       height: 180,
       scales: {
-        x: { time: true },
+        x: { time: true, range: xRange },
         y: {
           range: function (u, min, max) {
             return [0, Math.max(1, max)];
@@ -331,6 +331,15 @@
       legend: { show: true },
     };
     charts[id] = { plot: new uPlot(opts, data, node), labels: labels, range: range };
+  }
+
+  /* A lone sample still gets an hour-wide axis, not one stretched over years. */
+  function xRange(u, min, max) {
+    if (min === null || max === null || max - min < 60) {
+      var t = max === null ? Date.now() / 1000 : max;
+      return [t - 3600, t];
+    }
+    return [min, max];
   }
 
   function renderCharts(o) {
