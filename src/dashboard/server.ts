@@ -118,18 +118,19 @@ export class DashboardServer {
 
   /** Keeps the job browser's queue list and the backlog chart current between page loads. */
   private tick(): Promise<void> {
-    this.ticking ??= (async () => {
-      try {
-        if (!this.redis.isReady('queue')) return;
-        this.jobBrowser.setQueues(await this.collector.queueNames());
-        if (Date.now() - this.collector.backlog.lastAt >= REFRESH.pageMs) await this.collector.sampleBacklog();
-      } catch {
-        // Redis went away between the check and the read: the next tick tries again.
-      } finally {
-        this.ticking = undefined;
-      }
-    })();
+    // Cleared in a .finally (always a later microtask), never before the assignment.
+    this.ticking ??= this.backgroundRead().finally(() => (this.ticking = undefined));
     return this.ticking;
+  }
+
+  private async backgroundRead(): Promise<void> {
+    try {
+      if (!this.redis.isReady('queue')) return;
+      this.jobBrowser.setQueues(await this.collector.queueNames());
+      if (Date.now() - this.collector.backlog.lastAt >= REFRESH.pageMs) await this.collector.sampleBacklog();
+    } catch {
+      // Redis went away between the check and the read: the next tick tries again.
+    }
   }
 }
 

@@ -279,7 +279,8 @@
     );
   }
 
-  function drawChart(id, times, series) {
+  function drawChart(id, times, series, windowSeconds) {
+    var windowEnd = times.length ? times[times.length - 1] : Date.now() / 1000;
     var node = document.getElementById(id);
     var labels = series
       .map(function (s) {
@@ -305,7 +306,8 @@
     node.setAttribute('data-total', String(Math.round(total * 10) / 10));
     var c = charts[id];
     if (c && c.labels === labels && c.range === range) {
-      c.plot.setData(data);
+      c.plot.setData(data, false);
+      c.plot.setScale('x', { min: windowEnd - windowSeconds, max: windowEnd });
       return;
     }
     if (c) c.plot.destroy();
@@ -315,7 +317,7 @@
       width: Math.max(280, node.clientWidth || 420),
       height: 180,
       scales: {
-        x: { time: true, range: xRange },
+        x: { time: true, auto: false, range: [windowEnd - windowSeconds, windowEnd] },
         y: {
           range: function (u, min, max) {
             return [0, Math.max(1, max)];
@@ -333,24 +335,17 @@
     charts[id] = { plot: new uPlot(opts, data, node), labels: labels, range: range };
   }
 
-  /* A lone sample still gets an hour-wide axis, not one stretched over years. */
-  function xRange(u, min, max) {
-    if (min === null || max === null || max - min < 60) {
-      var t = max === null ? Date.now() / 1000 : max;
-      return [t - 3600, t];
-    }
-    return [min, max];
-  }
-
   function renderCharts(o) {
     var ch = o.charts;
     var ts = range === 'hour' ? ch.hour : ch.day;
+    var span = range === 'hour' ? 3600 : 86400;
     drawChart(
       'chart-completed',
       ts.times,
       ts.series.map(function (s) {
         return { label: s.queue, values: s.completed };
       }),
+      span,
     );
     drawChart(
       'chart-failed',
@@ -358,6 +353,7 @@
       ts.series.map(function (s) {
         return { label: s.queue, values: s.failed };
       }),
+      span,
     );
     drawChart(
       'chart-backlog',
@@ -365,6 +361,7 @@
       ch.backlog.series.map(function (s) {
         return { label: s.queue, values: s.values };
       }),
+      3600,
     );
   }
 
