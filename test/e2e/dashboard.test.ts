@@ -6,6 +6,7 @@ import { runCli, tempCwd } from '../helpers/cli.js';
 import { DashboardProcess } from '../helpers/dashboard.js';
 import { addJob, eventually, removePrefix, testQueue, uniquePrefix } from '../helpers/queue.js';
 import { freePort, RedisServer } from '../helpers/redis-server.js';
+import { CliProcess } from '../helpers/worker-process.js';
 
 const redisUrl = inject('plainRedisUrl');
 
@@ -208,6 +209,41 @@ describe('rqctl dashboard: Redis unreachable at start', () => {
     } finally {
       await dash.stop();
       await server?.stop();
+    }
+  });
+});
+
+describe('rqctl up serves the dashboard', () => {
+  it('on 127.0.0.1, the next free port when the first is taken, with its URL in the ready event', async () => {
+    const holder: Server = createServer();
+    const taken = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as { port: number }).port)));
+    const prefix = uniquePrefix('dashup');
+    const up = new CliProcess(['up', '--workers', '1', '--no-scheduler', '--status-interval', '10s'], {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      DASHBOARD_PORT: String(taken),
+    });
+    try {
+      const ready = await up.waitFor((e) => e.event === 'ready', 30_000, 'up to be ready');
+      const url = new URL(ready.dashboard.url);
+      expect(url.hostname).toBe('127.0.0.1');
+      expect(Number(url.port)).toBeGreaterThan(taken);
+      const health = await fetch(new URL('healthz', url));
+      expect(health.status).toBe(200);
+      const o = (await (await fetch(new URL('api/overview', url))).json()) as any;
+      await eventually(
+        async () => {
+          const now = (await (await fetch(new URL('api/overview', url))).json()) as any;
+          return now.workers.length === 1 ? now : undefined;
+        },
+        20_000,
+        'the worker of up on the overview',
+      );
+      expect(o.redis.ok).toBe(true);
+    } finally {
+      await up.stop();
+      await new Promise((r) => holder.close(r));
+      await removePrefix(redisUrl, prefix);
     }
   });
 });
