@@ -20,6 +20,7 @@ import {
 import { containerHardening, dockerSocketMounted } from './docker.js';
 import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, supervisorRootUser, supervisorSocketPerms } from './supervisor.js';
 import { timeoutChain } from './timeout-chain.js';
+import { dashboardExposed } from './dashboard.js';
 import type { Rule } from './types.js';
 
 /** The rule catalogue, in the order of docs/validate.md, then rqctl's additions. */
@@ -52,6 +53,7 @@ export const RULES: readonly Rule[] = [
   supervisorUnknownKey,
   composeVariableUnset,
   composeEnvFileMissing,
+  dashboardExposed,
 ];
 
 /** A rule as `rqctl config rules` shows it. */
