@@ -3,7 +3,8 @@
  * `npm run lint` runs this; a violation fails CI.
  *
  *   cli      → anything
- *   runtime  → jobs, schedule, queue, cache, redis, config, errors, util   (long-running processes)
+ *   runtime  → jobs, schedule, queue, cache, redis, dashboard, config, errors, util   (long-running processes)
+ *   dashboard → queue, cache, redis, schedule, doctor, jobs, runtime's worker registry and event type, config, errors, util
  *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
  *   jobs     → providers, cache, queue, redis, config, errors, util
@@ -15,7 +16,8 @@
  *   errors, util → nothing of rqctl
  */
 const allowed = {
-  runtime: 'jobs|schedule|queue|cache|redis|config|errors|util',
+  runtime: 'jobs|schedule|queue|cache|redis|dashboard|config|errors|util',
+  dashboard: 'queue|cache|redis|schedule|doctor|jobs|runtime/worker-registry|runtime/events|config|errors|util',
   doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
   jobs: 'providers|cache|queue|redis|config|errors|util',
