@@ -45,11 +45,14 @@ function unitOf(row) {
 }
 
 function meetsTarget(row, ratio) {
+  // A row with an absolute target (dashboard-overview: median ≤ 50 ms) passes on its extras alone.
+  if (row.target === undefined) return true;
   if (!Number.isFinite(ratio)) return false;
   return row.kind === 'rate' ? ratio >= row.target : ratio <= row.target;
 }
 
 function targetText(row) {
+  if (row.target === undefined) return row.extraTarget;
   const t = row.kind === 'rate' ? `≥ ${row.target}` : `≤ ${row.target}×`;
   return row.extraTarget ? `${t}, ${row.extraTarget}` : t;
 }
