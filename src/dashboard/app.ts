@@ -1,4 +1,6 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { timeout } from 'hono/timeout';
 import type { Config } from '../config/resolve.js';
 import type { EventLog } from '../runtime/events.js';
 import { withTimeout } from '../util/timeout.js';
@@ -73,6 +75,8 @@ export function dashboardApp(deps: AppDeps): Hono {
     return c.json(overview);
   });
   site.use('/queues/*', stripFontLink());
+  // bull-board waits for Redis without a bound while it is down: answer 503 rather than hang.
+  site.use('/queues/api/*', timeout(15_000, () => new HTTPException(503, { message: redis.problem('queue') ?? 'Redis did not answer within 15 s' })));
   site.route('/queues', jobBrowser.routes());
   deps.extraRoutes?.(site, { config, redis });
   app.route(base || '/', site);

@@ -6,7 +6,7 @@ import type { EventLog } from '../runtime/events.js';
 import { dashboardApp, type ExtraRoutes } from './app.js';
 import { JobBrowser } from './job-browser.js';
 import type { DashboardOptions } from './options.js';
-import { OverviewCollector, REFRESH } from './overview/collector.js';
+import { OverviewCollector } from './overview/collector.js';
 import { portHolder } from './port-holder.js';
 import { DashboardRedis } from './redis.js';
 
@@ -127,7 +127,7 @@ export class DashboardServer {
     try {
       if (!this.redis.isReady('queue')) return;
       this.jobBrowser.setQueues(await this.collector.queueNames());
-      if (Date.now() - this.collector.backlog.lastAt >= REFRESH.pageMs) await this.collector.sampleBacklog();
+      if (Date.now() - this.collector.backlog.lastAt >= BACKGROUND_MS) await this.collector.sampleBacklog();
     } catch {
       // Redis went away between the check and the read: the next tick tries again.
     }

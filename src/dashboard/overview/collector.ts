@@ -29,7 +29,8 @@ const errorText = (e: unknown) => String((e as Error)?.message ?? e).split('\n')
  * metrics, heartbeats and the scheduler's records only: it never reads a job list.
  */
 export class OverviewCollector {
-  readonly backlog = new BacklogHistory();
+  /** One backlog sample per 15 s: at most 240 points per queue for the hour. */
+  readonly backlog = new BacklogHistory(15_000);
   private readonly discovery: Refreshing<string[]>;
   private readonly day: Refreshing<TimeSeries>;
   private readonly schedule: Refreshing<Awaited<ReturnType<typeof readSchedule>>>;
@@ -71,8 +72,10 @@ export class OverviewCollector {
   async collect(now = Date.now()): Promise<Overview> {
     const t0 = performance.now();
     const queueProblem = this.redis.problem('queue');
-    const [roles, names] = await Promise.all([readRoles(this.config, this.redis), this.queueNames()]);
-    const [workers, queues, hour, day, schedule, cache, doctor] = await Promise.all([
+    // The queue names come from the last discovery (a cached read): everything else runs at once.
+    const names = await this.queueNames();
+    const [roles, workers, queues, hour, day, schedule, cache, doctor] = await Promise.all([
+      readRoles(this.config, this.redis),
       this.settle(async () => readWorkers(this.config, await this.readyClient('queue'), now)),
       this.settle(async () => readQueues(this.config, await this.readyClient('queue'), names, now)),
       this.settle(async () => toTimeSeries(await readJobMetrics(this.config, await this.readyClient('queue'), names, 60, now))),
