@@ -76,7 +76,10 @@ export function dashboardApp(deps: AppDeps): Hono {
   });
   site.use('/queues/*', stripFontLink());
   // bull-board waits for Redis without a bound while it is down: answer 503 rather than hang.
-  site.use('/queues/api/*', timeout(15_000, () => new HTTPException(503, { message: redis.problem('queue') ?? 'Redis did not answer within 15 s' })));
+  site.use(
+    '/queues/api/*',
+    timeout(15_000, () => new HTTPException(503, { message: redis.problem('queue') ?? 'Redis did not answer within 15 s' })),
+  );
   site.route('/queues', jobBrowser.routes());
   deps.extraRoutes?.(site, { config, redis });
   app.route(base || '/', site);

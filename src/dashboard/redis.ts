@@ -34,6 +34,22 @@ export class DashboardRedis {
     for (const c of this.distinct()) c.connect().catch((e: unknown) => this.lastError.set(c, e));
   }
 
+  /** Waits up to `ms` for a role to connect (false when it did not: the caller goes on anyway). */
+  waitReady(role: Role, ms: number): Promise<boolean> {
+    const c = this.client(role);
+    if (c.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        c.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      c.on('ready', onReady);
+    });
+  }
+
   client(role: Role): RedisClient {
     return this.byRole.get(role)!;
   }

@@ -87,6 +87,9 @@ export class DashboardServer {
     // The job browser learns the queues as soon as the queue role answers (at start, or later).
     this.redis.client('queue').on('ready', () => void this.tick());
     this.redis.start();
+    // A moment for the queue role, so the first page (and `up`'s banner) finds it connected; a Redis
+    // that is down does not hold the start.
+    await this.redis.waitReady('queue', 2000);
     this.timer = setInterval(() => void this.tick(), BACKGROUND_MS);
     this.timer.unref();
     void this.tick();

@@ -228,8 +228,7 @@ describe('rqctl up serves the dashboard', () => {
       const url = new URL(ready.dashboard.url);
       expect(url.hostname).toBe('127.0.0.1');
       expect(Number(url.port)).toBeGreaterThan(taken);
-      const health = await fetch(new URL('healthz', url));
-      expect(health.status).toBe(200);
+      await eventually(async () => (await fetch(new URL('healthz', url))).status === 200, 10_000, '/healthz 200');
       const o = (await (await fetch(new URL('api/overview', url))).json()) as any;
       await eventually(
         async () => {

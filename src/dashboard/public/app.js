@@ -329,7 +329,7 @@
           return { label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: false } };
         }),
       ),
-      axes: [{}, { size: 50 }],
+      axes: [{ space: 90 }, { size: 50 }],
       legend: { show: true },
     };
     charts[id] = { plot: new uPlot(opts, data, node), labels: labels, range: range };
