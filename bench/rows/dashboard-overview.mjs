@@ -24,7 +24,7 @@ function span(args) {
   if (/byscore|bylex/i.test(cmd) || args.some((x) => /^(byscore|bylex)$/i.test(x))) return Infinity;
   const start = Number(a);
   const stop = Number(b);
-  return (start < 0) === (stop < 0) ? stop - start + 1 : Infinity;
+  return start < 0 === stop < 0 ? stop - start + 1 : Infinity;
 }
 
 async function jobListReads(state) {
@@ -78,7 +78,8 @@ export default {
     // The first request discovers the queues (a SCAN of the keyspace), counts the cache and runs
     // doctor: what a page load does once, in the background afterwards.
     const first = await (await fetch(`${url}api/overview`)).json();
-    if (first.queues.filter((q) => q.waiting === n).length !== QUEUES) throw new Error(`the overview shows ${JSON.stringify(first.queues.map((q) => [q.name, q.waiting]))}`);
+    if (first.queues.filter((q) => q.waiting === n).length !== QUEUES)
+      throw new Error(`the overview shows ${JSON.stringify(first.queues.map((q) => [q.name, q.waiting]))}`);
     state.monitor = await jobListReads(state);
     ctx.log(`dashboard-overview: one request under MONITOR: ${state.monitor.commands} commands, ${state.monitor.jobListReads} job-list reads`);
     return state;
