@@ -31,28 +31,30 @@ async function runDashboard(ctx: CommandContext, flags: DashboardCommandFlags): 
   const { dashboardOptions } = await import('../../dashboard/options.js');
   // Checked before anything listens: a public host without credentials, a bad base path (exit 2).
   const options = dashboardOptions(cfg, { host: flags.host, port: flags.port, readOnly: flags.readOnly ? true : undefined, basePath: flags.basePath });
-  const { loadJobTypes } = await import('../../jobs/load.js');
-  await loadJobTypes(cfg, process.cwd());
-  const { DashboardServer } = await import('../../dashboard/server.js');
   const log = stderrLog(ctx.out);
-  const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-  const server = new DashboardServer(cfg, { ...options, log, rqctlVersion: version });
-  const info = await server.start();
-  const mode = [info.readOnly ? 'read-only' : '', info.auth ? 'basic auth' : ''].filter(Boolean).join(', ');
-  ctx.out.result({ event: 'listening', ...info }, () => ctx.out.line(`rqctl dashboard: ${info.url}${mode ? ` (${mode})` : ''}`));
-  log({ event: 'listening', msg: `listening on ${info.url}`, url: info.url, readOnly: info.readOnly, auth: info.auth });
-  await new Promise<void>((resolve) => {
-    const remove = onSignals(
-      (signal) => {
-        log({ event: 'stopping', signal, msg: `${signal}: stopping` });
-        remove();
-        resolve();
-      },
-      { onSecond: () => log({ level: 'warn', event: 'stopping', msg: 'stopping at once' }) },
-    );
+  // Listening for SIGTERM from the start: supervisord may stop it while it is still loading, and
+  // that is a clean stop (exit 0), not a kill.
+  let removeSignals = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    removeSignals = onSignals(resolve, { onSecond: () => log({ level: 'warn', event: 'stopping', msg: 'stopping at once' }) });
   });
-  await server.close();
-  return 0;
+  try {
+    const { loadJobTypes } = await import('../../jobs/load.js');
+    await loadJobTypes(cfg, process.cwd());
+    const { DashboardServer } = await import('../../dashboard/server.js');
+    const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+    const server = new DashboardServer(cfg, { ...options, log, rqctlVersion: version });
+    const info = await server.start();
+    const mode = [info.readOnly ? 'read-only' : '', info.auth ? 'basic auth' : ''].filter(Boolean).join(', ');
+    ctx.out.result({ event: 'listening', ...info }, () => ctx.out.line(`rqctl dashboard: ${info.url}${mode ? ` (${mode})` : ''}`));
+    log({ event: 'listening', msg: `listening on ${info.url}`, url: info.url, readOnly: info.readOnly, auth: info.auth });
+    const signal = await stopped;
+    log({ event: 'stopping', signal, msg: `${signal}: stopping` });
+    await server.close();
+    return 0;
+  } finally {
+    removeSignals();
+  }
 }
 
 /** The dashboard's log, on stderr like the CLI's notes: readable on a terminal, JSON lines otherwise. */
