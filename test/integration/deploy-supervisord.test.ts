@@ -144,6 +144,7 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
           NO_COLOR: '1',
         });
         await allRunning(s);
+        await waitFor('the scheduler to start', async () => /"event":"scheduler\.started"/.test(s.output()));
         const stop = await ctl(s, 'stop', 'rqctl-scheduler');
         expect(stop.stdout).toMatch(/rqctl-scheduler: stopped/);
         expect(s.output()).toMatch(/stopped: rqctl-scheduler \(exit status 0\)/);
@@ -167,6 +168,12 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
           NO_COLOR: '1',
         });
         await allRunning(s);
+        // RUNNING is supervisord's 3 s; on a loaded host a process may still be loading then. Stop
+        // them once they said they run, as a deploy would find them.
+        await waitFor(
+          'the scheduler and the dashboard to start',
+          async () => /"event":"scheduler\.started"/.test(s.output()) && /"event":"listening"/.test(s.output()),
+        );
         const stop = await ctl(s, 'stop', 'all');
         expect(stop.exitCode).toBe(0);
         for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler', 'rqctl-dashboard'])
