@@ -12,8 +12,11 @@ export type RedisClient = Redis | Cluster;
  *   a down Redis is reported within seconds instead of hanging.
  * - `worker`: workers, QueueEvents, the scheduler. `maxRetriesPerRequest: null` (BullMQ requires it
  *   for blocking commands) and reconnect forever, so a Redis restart is survived.
+ * - `watch`: long-lived readers that answer requests (the dashboard): reconnect forever like a worker,
+ *   but a command sent while disconnected fails at once instead of waiting in a queue, so a page
+ *   can say "Redis unreachable" instead of hanging.
  */
-export type ConnectionUse = 'oneshot' | 'worker';
+export type ConnectionUse = 'oneshot' | 'worker' | 'watch';
 
 export interface ConnectOptions {
   use?: ConnectionUse;
@@ -44,6 +47,7 @@ function baseOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number, na
       retryStrategy: (times) => Math.min(200 * times, 5000),
     };
   }
+  if (use === 'watch') return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) };
   return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null };
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as alerts from './alerts.js';
 import * as cache from './cache.js';
 import * as config from './config.js';
+import * as dashboard from './dashboard.js';
 import * as deploy from './deploy.js';
 import * as dispatch from './dispatch.js';
 import * as doctor from './doctor.js';
@@ -36,6 +37,7 @@ export const commandModules: { register(program: Command): void }[] = [
   doctor,
   metrics,
   alerts,
+  dashboard,
   config,
   deploy,
   raffles,

@@ -59,6 +59,7 @@ export class UpScreen {
         ['queues', info.queues.join(', ')],
         ['workers', `${info.workers.count} process${info.workers.count === 1 ? '' : 'es'} × concurrency ${info.workers.concurrency}`],
         ['scheduler', info.scheduler],
+        ...(info.dashboard ? [['dashboard', info.dashboard.url] as [string, string]] : []),
         ...info.nextRuns.map((n): [string, string] => [`  next ${n.name}`, n.next]),
       ]),
     );
