@@ -8,7 +8,7 @@ import { validateFiles } from '../validate/index.js';
 import { displayName } from '../validate/model.js';
 import { declaredPrograms, type DeclaredProgram } from '../validate/supervisord.js';
 import { composeCommandLine, detectCompose, mergedServices, runCompose, type ComposeCli, type ComposeInvocation, type MergedService } from './compose-cli.js';
-import { connectEngine, engineDisplay } from './engine.js';
+import { connectEngine, engineDisplay, plainTcpWarning } from './engine.js';
 import { resolveDeployInputs, type DeployInputs, type DeployOptions, type StepName } from './plan.js';
 import { failingNow, verifyStack, type DoctorCheck, type FailingContainer, type ProcessCheck, type ServiceCheck } from './verify.js';
 
@@ -129,6 +129,8 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   // whose DOCKER_HOST is wrong should read exactly that, in one line (exit 3), not a validation report.
   let target: { docker: Docker; cli: ComposeCli } | undefined;
   if (!options.check) {
+    const clearText = plainTcpWarning(options.docker);
+    if (clearText) emit({ type: 'warning', step: 'up', message: clearText });
     const docker = await connectEngine(options.docker);
     const cli = await detectCompose(env, options.cwd);
     run.result.compose = { command: cli.display, version: cli.version };
