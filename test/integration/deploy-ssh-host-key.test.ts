@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import { ROOT, runCli } from '../helpers/cli.js';
  * answers the engine's `/_ping` over `docker system dial-stdio`, and records what the client did.
  */
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ssh2 = require('ssh2') as any;
 
 interface FakeEngine {
@@ -187,9 +187,19 @@ describe('DOCKER_HOST=ssh:// verifies the host key', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'rqctl-tcp-deploy-'));
     dirs.push(cwd);
     cpSync(join(ROOT, 'docker-compose.prod.yml'), join(cwd, 'docker-compose.prod.yml'));
-    // A port nothing listens on: the warning comes before the (failing) connection.
-    const r = await runCli(['deploy', '--no-build'], { env: { HOME: home, DOCKER_HOST: `tcp://127.0.0.1:${engine.port + 1}`, REDIS_PASSWORD: 'x' }, cwd });
+    // An engine that answers its ping in clear text (and nothing else usefully): the deploy goes on
+    // over plain TCP, so the operator is warned, whatever fails later.
+    const fake = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': '1.45' }).end('OK'));
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const port = (fake.address() as AddressInfo).port;
+    const r = await runCli(['deploy', '--no-build', '--timeout', '5s'], {
+      env: { HOME: home, DOCKER_HOST: `tcp://127.0.0.1:${port}`, REDIS_PASSWORD: 'x' },
+      cwd,
+    });
+    fake.closeAllConnections();
+    fake.close();
     expect(r.stderr).toMatch(/^warning: DOCKER_HOST tcp:\/\/127\.0\.0\.1:\d+ is plain TCP without TLS/m);
+    expect(r.exitCode).not.toBe(0);
     const tls = await runCli(['deploy', '--no-build'], {
       env: { HOME: home, DOCKER_HOST: `tcp://127.0.0.1:2376`, REDIS_PASSWORD: 'x' },
       cwd,

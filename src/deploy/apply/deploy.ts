@@ -129,9 +129,9 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   // whose DOCKER_HOST is wrong should read exactly that, in one line (exit 3), not a validation report.
   let target: { docker: Docker; cli: ComposeCli } | undefined;
   if (!options.check) {
+    const docker = await connectEngine(options.docker);
     const clearText = plainTcpWarning(options.docker);
     if (clearText) emit({ type: 'warning', step: 'up', message: clearText });
-    const docker = await connectEngine(options.docker);
     const cli = await detectCompose(env, options.cwd);
     run.result.compose = { command: cli.display, version: cli.version };
     target = { docker, cli };
