@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as cache from './cache.js';
+import * as completion from './completion.js';
 import * as config from './config.js';
 import * as deploy from './deploy.js';
 import * as dispatch from './dispatch.js';
@@ -35,4 +36,5 @@ export const commandModules: { register(program: Command): void }[] = [
   config,
   deploy,
   raffles,
+  completion,
 ];
