@@ -1,6 +1,6 @@
 import { ROLES, sameServer, type Role } from '../config/endpoints.js';
 import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
-import type { RedisClient } from '../redis/connect.js';
+import { serverAddress, type RedisClient } from '../redis/connect.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 import { EVICTION_FIX, evictionProblem, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction } from '../redis/facts.js';
 
@@ -12,6 +12,8 @@ export interface ServerFacts {
   /** CONFIG GET results; empty when CONFIG is renamed away or denied. */
   config: Record<string, string>;
   authenticated: boolean;
+  /** The server's `host:port` as connected (through Sentinel: the master it named). */
+  address?: string;
 }
 
 const cache = new WeakMap<DoctorContext, Promise<ServerFacts[]>>();
@@ -38,7 +40,7 @@ export function serverFacts(ctx: DoctorContext): Promise<ServerFacts[]> {
           } catch {
             /* CONFIG renamed or denied: fine on a hardened server */
           }
-          return { roles, client, info, config, authenticated: !!ctx.config.roles[roles[0]].password };
+          return { roles, client, info, config, authenticated: !!ctx.config.roles[roles[0]].password, address: serverAddress(client) };
         }),
       );
     })();
@@ -54,7 +56,8 @@ function idFor(name: string, s: ServerFacts): string {
 
 function label(ctx: DoctorContext, s: ServerFacts): string {
   const ep = ctx.config.roles[s.roles[0]];
-  return `${ep.kind === 'standalone' ? `${ep.host}:${ep.port}` : ep.display} (${s.roles.join(', ')})`;
+  const at = ep.kind === 'standalone' ? `${ep.host}:${ep.port}` : ep.kind === 'sentinel' && s.address ? `${ep.display}, master ${s.address}` : ep.display;
+  return `${at} (${s.roles.join(', ')})`;
 }
 
 function isLoopback(addr: string): boolean {
