@@ -82,6 +82,7 @@ class WorkerProcess implements StopSwitch {
       probeKey: `${config.queue.prefix}:${settings.queues[0]}:rqctl-write-probe`,
       where: `Redis at ${config.roles.queue.display} (queue role)`,
       consumers: () => consumers,
+      progress: () => stats.jobsDone + stats.jobsFailed,
       log,
       stop: this,
     });

@@ -12,6 +12,12 @@ import type { StopSwitch } from './settings.js';
  */
 export const REFUSAL_RETRY_MS = 5_000;
 const PROBE_EVERY_MS = 1_000;
+/**
+ * A worker refused from its start gives up by this much uptime (but after one probe at least): on
+ * a loaded host Node alone may take seconds to start, and the exit must still come before
+ * supervisord's `startsecs` (10) so that the start counts as failed.
+ */
+const START_BUDGET_MS = 8_000;
 
 /** Refusals no waiting cures: a read-only replica, an ACL user without the commands or keys. */
 const FATAL: ReadonlySet<string> = new Set(['REDIS_READONLY', 'REDIS_NOPERM']);
@@ -31,9 +37,14 @@ export interface RefusalContext {
   /** `Redis at … (queue role)`, for the messages. */
   where: string;
   consumers: () => Worker[];
+  /** Jobs finished so far (done + failed): a refusal that comes back with none between is not transient. */
+  progress: () => number;
   log: EventLog;
   stop: StopSwitch;
 }
+
+/** Refusals that come back right after a probe passed, with no job finished between, before giving up. */
+const MAX_RELAPSES = 3;
 
 /**
  * Turns BullMQ's endless `error` events about refused writes into a decision (docs/worker.md). On
@@ -44,8 +55,13 @@ export interface RefusalContext {
  */
 export class WriteRefusals {
   private since = 0;
+  /** When the current refusal stops being retried. */
+  private giveUpAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Jobs finished when the consumers last resumed, and how often refusals came back since with none. */
+  private resumedAt: number | undefined;
+  private relapses = 0;
 
   constructor(private readonly ctx: RefusalContext) {}
 
@@ -59,12 +75,24 @@ export class WriteRefusals {
     const refusal = this.refusal(err);
     if (!refusal) return false;
     if (this.since || this.closed || this.ctx.stop.stopping) return true;
+    // The probe passes but BullMQ is still refused (an ACL that allows the probe's commands, not
+    // BullMQ's): without a job finished between, that is no transient refusal.
+    this.relapses = this.resumedAt !== undefined && this.ctx.progress() === this.resumedAt ? this.relapses + 1 : 0;
+    if (this.relapses >= MAX_RELAPSES) {
+      this.ctx.stop.requestStop(
+        'refused',
+        `${refusal.message}; refused again each time the worker resumed (${MAX_RELAPSES} times, no job done) (${refusal.hint})`,
+      );
+      return true;
+    }
     this.since = Date.now();
+    const startBudgetLeft = START_BUDGET_MS - process.uptime() * 1000;
+    this.giveUpAt = this.since + (startBudgetLeft > 0 ? Math.max(PROBE_EVERY_MS, Math.min(REFUSAL_RETRY_MS, startBudgetLeft)) : REFUSAL_RETRY_MS);
     this.ctx.log({
       level: 'warn',
       event: 'redis-refused',
       code: refusal.code,
-      msg: `${refusal.message}; trying again for ${REFUSAL_RETRY_MS / 1000} s, then exiting 3`,
+      msg: `${refusal.message}; trying again for ${Math.round((this.giveUpAt - this.since) / 1000)} s, then exiting 3`,
     });
     for (const w of this.ctx.consumers()) void w.pause(true).catch(() => {});
     this.schedule();
@@ -93,14 +121,15 @@ export class WriteRefusals {
     } catch (e) {
       const refusal = this.refusal(e);
       if (refusal) {
-        if (Date.now() - this.since < REFUSAL_RETRY_MS) return this.schedule();
-        stop.requestStop('refused', `${refusal.message}; still refused after ${REFUSAL_RETRY_MS / 1000} s (${refusal.hint})`);
+        if (Date.now() < this.giveUpAt) return this.schedule();
+        stop.requestStop('refused', `${refusal.message}; still refused after ${Math.round((Date.now() - this.since) / 1000)} s (${refusal.hint})`);
         return;
       }
       // Not a refusal (Redis unreachable): the connection watcher reports it; BullMQ reconnects.
     }
     log({ event: 'redis-writable', msg: 'the queue role takes writes again: resuming' });
     this.since = 0;
+    this.resumedAt = this.ctx.progress();
     for (const w of this.ctx.consumers()) void w.resume().catch(() => {});
   }
 }
