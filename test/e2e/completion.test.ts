@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -112,7 +112,33 @@ describe.skipIf(!HAVE_BASH)('item 19: shell completion', () => {
       expect(r.stdout).toContain('__complete --');
       const have = spawnSync(shell, ['--version']).status === 0;
       if (!have) console.warn(`not checking the ${shell} script's syntax: ${shell} is not installed`);
-      else expect(spawnSync(shell, ['-n'], { input: r.stdout }).status).toBe(0);
+      else {
+        const file = join(bin, `rqctl.${shell}`);
+        writeFileSync(file, r.stdout);
+        expect(spawnSync(shell, ['-n', file]).status).toBe(0);
+      }
+    }
+    // Where the shells are installed, their scripts complete too (zsh with _describe stubbed: it
+    // needs a real ZLE widget otherwise).
+    const env = cleanEnv({ PATH: `${bin}:${process.env.PATH}`, REDIS_URL: plain });
+    if (spawnSync('zsh', ['--version']).status === 0) {
+      const z = spawnSync(
+        'zsh',
+        [
+          '-c',
+          'autoload -U compinit; compinit -u; source <(rqctl completion zsh); _describe() { print -rl -- "${(@P)${@[-1]}}" }; words=(rqctl schedule list raffles:s); CURRENT=4; _rqctl',
+        ],
+        { env, encoding: 'utf8', cwd: tmpdir() },
+      );
+      expect(z.stdout.trim()).toBe('raffles\\:select-winners');
+    }
+    if (spawnSync('fish', ['--version']).status === 0) {
+      const f = spawnSync('fish', ['-c', 'rqctl completion fish | source; complete -C "rqctl dispatch FetchStockData getStockQ"'], {
+        env,
+        encoding: 'utf8',
+        cwd: tmpdir(),
+      });
+      expect(f.stdout.trim()).toBe('getStockQuote');
     }
     const bad = await runCli(['completion', 'powershell']);
     expect(bad.exitCode).toBe(2);
