@@ -73,6 +73,9 @@ export const ENV_MAP: Record<string, string> = {
   CACHE_STORE: 'env.cacheStore',
   SESSION_DRIVER: 'env.sessionDriver',
   RQCTL_EXTRA_JOBS: 'jobs.modules',
+  RQCTL_METRICS_COUNTERS: 'metrics.counters',
+  ALERT_WEBHOOK_URL: 'alerts.notify.webhook',
+  ALERT_MAIL_TO: 'alerts.notify.mail',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema, metricsSchema } from './alerts-schema.js';
 
 /**
  * The one configuration schema. Every field has its default and a description; `rqctl config show`
@@ -228,6 +229,8 @@ export const configSchema = z.object({
   jobs: jobsSchema.prefault({}),
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
+  metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
+  alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
   env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });

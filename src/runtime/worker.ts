@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { jobTypes } from '../jobs/registry.js';
+import { CounterStore } from '../metrics/counter-store.js';
 import type { EventLog } from './events.js';
 import { ControlLoop } from './worker/control-loop.js';
 import { startConsumers } from './worker/consumers.js';
@@ -68,6 +69,7 @@ class WorkerProcess implements StopSwitch {
   private stopRequested = false;
   private stopResult: Promise<WorkerStop> | undefined;
   private readonly control: ControlLoop;
+  private readonly counters: CounterStore | undefined;
   private readonly parts: ShutdownParts;
 
   constructor(config: Config, settings: WorkerSettings, identity: WorkerIdentity, redis: WorkerRedis, restartBaseline: string | null, log: EventLog) {
@@ -88,10 +90,12 @@ class WorkerProcess implements StopSwitch {
     });
     const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline, refusals });
     const deadlines = new JobDeadlines(settings, log, this);
-    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this });
+    const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
+    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this, counters });
     consumers = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log, refusals });
     this.control = control;
-    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, refusals };
+    this.counters = counters;
+    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, counters, refusals };
   }
 
   get stopping(): boolean {
@@ -99,6 +103,7 @@ class WorkerProcess implements StopSwitch {
   }
 
   start(): Promise<void> {
+    this.counters?.start();
     return this.control.start();
   }
 
@@ -115,4 +120,15 @@ class WorkerProcess implements StopSwitch {
     this.requestStop(reason, message);
     return this.stopResult!;
   }
+}
+
+/** The worker's counters for `rqctl metrics` (docs/metrics.md), kept in the queue role. */
+function workerCounters(config: Config, settings: WorkerSettings, redis: WorkerRedis, log: EventLog): CounterStore {
+  return new CounterStore({
+    client: redis.queue,
+    queuePrefix: config.queue.prefix,
+    queues: settings.queues,
+    jobNames: jobTypes().map((t) => t.name),
+    onError: (e) => log({ level: 'debug', event: 'metrics-flush-failed', error: e.message }),
+  });
 }
