@@ -83,16 +83,22 @@ export function register(program: Command): void {
  * finish (each within its timeout); a second signal stops them too and exits 130. `--once`: one tick.
  */
 async function runScheduler({ out, config }: CommandContext, opts: { once?: boolean }): Promise<number> {
-  const cfg = await config();
-  const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
-  const log = eventLogger(out);
-  const scheduler = await startScheduler(cfg, { log, once: opts.once });
-  if (opts.once) return 0;
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    // Not the default second-signal exit: a second signal still waits for the running commands to be stopped.
-    const removeSignals = onSignals(
-      (signal) => {
+  // Signals are taken from the start (a supervisorctl stop may come while it connects) and acted on
+  // once the scheduler runs. Not the default second-signal exit: a second signal still waits for the
+  // running commands to be stopped.
+  const pending: NodeJS.Signals[] = [];
+  let react: ((signal: NodeJS.Signals) => void) | undefined;
+  const removeSignals = opts.once ? () => {} : onSignals((signal) => (react ? react(signal) : pending.push(signal)), { secondExits: false });
+  try {
+    const cfg = await config();
+    const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
+    const log = eventLogger(out);
+    const scheduler = await startScheduler(cfg, { log, once: opts.once });
+    if (opts.once) return 0;
+    void scheduler.done.then(removeSignals);
+    return await new Promise<number>((resolve) => {
+      let signals = 0;
+      react = (signal) => {
         signals++;
         if (signals === 1) {
           log({ event: 'scheduler.stopping', signal, msg: 'finishing running commands (signal again to stop them)' });
@@ -101,11 +107,12 @@ async function runScheduler({ out, config }: CommandContext, opts: { once?: bool
           log({ level: 'warn', event: 'scheduler.stopping', signal, msg: 'stopping running commands' });
           void scheduler.close({ force: true }).then(() => resolve(130));
         }
-      },
-      { secondExits: false },
-    );
-    void scheduler.done.then(removeSignals);
-  });
+      };
+      for (const s of pending.splice(0)) react(s);
+    });
+  } finally {
+    removeSignals();
+  }
 }
 
 function renderSync(out: Output, r: SyncResult): void {
