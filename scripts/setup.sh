@@ -10,6 +10,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ "${RQCTL_SETUP_SUPERVISOR:-1}" = 1 ]; then command -v supervisord >/dev/null 2>&1 || need+=(supervisor); fi
 # The dashboard's browser tests drive Debian's chromium (playwright-core never downloads a browser).
 if [ "${RQCTL_SETUP_BROWSER:-0}" = 1 ]; then command -v chromium >/dev/null 2>&1 || need+=(chromium); fi
+# ssh-keygen (openssh-client): the ssh:// host-key tests hash a known_hosts file and compute fingerprints with it.
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# script (util-linux, bsdutils on Debian): the terminal test of `rqctl up` runs it on a pseudo-terminal.
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
 if [ "${RQCTL_SETUP_DOCKER:-0}" = 1 ]; then
   command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)

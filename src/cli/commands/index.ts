@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as alerts from './alerts.js';
 import * as cache from './cache.js';
+import * as completion from './completion.js';
 import * as config from './config.js';
 import * as dashboard from './dashboard.js';
 import * as deploy from './deploy.js';
@@ -41,4 +42,5 @@ export const commandModules: { register(program: Command): void }[] = [
   config,
   deploy,
   raffles,
+  completion,
 ];

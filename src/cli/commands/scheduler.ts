@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { usageError } from '../../errors.js';
 import { withQueueClient } from '../clients.js';
 import { action, intOption, type CommandContext } from '../context.js';
 import { onSignals } from '../signals.js';
@@ -20,10 +21,17 @@ export function register(program: Command): void {
   schedule
     .command('list')
     .description('entries with their next runs in their timezone, and the last run where known')
+    .argument('[entries...]', 'only these entries (by name)')
     .option('--next <n>', 'upcoming runs per entry', intOption('--next', 1, 1000), 3)
     .action(
-      action(async ({ out, config }, opts: { next: number }) => {
+      action(async ({ out, config }, names: string[], opts: { next: number }) => {
         const cfg = await config();
+        const unknown = names.filter((n) => !cfg.schedule.some((e) => e.name === n));
+        if (unknown.length)
+          throw usageError(
+            `no schedule entry named ${unknown.map((n) => `"${n}"`).join(', ')}`,
+            `entries: ${cfg.schedule.map((e) => e.name).join(', ') || 'none'}`,
+          );
         const [{ listSchedule }, { connectRole, closeClient }, { RqctlError }] = await Promise.all([
           import('../../schedule/list.js'),
           import('../../redis/connect.js'),
@@ -38,7 +46,8 @@ export function register(program: Command): void {
           out.warn(`${e.message}: last runs unknown`);
         }
         try {
-          const entries = await listSchedule(cfg, { count: opts.next, client });
+          const all = await listSchedule(cfg, { count: opts.next, client });
+          const entries = names.length ? all.filter((e) => names.includes(e.name)) : all;
           out.result({ entries }, () => renderList(out, entries, !!client));
         } finally {
           await closeClient(client);

@@ -6,6 +6,7 @@ import type { EventLog } from '../events.js';
 import type { JobRunner } from './job-runner.js';
 import { throttledErrorLog } from './logging.js';
 import type { RunningJobs } from './running-jobs.js';
+import type { WriteRefusals } from './refusals.js';
 import type { WorkerSettings } from './settings.js';
 
 export interface ConsumerContext {
@@ -18,6 +19,8 @@ export interface ConsumerContext {
   runner: JobRunner;
   jobs: RunningJobs;
   log: EventLog;
+  /** Refused writes (READONLY, NOPERM) come as BullMQ `error` events: they decide whether to exit 3. */
+  refusals: WriteRefusals;
 }
 
 /** One BullMQ Worker per queue, all feeding the one runner. They start taking jobs at once. */
@@ -53,6 +56,9 @@ function startConsumer(ctx: ConsumerContext, queue: string, connection: Connecti
   w.on('stalled', (jobId) =>
     log({ level: 'warn', event: 'stalled', queue, id: jobId, msg: `job #${jobId} stalled (its worker died or lost the lock): moved back to wait` }),
   );
-  w.on('error', throttledErrorLog(log, queue));
+  const logError = throttledErrorLog(log, queue);
+  w.on('error', (e) => {
+    if (!ctx.refusals.noteError(e)) logError(e);
+  });
   return w;
 }
