@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema, metricsSchema } from './alerts-schema.js';
 
 /**
  * The one configuration schema. Every field has its default and a description; `rqctl config show`
@@ -131,9 +132,9 @@ export const workerSchema = z.object({
   tries: int(1, 1000, 'a count').default(3).describe('attempts for jobs that do not set their own'),
   backoff: int(0, 86_400, 'seconds').default(60).describe('fixed backoff between attempts, seconds'),
   timeout: int(1, 86_400, 'seconds').default(300).describe('job timeout, seconds'),
-  maxTime: int(0, 30 * 86_400, 'seconds')
+  maxTime: int(0, 24 * 86_400, 'seconds')
     .default(0)
-    .describe('stop after this many seconds (0 = never)'),
+    .describe('stop after this many seconds (0 = never); at most 24 days, the longest a Node timer can wait'),
   sleep: int(1, 10, 'seconds').default(3).describe('one blocking wait for a job when the queues are empty'),
   grace: int(1, 3600, 'seconds')
     .default(10)
@@ -186,6 +187,16 @@ export const refreshSchema = z.object({
     .prefault({}),
 });
 
+export const dashboardSchema = z.object({
+  host: z
+    .preprocess(toOptionalString, z.string().default('127.0.0.1'))
+    .describe('DASHBOARD_HOST: the interface `rqctl dashboard` listens on; any but loopback needs DASHBOARD_USER and DASHBOARD_PASSWORD'),
+  port: int(0, 65535, 'a port').default(7780).describe('DASHBOARD_PORT (0 = any free port)'),
+  user: optString().describe('DASHBOARD_USER: HTTP basic auth user; with DASHBOARD_PASSWORD every route but /healthz needs it'),
+  password: optString().describe('DASHBOARD_PASSWORD: HTTP basic auth password'),
+  readOnly: bool().default(false).describe('DASHBOARD_READ_ONLY: no retry/remove/clean controls, and the server refuses anything but GET and HEAD (403)'),
+});
+
 export const scheduleEntrySchema = z
   .object({
     name: z.string().min(1),
@@ -228,6 +239,9 @@ export const configSchema = z.object({
   jobs: jobsSchema.prefault({}),
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
+  metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
+  alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
+  dashboard: dashboardSchema.prefault({}),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
   env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { action, durationOption, intOption, type CommandContext } from '../context.js';
+import { createRequire } from 'node:module';
+import { action, durationOption, intOption, MIN_INTERVAL_MS, type CommandContext } from '../context.js';
 import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent } from '../render.js';
 import { onSignals } from '../signals.js';
@@ -14,6 +15,7 @@ interface UpFlags {
   queue?: string;
   redisPort?: number;
   statusInterval?: number;
+  dashboard: boolean;
 }
 
 /** The main job: `rqctl up`. */
@@ -26,6 +28,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker processes (default 1)', intOption('--workers', 1, 64))
     .option('--concurrency <n>', 'jobs at a time per worker process (default 3)', intOption('--concurrency', 1, 10_000))
     .option('--no-scheduler', 'do not run the scheduler')
+    .option('--no-dashboard', 'do not serve the dashboard (default: on 127.0.0.1, the first free port from DASHBOARD_PORT, 7780)')
     .option('--queue <names>', 'queues the workers consume, comma-separated (default: worker.queues, i.e. default,emails)')
     .option(
       '--redis-port <port>',
@@ -35,7 +38,7 @@ export function register(program: Command): void {
     .option(
       '--status-interval <duration>',
       'how often the status refreshes (default 1s on a terminal; off a terminal one JSON status line every 10s)',
-      durationOption('--status-interval'),
+      durationOption('--status-interval', { min: MIN_INTERVAL_MS }),
     )
     .action(action(runUp));
 }
@@ -52,7 +55,13 @@ async function runUp(ctx: CommandContext, flags: UpFlags): Promise<number> {
     const { loadJobTypes } = await import('../../jobs/load.js');
     await loadJobTypes(cfg, process.cwd());
     const { startUp } = await import('../../runtime/up.js');
-    const up = await startUp(cfg, upOptions(ctx, flags, cfg, screen));
+    const options = upOptions(ctx, flags, cfg, screen);
+    if (flags.dashboard) {
+      const { dashboardOptions } = await import('../../dashboard/options.js');
+      const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+      options.dashboard = { ...dashboardOptions(cfg, { host: '127.0.0.1' }), rqctlVersion: version };
+    }
+    const up = await startUp(cfg, options);
     signals.stopWith(() => void up.close());
     screen.ready(up.info);
     const code = await up.done;
@@ -68,15 +77,18 @@ function upOptions({ globals }: CommandContext, flags: UpFlags, cfg: Config, scr
   const globalArgs: string[] = [];
   if (globals.config) globalArgs.push('--config', globals.config);
   if (globals.envFile) globalArgs.push('--env-file', globals.envFile);
-  if (globals.redisUrl) globalArgs.push('--redis-url', globals.redisUrl);
   if (globals.verbose) globalArgs.push('--verbose');
+  // --redis-url reaches the workers through their environment, not their command line: `ps` shows
+  // arguments to every user of the host, and the URL may hold a password. REDIS_URL from the
+  // environment is what --redis-url overrides, so the workers resolve the same server.
+  const env = globals.redisUrl ? { ...process.env, REDIS_URL: globals.redisUrl } : process.env;
   return {
     cwd: process.cwd(),
     workers: flags.workers ?? 1,
     concurrency: flags.concurrency ?? 3,
     queues: queuesFromFlag(flags.queue, cfg.worker.queues),
     scheduler: flags.scheduler,
-    workerCommand: { command: process.execPath, args: [process.argv[1], 'worker', ...globalArgs], env: process.env },
+    workerCommand: { command: process.execPath, args: [process.argv[1], 'worker', ...globalArgs], env },
     embedded: { preferredPort: flags.redisPort, searchPath: process.env.PATH },
     statusIntervalMs: flags.statusInterval ?? (screen.onTerminal ? 1000 : 10_000),
     log: screen.log,

@@ -1,5 +1,5 @@
 import { usageError } from '../../errors.js';
-import { RESERVED_QUEUE_NAME } from '../worker-registry.js';
+import { queueNameProblem } from '../../config/queue-names.js';
 
 /**
  * One worker process (docs/worker.md): BullMQ Workers on the queue role, one per queue, sharing one
@@ -39,11 +39,14 @@ export interface WorkerSettings {
   version?: string;
 }
 
-export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job';
+export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job' | 'refused';
 
 export interface WorkerStop {
   reason: StopReason;
-  /** What the process should exit with: 0, or 1 when a job ignored its timeout (supervisord restarts it). */
+  /**
+   * What the process should exit with: 0; 1 when a job ignored its timeout (supervisord restarts it);
+   * 3 when Redis kept refusing its writes (READONLY, NOPERM: see refusals.ts).
+   */
   exitCode: number;
   message: string;
   /** BullMQ did not close in time and its connections were dropped: it may still hold the event loop. */
@@ -83,8 +86,8 @@ export interface StopSwitch {
 export function validateWorkerSettings(s: WorkerSettings): void {
   if (!s.queues.length) throw usageError('--queue needs at least one queue name');
   for (const q of s.queues) {
-    if (q === RESERVED_QUEUE_NAME) throw usageError(`the queue name "${RESERVED_QUEUE_NAME}" is reserved for rqctl's own keys`);
-    if (!/^[^\s:]+$/.test(q)) throw usageError(`invalid queue name "${q}" (no spaces or colons)`);
+    const problem = queueNameProblem(q);
+    if (problem) throw usageError(problem);
   }
   if (new Set(s.queues).size !== s.queues.length) throw usageError(`--queue lists a queue twice: ${s.queues.join(',')}`);
   if (s.concurrency < 1) throw usageError('--concurrency must be at least 1');
