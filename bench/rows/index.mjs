@@ -7,12 +7,13 @@ import cacheClear from './cache-clear.mjs';
 import jobsFind from './jobs-find.mjs';
 import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
-import { workerC50, worker3x10, workerC50Counters } from './worker.mjs';
+import { workerC50, worker3x10, workerC50Counters, workerC50Retention } from './worker.mjs';
 
 export const rows = [
   workerC50,
   worker3x10,
   workerC50Counters,
+  workerC50Retention,
   dispatch,
   dashboardOverview,
   cacheHit2k,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { BenchRedis } from '../lib/redis.mjs';
 import { startBackground, waitUntil } from '../lib/proc.mjs';
 import { pathToFileURL } from 'node:url';
-import { copyDb } from '../lib/queue.mjs';
+import { copyDb, fillQueue } from '../lib/queue.mjs';
 import { benchConfig, importDist } from '../lib/rqctl.mjs';
 import { cleanEnv, distHas, hasCommand, missing } from '../lib/env.mjs';
 
@@ -42,14 +42,14 @@ function cpuMs(pid) {
   }
 }
 
-async function runWorkers(state, ctx, spawnOne, processes) {
+async function runWorkers(state, ctx, spawnOne, processes, fixture = { db: FIXTURE_DB, kept: state.keepCompleted }) {
   const { redis, n } = state;
   state.logDir = mkdtempSync(join(tmpdir(), 'rqctl-bench-logs-'));
   const c = redis.client();
   const wait = `bull:${QUEUE}:wait`;
   const active = `bull:${QUEUE}:active`;
   try {
-    await copyDb(c, FIXTURE_DB, 0);
+    await copyDb(c, fixture.db, 0);
     const procs = Array.from({ length: processes }, (_, i) => spawnOne(i));
     let first;
     let cpu0;
@@ -86,7 +86,7 @@ async function runWorkers(state, ctx, spawnOne, processes) {
       c.zcard(`bull:${QUEUE}:failed`),
       c.zcard(`bull:${QUEUE}:delayed`),
     ]);
-    if (failed || delayed || completed !== Math.min(n, state.keepCompleted))
+    if (failed || delayed || completed !== Math.min(n, fixture.kept))
       throw new Error(`after the run: ${completed} completed (kept), ${failed} failed, ${delayed} delayed`);
     // rqctl's logging is part of its path: two lines per job (processing, processed) must be there.
     const logLines = procs.reduce((sum, p) => sum + (p.logFile ? countLines(p.logFile) : 0), 0);
@@ -184,5 +184,40 @@ export const workerC50Counters = {
   subjects: [
     rqctlSubject('counters-off', 1, 50, { RQCTL_METRICS_COUNTERS: 'false' }, true),
     rqctlSubject('counters-on', 1, 50, { RQCTL_METRICS_COUNTERS: 'true' }),
+  ],
+};
+
+// What retention costs a bare BullMQ worker on this machine (BENCHMARKS.md): the same raw worker
+// over jobs with rqctl's retention (completed kept 24 h, at most 10,000; failed 30 days) and over
+// jobs removed as they complete. Informational: no target; it says how much of every worker row's
+// time is BullMQ trimming its completed set.
+const NO_RETENTION_DB = 14;
+const raw = makeRow({ id: 'worker-c50-retention', title: 'raw BullMQ c50: retention vs none', processes: 1, concurrency: 50 });
+const rawSubject = (name, fixture, baseline = false) => ({
+  name,
+  ...(baseline ? { baseline: true } : {}),
+  run: (state, ctx) =>
+    runWorkers(
+      state,
+      ctx,
+      () => startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, '50'], { env: cleanEnv() }),
+      1,
+      fixture(state),
+    ),
+});
+export const workerC50Retention = {
+  ...raw,
+  measure: "1 process × concurrency 50, no-op jobs, raw BullMQ Worker: jobs with rqctl's retention vs jobs removed on completion (informational)",
+  target: undefined,
+  extraTarget: 'informational',
+  unavailable: () => undefined,
+  async setup(ctx) {
+    const state = await raw.setup(ctx);
+    await fillQueue(state.redis.url(NO_RETENTION_DB), QUEUE, state.n, 'BenchNoop', { attempts: 3, removeOnComplete: true, removeOnFail: true });
+    return state;
+  },
+  subjects: [
+    rawSubject('no-retention', () => ({ db: NO_RETENTION_DB, kept: 0 }), true),
+    rawSubject('rqctl-retention', (state) => ({ db: FIXTURE_DB, kept: state.keepCompleted })),
   ],
 };
