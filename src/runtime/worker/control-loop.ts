@@ -44,6 +44,8 @@ export class ControlLoop {
   async start(): Promise<void> {
     const { settings, heartbeat, stop } = this.ctx;
     await heartbeat.write(true);
+    // A stop that came while the first heartbeat was written has halted the loop already: no timers after it.
+    if (stop.stopping) return;
     this.timers.push(
       setInterval(() => {
         this.lastTick = this.tick();
