@@ -3,10 +3,11 @@
  * `npm run lint` runs this; a violation fails CI.
  *
  *   cli      → anything
- *   runtime  → jobs, schedule, queue, cache, redis, config, errors, util   (long-running processes)
+ *   runtime  → jobs, schedule, queue, cache, limits, redis, config, errors, util   (long-running processes)
  *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
- *   jobs     → providers, cache, queue, redis, config, errors, util
+ *   jobs     → providers, cache, queue, limits, redis, config, errors, util
+ *   limits   → redis, config, errors, util   (provider rate limits in the queue role)
  *   queue, cache → redis, config, errors, util
  *   redis, providers → config, errors, util
  *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*)
@@ -15,10 +16,11 @@
  *   errors, util → nothing of rqctl
  */
 const allowed = {
-  runtime: 'jobs|schedule|queue|cache|redis|config|errors|util',
+  runtime: 'jobs|schedule|queue|cache|limits|redis|config|errors|util',
   doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
-  jobs: 'providers|cache|queue|redis|config|errors|util',
+  jobs: 'providers|cache|queue|limits|redis|config|errors|util',
+  limits: 'redis|config|errors|util',
   queue: 'redis|config|errors|util',
   cache: 'redis|config|errors|util',
   redis: 'config|errors|util',

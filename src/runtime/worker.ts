@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { jobTypes } from '../jobs/registry.js';
+import { ProviderLimits } from '../limits/provider-limits.js';
 import type { EventLog } from './events.js';
 import { ControlLoop } from './worker/control-loop.js';
 import { startConsumers } from './worker/consumers.js';
@@ -77,7 +78,8 @@ class WorkerProcess implements StopSwitch {
     const heartbeat = new WorkerHeartbeat(config, redis.queue, identity, settings, stats, log);
     const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline });
     const deadlines = new JobDeadlines(settings, log, this);
-    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this });
+    const limits = new ProviderLimits(config, redis.queue);
+    const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this });
     const consumers: Worker[] = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log });
     this.control = control;
     this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis };

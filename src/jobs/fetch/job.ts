@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
-import { providerGet } from '../../providers/http.js';
+import { ProviderError, providerGet } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
@@ -62,14 +62,17 @@ export function keyOf(config: Config, payload: FetchPayload): { key: string; fam
 }
 
 /**
- * One fetch: GET from the provider, and on success `SET key body EX ttl` in the cache role with the
- * body byte for byte. On any failure nothing is written, so the last good value stays readable.
+ * One fetch: a permit from the provider's rate limit (docs/rate-limits.md), GET from the provider,
+ * and on success `SET key body EX ttl` in the cache role with the body byte for byte. On any failure
+ * nothing is written, so the last good value stays readable. Over the limit, or after a 429, the
+ * job goes back to `delayed` (DelayedError) without using an attempt.
  */
 async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchResult> {
   const method = FETCH_METHODS.get(payload.method)!;
   const endpoint = method.provider === 'coingecko' ? coingecko(ctx.config) : finnhub(ctx.config);
   const { key, ttl } = keyOf(ctx.config, payload);
   const { path, query } = requestOf(method, payload.params);
+  await ctx.limits.permit(ctx, method.provider);
   let res;
   try {
     res = await providerGet({
@@ -82,6 +85,11 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
       signal: ctx.signal,
     });
   } catch (err) {
+    if (err instanceof ProviderError && err.status === 429) {
+      // Waited out for every worker (no attempt used), unless it asks for over an hour (quota gone).
+      if (err.retryable) await ctx.limits.rateLimited(ctx, method.provider, err.retryAfterMs);
+      else await ctx.limits.pause(method.provider, 0);
+    }
     throw toJobError(err, ctx.job);
   }
   await ctx.redis.cache.set(key, res.body, 'EX', ttl);
