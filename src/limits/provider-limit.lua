@@ -5,7 +5,9 @@
 
   A sliding-window log: every request start is an entry in KEYS[1], so "at most N starts in ANY
   window of W ms" holds exactly for every limit passed, at every boundary (fixed windows allow 2N
-  across one).
+  across one). The provider counts arrivals, which trail permits by however long each request takes
+  to leave its host (milliseconds, more on a loaded host or a new TLS connection): so a permit holds
+  its place for its window plus a margin of a tenth of the window, at most 250 ms.
 
   KEYS[1]  <prefix>:rqctl:limits:<provider>:log      zset   request starts (score: Redis time, ms)
   KEYS[2]  <prefix>:rqctl:limits:<provider>:waiting  zset   turns promised to refused callers (score: ms)
@@ -65,12 +67,14 @@ local function count(kind)
   end
 end
 
+-- Each limit's window as this script counts it: the configured one plus the arrival margin.
 local function limits()
   local n = tonumber(ARGV[2])
   local maxes, windows, longest = {}, {}, 0
   for i = 1, n do
     maxes[i] = tonumber(ARGV[1 + 2 * i])
-    windows[i] = tonumber(ARGV[2 + 2 * i])
+    local w = tonumber(ARGV[2 + 2 * i])
+    windows[i] = w + math.min(w / 10, 250)
     if windows[i] > longest then
       longest = windows[i]
     end

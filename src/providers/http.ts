@@ -95,6 +95,21 @@ function describeNetworkError(err: unknown): string {
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
+let warm: Promise<void> | undefined;
+
+/**
+ * Loads Node's HTTP client (undici loads on the first fetch, tens of milliseconds) without a
+ * request. A fetch job awaits it before taking its rate-limit permit, so the first request of a
+ * process leaves as soon as its permit is granted, like every other: the provider counts arrivals.
+ */
+export function warmUpHttp(): Promise<void> {
+  warm ??= fetch('data:,').then(
+    (r) => void r.arrayBuffer().catch(() => {}),
+    () => {},
+  );
+  return warm;
+}
+
 /**
  * One GET. Resolves with a 2xx response whose body is JSON; everything else throws ProviderError.
  * A job-signal abort is rethrown as the signal's reason, so the worker reports its own timeout.

@@ -90,12 +90,13 @@ describe('the provider-limit script', () => {
     expect(log).toHaveLength(5);
     const [seconds, micros] = (await c.time()) as [string, string];
     const now = Number(seconds) * 1000 + Number(micros) / 1000;
-    // The wait ends when the oldest start is a whole window old.
-    expect((refused as { waitMs: number }).waitMs).toBeGreaterThanOrEqual(Math.floor(log[0] + 1000 - now));
-    expect((refused as { waitMs: number }).waitMs).toBeLessThanOrEqual(1000);
+    // The wait ends when the oldest start is a whole window old, plus the arrival margin (a tenth
+    // of the window, at most 250 ms).
+    expect((refused as { waitMs: number }).waitMs).toBeGreaterThanOrEqual(Math.floor(log[0] + 1100 - now));
+    expect((refused as { waitMs: number }).waitMs).toBeLessThanOrEqual(1100);
     const [logKey, , , statsKey] = limitKeys(prefix, 'api');
     expect(await c.pttl(logKey)).toBeGreaterThan(0);
-    expect(await c.pttl(logKey)).toBeLessThanOrEqual(1000);
+    expect(await c.pttl(logKey)).toBeLessThanOrEqual(1100);
     expect(await c.pttl(statsKey)).toBeGreaterThan(3_600_000);
 
     await sleep((refused as { waitMs: number }).waitMs);
@@ -136,7 +137,7 @@ describe('the provider-limit script', () => {
     for (let i = 1; i < waits.length; i++) expect(waits[i]).toBeGreaterThanOrEqual(waits[i - 1] - 50);
     expect(waits[2] - waits[0]).toBeGreaterThan(800);
     expect(waits[4] - waits[2]).toBeGreaterThan(800);
-    expect(waits[5]).toBeLessThanOrEqual(3000);
+    expect(waits[5]).toBeLessThanOrEqual(3300);
   });
 
   it('a pause after a 429 refuses every caller until it ends, with PX; a shorter one does not cut it short', async () => {

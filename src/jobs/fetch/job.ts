@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
-import { ProviderError, providerGet } from '../../providers/http.js';
+import { ProviderError, providerGet, warmUpHttp } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
@@ -72,6 +72,7 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
   const endpoint = method.provider === 'coingecko' ? coingecko(ctx.config) : finnhub(ctx.config);
   const { key, ttl } = keyOf(ctx.config, payload);
   const { path, query } = requestOf(method, payload.params);
+  await warmUpHttp();
   await ctx.limits.permit(ctx, method.provider);
   let res;
   try {
