@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sorted start times from the provider's log (ms, Redis time). */
 async function starts(c: Redis, prefix: string, provider: string): Promise<number[]> {
-  const flat = await c.zrange(limitKeys(prefix, provider)[0], 0, -1, 'WITHSCORES');
+  const flat = await c.zrange(limitKeys(prefix, provider)[0], '0', '-1', 'WITHSCORES');
   return flat.filter((_, i) => i % 2 === 1).map(Number);
 }
 
@@ -88,7 +88,7 @@ describe('the provider-limit script', () => {
     expect(refused).toMatchObject({ granted: false, by: '5/s' });
     const log = await starts(c, prefix, 'api');
     expect(log).toHaveLength(5);
-    const [seconds, micros] = (await c.time()) as [string, string];
+    const [seconds, micros] = (await c.time()) as unknown as [string, string];
     const now = Number(seconds) * 1000 + Number(micros) / 1000;
     // The wait ends when the oldest start is a whole window old, plus the arrival margin (a tenth
     // of the window, at most 250 ms).
