@@ -6,5 +6,6 @@ import retryAll from './retry-all.mjs';
 import cacheClear from './cache-clear.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
 import { workerC50, worker3x10 } from './worker.mjs';
+import workerLimits from './worker-limits.mjs';
 
-export const rows = [workerC50, worker3x10, dispatch, cacheHit2k, cacheHit200k, cliStart, retryAll, keys, cacheClear];
+export const rows = [workerC50, worker3x10, workerLimits, dispatch, cacheHit2k, cacheHit200k, cliStart, retryAll, keys, cacheClear];

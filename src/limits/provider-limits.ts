@@ -49,6 +49,8 @@ interface Budget {
   keys: string[];
   /** The script's arguments after the operation: n, max_1, windowMs_1, … */
   limitArgs: number[];
+  /** A permit's whole call, built once: numkeys, the keys, 'take', the limits. */
+  takeArgs: (string | number)[];
   longestMs: number;
 }
 
@@ -63,10 +65,13 @@ export class ProviderLimits {
     private readonly client: RedisClient,
   ) {
     for (const [provider, limits] of Object.entries(config.limits)) {
+      const keys = limitKeys(config.queue.prefix, provider);
+      const limitArgs = [limits.length, ...limits.flatMap((l) => [l.max, l.windowMs])];
       this.budgets.set(provider, {
         limits,
-        keys: limitKeys(config.queue.prefix, provider),
-        limitArgs: [limits.length, ...limits.flatMap((l) => [l.max, l.windowMs])],
+        keys,
+        limitArgs,
+        takeArgs: [keys.length, ...keys, 'take', ...limitArgs],
         longestMs: Math.max(...limits.map((l) => l.windowMs)),
       });
     }
@@ -81,7 +86,7 @@ export class ProviderLimits {
   async take(provider: string): Promise<PermitAnswer> {
     const b = this.budgets.get(provider);
     if (!b) return GRANTED;
-    const r = await this.script()(4, b.keys, 'take', b.limitArgs);
+    const r = await this.script()(...(b.takeArgs as [number, ...string[]]));
     if (r[0] === 1) return GRANTED;
     return { granted: false, waitMs: r[1], by: r[2] === 0 ? 'paused after HTTP 429' : formatRateLimit(b.limits[r[2] - 1]) };
   }
