@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Job } from 'bullmq';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
+import { closeClient, connectRole } from '../../src/redis/connect.js';
 import { ArrivalServer } from '../helpers/arrival-server.js';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli, tempCwd } from '../helpers/cli.js';
 import { eventually, removePrefix, testQueue, uniquePrefix } from '../helpers/queue.js';
 import { TestSmtp } from '../helpers/smtp.js';
 import { CliProcess } from '../helpers/worker-process.js';
@@ -229,4 +234,59 @@ describe('an HTTP 429 pauses the provider for every worker', () => {
     const status = await runCli(['limits', '--json'], { env: t.env });
     expect(status.json.providers.find((p: any) => p.name === 'coingecko')).toMatchObject({ http429_1h: 1 });
   }, 180_000);
+});
+
+describe('rqctl limits', () => {
+  it('shows each limit with its use; a bad limit is exit 2 naming the setting; --script prints the shipped script', async () => {
+    const prefix = uniquePrefix('limcli');
+    prefixes.push(prefix);
+    const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, FINNHUB_RATE_LIMIT: '60/min,30/s' };
+    const config = resolveConfig({ env, cwd: tempCwd() });
+    const client = await connectRole(config, 'queue');
+    try {
+      const limits = new ProviderLimits(config, client);
+      for (let i = 0; i < 3; i++) expect(await limits.take('finnhub')).toEqual({ granted: true });
+      await limits.pause('coingecko', 30_000);
+
+      const human = await runCli(['limits'], { env });
+      expect(human.exitCode).toBe(0);
+      const rows = human.stdout.trim().split('\n');
+      expect(rows[0]).toMatch(/^provider\s+limits\s+in use\s+paused until\s+throttled \(1h\)\s+429s \(1h\)$/);
+      expect(rows.find((r) => r.startsWith('finnhub'))).toMatch(/^finnhub\s+60\/min, 30\/s\s+3\/60, [0-3]\/30\s+-\s+0\s+0$/);
+      expect(rows.find((r) => r.startsWith('coingecko'))).toMatch(/^coingecko\s+30\/min\s+0\/30\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+0\s+1$/);
+
+      const json = await runCli(['limits', '--json'], { env });
+      expect(json.json.providers).toEqual([
+        { name: 'coingecko', limits: [{ max: 30, windowMs: 60_000, used: 0 }], pausedUntil: expect.any(String), throttled1h: 0, http429_1h: 1 },
+        {
+          name: 'finnhub',
+          limits: [
+            { max: 60, windowMs: 60_000, used: 3 },
+            // The 1-second window may have moved on since the permits.
+            { max: 30, windowMs: 1000, used: expect.any(Number) },
+          ],
+          pausedUntil: null,
+          throttled1h: 0,
+          http429_1h: 0,
+        },
+      ]);
+      expect(Date.parse(json.json.providers[0].pausedUntil) - Date.now()).toBeGreaterThan(20_000);
+
+      const bad = await runCli(['limits'], { env: { ...env, COINGECKO_RATE_LIMIT: '30/minute' } });
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toContain('limits.coingecko (COINGECKO_RATE_LIMIT): "30/minute" is not a rate limit: write N/WINDOW');
+      expect(bad.stdout).toBe('');
+
+      // The script other applications load: the shipped file, under the SHA1 Redis knows it by.
+      const script = await runCli(['limits', '--script', '--json'], { env: {} });
+      expect(script.exitCode).toBe(0);
+      expect(script.json.script).toBe(readFileSync(join(ROOT, 'src', 'limits', 'provider-limit.lua'), 'utf8'));
+      expect(script.json.file).toBe(join(ROOT, 'dist', 'limits', 'provider-limit.lua'));
+      expect(await client.script('LOAD', script.json.script)).toBe(script.json.sha1);
+      const plain = await runCli(['limits', '--script'], { env: {} });
+      expect(plain.stdout).toBe(script.json.script);
+    } finally {
+      await closeClient(client);
+    }
+  });
 });
