@@ -1,10 +1,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RateLimit } from '../../src/config/rate-limits.js';
 import { limitKeys, ProviderLimits, type PermitAnswer } from '../../src/limits/provider-limits.js';
+import '../../src/jobs/index.js';
+import { dispatch, prepareDispatch, type WaitResult } from '../../src/jobs/dispatch.js';
 import { ROOT } from '../helpers/cli.js';
+import { jobEnv } from '../helpers/job-env.js';
+import { startJobWorker } from '../helpers/job-worker.js';
+import { ProviderServer } from '../helpers/provider-server.js';
 import { TestCluster } from '../helpers/redis-cluster.js';
 import { removePrefix, uniquePrefix } from '../helpers/queue.js';
 
@@ -255,5 +261,41 @@ describe('on a Redis Cluster', () => {
     const [s] = await limits.status();
     expect(s).toMatchObject({ name: 'finnhub', limits: [{ used: 2 }], throttled1h: 2, http429_1h: 1 });
     expect(s.pausedUntil).not.toBeNull();
+  });
+});
+
+describe("a refresh's children over the budget", () => {
+  it('spread out, use no attempt, and all complete; the refresh reports them all succeeded', async () => {
+    const server = await ProviderServer.start();
+    const env = await jobEnv(redisUrl, {
+      label: 'limref',
+      env: { COINGECKO_BASE_URL: server.coingeckoUrl, COINGECKO_RATE_LIMIT: '2/1s' },
+      file: { refresh: { crypto: { listPages: 3, ids: ['bitcoin'], chartDays: 7 } } },
+    });
+    const worker = await startJobWorker(env.config, ['default'], { concurrency: 6 });
+    try {
+      const r = (await dispatch(env.config, prepareDispatch(env.config, { job: 'RefreshCryptoCache' }), { waitMs: 60_000 })) as WaitResult;
+      expect(r.state, r.failedReason).toBe('completed');
+      expect(r.returnvalue).toMatchObject({ skipped: false, children: 6, succeeded: 6, failed: 0 });
+      const times = server.requests.map((q) => q.at).sort((a, b) => a - b);
+      expect(times).toHaveLength(6);
+      expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(2);
+      const conn = env.queueDb.duplicate();
+      const q = new Queue('default', { connection: conn, prefix: env.config.queue.prefix });
+      try {
+        const children = (await q.getJobs(['completed'])).filter((j) => j.name === 'FetchCryptoData');
+        expect(children).toHaveLength(6);
+        expect(children.map((j) => j.attemptsMade)).toEqual(children.map(() => 1));
+        expect(children.filter((j) => j.attemptsStarted > 1).length).toBeGreaterThanOrEqual(4);
+      } finally {
+        await q.close();
+        conn.disconnect();
+      }
+      expect(worker.logs.filter((l) => l.event === 'throttled').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await worker.close();
+      await env.cleanup();
+      await server.close();
+    }
   });
 });
