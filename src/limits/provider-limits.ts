@@ -77,11 +77,6 @@ export class ProviderLimits {
     }
   }
 
-  /** The providers that have limits, in config order. */
-  providers(): string[] {
-    return [...this.budgets.keys()];
-  }
-
   /** One permit: granted (the request may start now), or how long until this caller's turn. */
   async take(provider: string): Promise<PermitAnswer> {
     const b = this.budgets.get(provider);
@@ -136,13 +131,13 @@ export class ProviderLimits {
 
   /** `rqctl limits`: each provider's limits with their use in the current window, a pause, the last hour's throttles and 429s. */
   async status(): Promise<ProviderLimitStatus[]> {
-    const names = this.providers();
-    const replies = await Promise.all(names.map((name) => this.script()(4, this.budgets.get(name)!.keys, 'status', this.budgets.get(name)!.limitArgs)));
-    return names.map((name, i) => {
+    const budgets = [...this.budgets];
+    const replies = await Promise.all(budgets.map(([, b]) => this.script()(4, b.keys, 'status', b.limitArgs)));
+    return budgets.map(([name, b], i) => {
       const [pausedUntil, throttled1h, http429, ...used] = replies[i];
       return {
         name,
-        limits: this.budgets.get(name)!.limits.map((l, j) => ({ max: l.max, windowMs: l.windowMs, used: used[j] })),
+        limits: b.limits.map((l, j) => ({ max: l.max, windowMs: l.windowMs, used: used[j] })),
         pausedUntil: pausedUntil > 0 ? new Date(pausedUntil).toISOString() : null,
         throttled1h,
         http429_1h: http429,
