@@ -136,11 +136,15 @@ if op == 'take' then
   end
   -- A turn that comes within the average spacing of permits is this caller's: a caller that returns
   -- a little early for its promised turn must not go to the back of the line. Otherwise it queues
-  -- behind every caller already promised a turn, so refused callers come back spread out, not all
-  -- at once when the next slot frees.
+  -- behind every caller already promised a turn, at least the spacing after the last of them: refused
+  -- callers come back one by one at the rate the budget allows, not in bursts when slots free.
   if at - now > spacing then
     redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', ms(now))
     at, by = turn(redis.call('ZCARD', WAITING))
+    local last = redis.call('ZRANGE', WAITING, -1, -1, 'WITHSCORES')[2]
+    if last and tonumber(last) + spacing > at then
+      at = tonumber(last) + spacing
+    end
     unique(WAITING, at)
     redis.call('PEXPIRE', WAITING, math.ceil(at - now) + 1000)
   end
