@@ -3,8 +3,10 @@
  * `npm run lint` runs this; a violation fails CI.
  *
  *   cli      → anything
- *   runtime  → jobs, schedule, queue, cache, limits, redis, config, errors, util   (long-running processes)
+ *   runtime  → jobs, schedule, queue, cache, limits, redis, metrics, alerts, config, errors, util   (long-running processes)
  *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
+ *   metrics  → jobs (types), schedule, queue, cache, redis, runtime's worker registry and event type, config, errors, util
+ *   alerts   → metrics, schedule, queue, redis, providers (mail, user agent), runtime's worker registry and event type, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
  *   jobs     → providers, cache, queue, limits, redis, config, errors, util
  *   limits   → redis, config, errors, util   (provider rate limits in the queue role)
@@ -16,7 +18,9 @@
  *   errors, util → nothing of rqctl
  */
 const allowed = {
-  runtime: 'jobs|schedule|queue|cache|limits|redis|config|errors|util',
+  runtime: 'jobs|schedule|queue|cache|limits|redis|metrics|alerts|config|errors|util',
+  metrics: 'jobs|schedule|queue|cache|redis|runtime/(worker-registry|events)|config|errors|util',
+  alerts: 'metrics|schedule|queue|redis|providers|runtime/(worker-registry|events)|config|errors|util',
   doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
   jobs: 'providers|cache|queue|limits|redis|config|errors|util',

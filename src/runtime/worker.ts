@@ -4,6 +4,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { jobTypes } from '../jobs/registry.js';
 import { ProviderLimits } from '../limits/provider-limits.js';
+import { CounterStore } from '../metrics/counter-store.js';
 import type { EventLog } from './events.js';
 import { ControlLoop } from './worker/control-loop.js';
 import { startConsumers } from './worker/consumers.js';
@@ -68,6 +69,7 @@ class WorkerProcess implements StopSwitch {
   private stopRequested = false;
   private stopResult: Promise<WorkerStop> | undefined;
   private readonly control: ControlLoop;
+  private readonly counters: CounterStore | undefined;
   private readonly parts: ShutdownParts;
 
   constructor(config: Config, settings: WorkerSettings, identity: WorkerIdentity, redis: WorkerRedis, restartBaseline: string | null, log: EventLog) {
@@ -78,11 +80,13 @@ class WorkerProcess implements StopSwitch {
     const heartbeat = new WorkerHeartbeat(config, redis.queue, identity, settings, stats, log);
     const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline });
     const deadlines = new JobDeadlines(settings, log, this);
+    const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
     const limits = new ProviderLimits(config, redis.queue);
-    const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this });
+    const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this, counters });
     const consumers: Worker[] = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log });
     this.control = control;
-    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis };
+    this.counters = counters;
+    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, counters };
   }
 
   get stopping(): boolean {
@@ -90,6 +94,7 @@ class WorkerProcess implements StopSwitch {
   }
 
   start(): Promise<void> {
+    this.counters?.start();
     return this.control.start();
   }
 
@@ -106,4 +111,15 @@ class WorkerProcess implements StopSwitch {
     this.requestStop(reason, message);
     return this.stopResult!;
   }
+}
+
+/** The worker's counters for `rqctl metrics` (docs/metrics.md), kept in the queue role. */
+function workerCounters(config: Config, settings: WorkerSettings, redis: WorkerRedis, log: EventLog): CounterStore {
+  return new CounterStore({
+    client: redis.queue,
+    queuePrefix: config.queue.prefix,
+    queues: settings.queues,
+    jobNames: jobTypes().map((t) => t.name),
+    onError: (e) => log({ level: 'debug', event: 'metrics-flush-failed', error: e.message }),
+  });
 }

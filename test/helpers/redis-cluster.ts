@@ -1,72 +1,57 @@
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { freePort, RedisServer } from './redis-server.js';
+import { execFileSync } from 'node:child_process';
+import { Cluster } from 'ioredis';
+import { RedisServer, freePort } from './redis-server.js';
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A free port whose cluster bus port (+10000) is free too. */
-async function clusterPort(taken: number[]): Promise<number> {
+/** A cluster node's bus port is port + 10000, so its port must be ≤ 55535. */
+async function clusterPort(): Promise<number> {
   for (;;) {
     const p = await freePort();
-    if (p + 10000 < 65536 && !taken.includes(p) && (await portFree(p + 10000))) return p;
+    if (p <= 55535) return p;
   }
 }
 
-/** A three-master Redis Cluster of the test's own on 127.0.0.1 (no replicas); stop() ends its servers. */
-export class TestCluster {
-  private constructor(
-    readonly servers: RedisServer[],
-    readonly ports: number[],
-  ) {}
+export interface TestCluster {
+  nodes: { host: string; port: number }[];
+  /** REDIS_CLUSTER and REDIS_CLUSTER_NODES for the CLI. */
+  env: Record<string, string>;
+  /** A client of the cluster (the caller disconnects it). */
+  client(): Cluster;
+  stop(): Promise<void>;
+}
 
-  static async start(password?: string): Promise<TestCluster> {
-    const ports: number[] = [];
-    for (let i = 0; i < 3; i++) ports.push(await clusterPort(ports));
-    const servers: RedisServer[] = [];
-    const cluster = new TestCluster(servers, ports);
-    try {
-      for (const port of ports)
-        servers.push(
-          await RedisServer.start({
-            port,
-            password,
-            args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'],
-          }),
-        );
-      const auth = password ? ['-a', password, '--no-auth-warning'] : [];
-      const create = spawnSync(
-        'redis-cli',
-        [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
-        {
-          timeout: 30_000,
-        },
+/** A real 3-master Redis Cluster on 127.0.0.1 and free ports, created with `redis-cli --cluster create`, stopped by PID. */
+export async function startCluster(): Promise<TestCluster> {
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const port = await clusterPort();
+      servers.push(
+        await RedisServer.start({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--maxmemory-policy', 'noeviction'],
+        }),
       );
-      if (create.status !== 0) throw new Error(`cluster create failed: ${create.stdout}${create.stderr}`);
-      for (const s of servers) {
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-          const c = s.client();
-          const info = String(await c.cluster('INFO'));
-          c.disconnect();
-          if (info.includes('cluster_state:ok')) break;
-          if (Date.now() > deadline) throw new Error('cluster never became ok');
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-      return cluster;
-    } catch (e) {
-      await cluster.stop();
-      throw e;
     }
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.servers.map((s) => s.stop()));
+    const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    for (const n of nodes) {
+      for (let i = 0; i < 100; i++) {
+        if (/cluster_state:ok/.test(execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { encoding: 'utf8' }))) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return {
+      nodes,
+      env: { REDIS_CLUSTER: 'true', REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') },
+      client() {
+        const c = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: null } });
+        c.on('error', () => {});
+        return c;
+      },
+      stop: () => Promise.all(servers.map((s) => s.stop())).then(() => undefined),
+    };
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw e;
   }
 }

@@ -11,7 +11,7 @@ import { ROOT } from '../helpers/cli.js';
 import { jobEnv } from '../helpers/job-env.js';
 import { startJobWorker } from '../helpers/job-worker.js';
 import { ProviderServer } from '../helpers/provider-server.js';
-import { TestCluster } from '../helpers/redis-cluster.js';
+import { startCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { removePrefix, uniquePrefix } from '../helpers/queue.js';
 
 /**
@@ -241,9 +241,8 @@ describe('on a Redis Cluster', () => {
   let cluster: TestCluster;
   let c: Cluster;
   beforeAll(async () => {
-    cluster = await TestCluster.start();
-    c = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0] }]);
-    c.on('error', () => {});
+    cluster = await startCluster();
+    c = cluster.client();
   }, 120_000);
   afterAll(async () => {
     c?.disconnect();

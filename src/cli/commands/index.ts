@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as alerts from './alerts.js';
 import * as cache from './cache.js';
 import * as config from './config.js';
 import * as deploy from './deploy.js';
@@ -8,6 +9,7 @@ import * as failed from './failed.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
 import * as limits from './limits.js';
+import * as metrics from './metrics.js';
 import * as ping from './ping.js';
 import * as queue from './queue.js';
 import * as raffles from './raffles.js';
@@ -34,6 +36,8 @@ export const commandModules: { register(program: Command): void }[] = [
   limits,
   ping,
   doctor,
+  metrics,
+  alerts,
   config,
   deploy,
   raffles,

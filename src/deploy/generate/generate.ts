@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RqctlError, ExitCode } from '../../errors.js';
 import { readTemplate, renderTemplate } from './templates.js';
+import { refuseSymlinksBelow, writeFileSafely } from '../../util/safe-write.js';
 
 /**
  * `rqctl config generate` (docs/deployment.md): the deployment files, rendered from templates/ (files, not
@@ -104,6 +105,9 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
   const abs = resolve(outDir);
   const conflicts: string[] = [];
   const unchanged: string[] = [];
+  // A link at a file or a subdirectory would make the write (and the comparison's read) land elsewhere:
+  // refused before anything is read or written.
+  for (const f of files) refuseSymlinksBelow(abs, join(abs, f.path));
   for (const f of files) {
     const target = join(abs, f.path);
     if (!existsSync(target)) continue;
@@ -126,7 +130,7 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
     if (unchanged.includes(f.path)) continue;
     const target = join(abs, f.path);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, f.content);
+    writeFileSafely(target, f.content);
     written.push(f.path);
   }
   return { outDir: abs, written, unchanged };

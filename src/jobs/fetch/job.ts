@@ -2,9 +2,10 @@ import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
 import { ProviderError, providerGet, warmUpHttp } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
+import { cleartextRemoteUrl } from '../../util/url.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
-import type { JobContext, JobType } from '../types.js';
+import type { JobContext, JobType, ProviderStatus } from '../types.js';
 import {
   cacheDuration,
   FETCH_METHODS,
@@ -61,6 +62,18 @@ export function keyOf(config: Config, payload: FetchPayload): { key: string; fam
   return { key: fetchCacheKey(config.cache.prefix, method, payload.params), family: method.family, ttl: cacheDuration(config, method) };
 }
 
+/** rqctl_provider_requests_total's status label (docs/metrics.md). */
+function statusClass(status: number): ProviderStatus {
+  if (status === 429) return '429';
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 200 && status < 300) return '2xx';
+  return 'error';
+}
+
+/** Base URLs already warned about in this process: the warning is once per process, not per job. */
+const warnedCleartext = new Set<string>();
+
 /**
  * One fetch: a permit from the provider's rate limit (docs/rate-limits.md), GET from the provider,
  * and on success `SET key body EX ttl` in the cache role with the body byte for byte. On any failure
@@ -70,6 +83,14 @@ export function keyOf(config: Config, payload: FetchPayload): { key: string; fam
 async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchResult> {
   const method = FETCH_METHODS.get(payload.method)!;
   const endpoint = method.provider === 'coingecko' ? coingecko(ctx.config) : finnhub(ctx.config);
+  if (!warnedCleartext.has(endpoint.baseUrl) && cleartextRemoteUrl(endpoint.baseUrl)) {
+    warnedCleartext.add(endpoint.baseUrl);
+    ctx.log('provider-cleartext', {
+      level: 'warn',
+      provider: endpoint.name,
+      msg: `${endpoint.name} base URL ${endpoint.baseUrl} is http:// to another host: the API key and the responses cross the network in cleartext (use https://)`,
+    });
+  }
   const { key, ttl } = keyOf(ctx.config, payload);
   const { path, query } = requestOf(method, payload.params);
   await warmUpHttp();
@@ -85,7 +106,9 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
       timeoutMs: endpoint.timeoutMs,
       signal: ctx.signal,
     });
+    ctx.metrics?.providerRequest(method.provider, statusClass(res.status));
   } catch (err) {
+    ctx.metrics?.providerRequest(method.provider, err instanceof ProviderError && err.status !== undefined ? statusClass(err.status) : 'error');
     if (err instanceof ProviderError && err.status === 429) {
       // Waited out for every worker (no attempt used), unless it asks for over an hour (quota gone).
       if (err.retryable) await ctx.limits.rateLimited(ctx, method.provider, err.retryAfterMs);

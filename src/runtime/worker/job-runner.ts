@@ -4,6 +4,7 @@ import { formatIssues } from '../../jobs/define.js';
 import { findJobType, jobTypes } from '../../jobs/registry.js';
 import type { JobContext, JobType } from '../../jobs/types.js';
 import type { ProviderLimits } from '../../limits/provider-limits.js';
+import type { CounterStore } from '../../metrics/counter-store.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { EventLog } from '../events.js';
 import type { ControlLoop } from './control-loop.js';
@@ -25,10 +26,18 @@ export interface RunnerContext {
   deadlines: JobDeadlines;
   control: ControlLoop;
   stop: StopSwitch;
+  /** Metrics counters (docs/metrics.md); undefined with `metrics.counters: false`. */
+  counters?: CounterStore;
 }
 
 /** What BullMQ calls for each job of one queue. */
 export type QueueProcessor = (job: Job, token?: string) => Promise<unknown>;
+
+/** How long the job waited to start, ms: from when it was ready (added, plus its delay) to its start. */
+function waitMs(job: Job): number | undefined {
+  if (!job.processedOn || !job.timestamp) return undefined;
+  return Math.max(0, job.processedOn - job.timestamp - (job.delay || 0));
+}
 
 /** Returns a job this worker will not run to its queue, at the front (it was next in line). */
 async function giveBack(job: Job, token: string | undefined): Promise<never> {
@@ -53,6 +62,7 @@ export class JobRunner {
   private readonly deadlines: JobDeadlines;
   private readonly control: ControlLoop;
   private readonly stop: StopSwitch;
+  private readonly counters: CounterStore | undefined;
 
   constructor(ctx: RunnerContext) {
     this.config = ctx.config;
@@ -66,6 +76,7 @@ export class JobRunner {
     this.deadlines = ctx.deadlines;
     this.control = ctx.control;
     this.stop = ctx.stop;
+    this.counters = ctx.counters;
   }
 
   processorFor(queue: string): QueueProcessor {
@@ -108,7 +119,9 @@ export class JobRunner {
   completed(job: Job, queue: string): void {
     this.stats.jobsDone++;
     this.jobs.settle(job);
-    this.log({ event: 'processed', ...jobFields(job, queue), durationMs: this.jobs.durationMs(job) });
+    const durationMs = this.jobs.durationMs(job);
+    this.counters?.completed(queue, job.name, durationMs, waitMs(job));
+    this.log({ event: 'processed', ...jobFields(job, queue), durationMs });
   }
 
   /** BullMQ recorded a failed attempt (`job` is missing when BullMQ could not even read it). */
@@ -119,13 +132,15 @@ export class JobRunner {
     }
     this.stats.jobsFailed++;
     this.jobs.settle(job);
+    const durationMs = this.jobs.durationMs(job);
+    this.counters?.failed(queue, job.name, durationMs, waitMs(job));
     const attempts = job.opts.attempts || 1;
     const final = err?.name === 'UnrecoverableError' || err instanceof UnrecoverableError || job.attemptsMade >= attempts;
     this.log({
       level: final ? 'error' : 'warn',
       event: 'failed',
       ...jobFields(job, queue),
-      durationMs: this.jobs.durationMs(job),
+      durationMs,
       attempt: job.attemptsMade,
       attempts,
       retry: !final,
@@ -175,6 +190,7 @@ export class JobRunner {
       redis: { queue: this.redis.queue, cache: this.redis.cache },
       limits: this.limits,
       log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
+      metrics: this.counters,
     };
   }
 }

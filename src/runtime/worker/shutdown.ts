@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import type { CounterStore } from '../../metrics/counter-store.js';
 import { withTimeout } from '../../util/timeout.js';
 import type { EventLog } from '../events.js';
 import type { ControlLoop } from './control-loop.js';
@@ -21,6 +22,8 @@ export interface ShutdownParts {
   heartbeat: WorkerHeartbeat;
   consumers: Worker[];
   redis: WorkerRedis;
+  /** The metrics counters (absent with `metrics.counters: false`): their last counts go before the connections close. */
+  counters?: CounterStore;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function shutDown(parts: ShutdownParts, reason: StopReason, message
   await parts.control.settled();
   if (parts.jobs.anyStuck()) return leaveStuck(parts, reason, message);
   const closed = await closeConsumers(parts, closes);
+  await parts.counters?.close();
   await parts.heartbeat.remove();
   await parts.control.close();
   await closeWorkerRedis(parts.redis);
@@ -52,6 +56,7 @@ export async function shutDown(parts: ShutdownParts, reason: StopReason, message
  */
 async function leaveStuck(parts: ShutdownParts, reason: StopReason, message: string): Promise<WorkerStop> {
   const { log, stats } = parts;
+  await parts.counters?.close();
   await parts.heartbeat.remove();
   const result: WorkerStop = { reason: 'stuck-job', exitCode: 1, message: reason === 'stuck-job' ? message : `${message}; a job ignored its timeout` };
   log({

@@ -20,6 +20,9 @@ import {
 import { containerHardening, dockerSocketMounted } from './docker.js';
 import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, supervisorRootUser, supervisorSocketPerms } from './supervisor.js';
 import { timeoutChain } from './timeout-chain.js';
+import { fileTooLarge, notChecked } from './coverage.js';
+import { composeConsistency } from './compose-consistency.js';
+import { redisConfVersion } from './parse.js';
 import type { Rule } from './types.js';
 
 /** The rule catalogue, in the order of docs/validate.md, then rqctl's additions. */
@@ -52,6 +55,11 @@ export const RULES: readonly Rule[] = [
   supervisorUnknownKey,
   composeVariableUnset,
   composeEnvFileMissing,
+  // Precision on real-world files (docs/validate.md, "What is not checked"):
+  composeConsistency,
+  redisConfVersion,
+  notChecked,
+  fileTooLarge,
 ];
 
 /** A rule as `rqctl config rules` shows it. */
