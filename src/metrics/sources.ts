@@ -1,7 +1,7 @@
 import type { Config } from '../config/resolve.js';
 import { ROLES, type Role } from '../config/endpoints.js';
 import { sampleQueues, type QueueSample } from '../queue/monitor.js';
-import { DEFAULT_QUEUES } from '../queue/queues.js';
+import { DEFAULT_QUEUES } from '../queue/discover.js';
 import type { RedisClient } from '../redis/connect.js';
 import { execPipeline } from '../redis/pipeline.js';
 import { readRoleStats, type RoleStats } from '../redis/stats.js';

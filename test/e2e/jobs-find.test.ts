@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, type Job } from 'bullmq';
@@ -347,7 +347,15 @@ describe('jobs find over every bundled job type in every state', () => {
     const elsewhere = join(dir, 'elsewhere.txt');
     writeFileSync(elsewhere, 'keep me\n');
     const file = join(dir, 'aapl.jsonl');
+    // A link at the target is refused like every write of rqctl's (failed export, config generate).
     symlinkSync(elsewhere, file);
+    const linked = await cli('jobs', 'find', '--where', 'params.symbol=AAPL', '--export', file);
+    expect(linked.exitCode).toBe(2);
+    expect(linked.stderr).toMatch(/symbolic link/);
+    expect(readFileSync(elsewhere, 'utf8')).toBe('keep me\n');
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    rmSync(file);
+
     const r = await cli('jobs', 'find', '--where', 'params.symbol=AAPL', '--state', 'completed,delayed', '--export', file, '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     const expected = await oracle(symbolIs('AAPL'), ['completed', 'delayed']);

@@ -83,7 +83,7 @@ describe('alerts: configuration', () => {
     expect(p).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^alerts\.notify\.webhook .*: must be an http:\/\/ or https:\/\/ URL$/),
-        expect.stringMatching(/^alerts\.rules\.0: Unrecognized key: "bakclog"$/),
+        expect.stringMatching(/^alerts\.rules\.0\.bakclog .*: unknown key; did you mean "backlog"\?$/),
         expect.stringMatching(/^alerts\.rules\.1\.backlog: must be a whole number ≥ 0$/),
         expect.stringMatching(/^alerts\.rules\.2\.oldestReady: must be a duration like 90s, 10m, 1h/),
         expect.stringMatching(/^alerts\.rules\.3\.cacheHitRatioBelow: must be a number from 0 to 1$/),

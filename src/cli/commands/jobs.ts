@@ -136,12 +136,12 @@ async function runAction(ctx: CommandContext, filter: FindFilter, flags: FindFla
 }
 
 async function runExport(ctx: CommandContext, filter: FindFilter, flags: FindFlags, file: string): Promise<void> {
-  const [{ exportJobs }, { createExportFile }, { printFindExport }] = await Promise.all([
+  const [{ exportJobs }, { createLineSink }, { printFindExport }] = await Promise.all([
     import('../../queue/find/export.js'),
-    import('../export-file.js'),
+    import('../line-sink.js'),
     import('../render/find.js'),
   ]);
-  const sink = flags.dryRun ? undefined : await createExportFile(file);
+  const sink = flags.dryRun ? undefined : await createLineSink(file);
   let res: Awaited<ReturnType<typeof exportJobs>>;
   try {
     res = await withQueueClient(ctx, (client, config) =>
