@@ -9,4 +9,17 @@ import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
 import { workerC50, worker3x10, workerC50Counters } from './worker.mjs';
 import workerLimits from './worker-limits.mjs';
 
-export const rows = [workerC50, worker3x10, workerC50Counters, workerLimits, dispatch, cacheHit2k, cacheHit200k, cliStart, retryAll, keys, cacheClear, jobsFind];
+export const rows = [
+  workerC50,
+  worker3x10,
+  workerC50Counters,
+  workerLimits,
+  dispatch,
+  cacheHit2k,
+  cacheHit200k,
+  cliStart,
+  retryAll,
+  keys,
+  cacheClear,
+  jobsFind,
+];

@@ -10,14 +10,17 @@
   its place for its window plus a margin of a tenth of the window, at most 250 ms.
 
   KEYS[1]  <prefix>:rqctl:limits:<provider>:log      zset   request starts (score: Redis time, ms)
-  KEYS[2]  <prefix>:rqctl:limits:<provider>:waiting  zset   turns promised to refused callers (score: ms)
+  KEYS[2]  <prefix>:rqctl:limits:<provider>:waiting  zset   caller → its turn in line (ms)
   KEYS[3]  <prefix>:rqctl:limits:<provider>:paused   string paused until (ms), set with PX
   KEYS[4]  <prefix>:rqctl:limits:<provider>:stats    hash   throttled:<minute>, 429:<minute> (minute = ms / 60000)
   KEYS[5]  pause only, optional: an existing hash to count this caller's 429s in (field ARGV[3])
 
-  take    ARGV: 'take', n, max_1, windowMs_1, ..., max_n, windowMs_n
+  take    ARGV: 'take', n, max_1, windowMs_1, ..., max_n, windowMs_n [, caller]
           → {1}             granted: start the request now (it is logged)
           → {0, waitMs, i}  refused: ask again in waitMs; i = the limit that refused (1..n), 0 = paused
+          Refused callers get turns in line, one every window/N. `caller` (any id, the same each time
+          it asks for the same request) keeps the caller's place: nobody who arrives later takes a
+          slot from a caller whose turn has come. Without it a caller is only told when to ask again.
   pause   ARGV: 'pause', ms [, field]    after an HTTP 429: ms = Retry-After (at least 1000), 0 = only count it
           → {pausedUntilMs, waitMs, count of 429s in KEYS[5] (0 without it)}
   status  ARGV: 'status', n, max_1, windowMs_1, ...
@@ -93,18 +96,39 @@ end
 
 if op == 'take' then
   local n, maxes, windows, longest = limits()
+  local caller = ARGV[3 + 2 * n]
+  if caller == '' then
+    caller = nil
+  end
+  local spacing = windows[1] / maxes[1]
+  for i = 2, n do
+    spacing = math.min(spacing, windows[i] / maxes[i])
+  end
   redis.call('ZREMRANGEBYSCORE', LOG, '-inf', ms(now - longest))
+  -- A turn whose caller has not come back well after it (a job removed, a request given up) is let go.
+  redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', ms(now - math.max(1000, 2 * spacing)))
+  local mine = caller and tonumber(redis.call('ZSCORE', WAITING, caller))
+  -- Callers whose turn has come before this one's keep their slots: nobody jumps the line.
+  local ahead
+  if mine and mine <= now then
+    ahead = redis.call('ZCOUNT', WAITING, '-inf', '(' .. ms(mine))
+  else
+    ahead = redis.call('ZCOUNT', WAITING, '-inf', ms(now))
+  end
   local paused = pausedUntil()
   local used, full = {}, paused > 0
   for i = 1, n do
     used[i] = redis.call('ZCOUNT', LOG, '(' .. ms(now - windows[i]), '+inf')
-    if used[i] >= maxes[i] then
+    if used[i] + ahead >= maxes[i] then
       full = true
     end
   end
   if not full then
     unique(LOG, now)
     redis.call('PEXPIRE', LOG, math.ceil(longest))
+    if mine then
+      redis.call('ZREM', WAITING, caller)
+    end
     return {1}
   end
 
@@ -129,24 +153,24 @@ if op == 'take' then
     return at, by
   end
 
-  local at, by = turn(0)
-  local spacing = windows[1] / maxes[1]
-  for i = 2, n do
-    spacing = math.min(spacing, windows[i] / maxes[i])
-  end
-  -- A turn that comes within the average spacing of permits is this caller's: a caller that returns
-  -- a little early for its promised turn must not go to the back of the line. Otherwise it queues
-  -- behind every caller already promised a turn, at least the spacing after the last of them: refused
-  -- callers come back one by one at the rate the budget allows, not in bursts when slots free.
-  if at - now > spacing then
-    redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', ms(now))
+  local at, by = turn(ahead)
+  if mine then
+    -- In line already: it keeps its place, and comes back at its turn or when a slot frees for it.
+    at = math.max(at, mine)
+  elseif caller or at - now > spacing then
+    -- A new caller goes to the back of the line, at least the spacing after the last turn given, so
+    -- refused callers come back one by one at the rate the budget allows, not in bursts. A caller
+    -- that names itself keeps that place when it comes back; an anonymous one (whose slot frees
+    -- within the spacing) is only told when to ask again.
     at, by = turn(redis.call('ZCARD', WAITING))
     local last = redis.call('ZRANGE', WAITING, -1, -1, 'WITHSCORES')[2]
     if last and tonumber(last) + spacing > at then
       at = tonumber(last) + spacing
     end
-    unique(WAITING, at)
-    redis.call('PEXPIRE', WAITING, math.ceil(at - now) + 1000)
+    if caller then
+      redis.call('ZADD', WAITING, at, caller)
+      redis.call('PEXPIRE', WAITING, math.ceil(at - now + math.max(1000, 2 * spacing)) + 1000)
+    end
   end
   count('throttled')
   return {0, math.max(1, math.ceil(at - now)), by}

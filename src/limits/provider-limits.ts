@@ -77,11 +77,15 @@ export class ProviderLimits {
     }
   }
 
-  /** One permit: granted (the request may start now), or how long until this caller's turn. */
-  async take(provider: string): Promise<PermitAnswer> {
+  /**
+   * One permit: granted (the request may start now), or how long until this caller's turn. `caller`
+   * names the caller (the same id each time it asks for the same request) so that it keeps its place
+   * in line; without it, it is only told when to ask again.
+   */
+  async take(provider: string, caller?: string): Promise<PermitAnswer> {
     const b = this.budgets.get(provider);
     if (!b) return GRANTED;
-    const r = await this.script()(...(b.takeArgs as [number, ...string[]]));
+    const r = await this.script()(...(b.takeArgs as [number, ...string[]]), caller ?? '');
     if (r[0] === 1) return GRANTED;
     return { granted: false, waitMs: r[1], by: r[2] === 0 ? 'paused after HTTP 429' : formatRateLimit(b.limits[r[2] - 1]) };
   }
@@ -92,7 +96,8 @@ export class ProviderLimits {
    * "not finished, not failed": no attempt used, the worker slot free at once.
    */
   async permit(run: LimitedRun, provider: string): Promise<void> {
-    const answer = await this.take(provider);
+    // The job is the caller: it keeps its place in line from one run to the next.
+    const answer = await this.take(provider, `${run.job.queueQualifiedName}:${run.job.id}`);
     if (answer.granted) return;
     run.log('throttled', { provider, by: answer.by, waitMs: answer.waitMs });
     await this.delay(run.job, answer.waitMs, `${provider}: over its rate limit (${answer.by}); runs again in ${answer.waitMs} ms`);

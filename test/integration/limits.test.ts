@@ -59,13 +59,13 @@ function busiestWindow(times: number[], windowMs: number): number {
   return best;
 }
 
-/** Takes permits in a loop for `ms`, sleeping the answered wait after each refusal. */
-async function hammer(limits: ProviderLimits, provider: string, ms: number): Promise<{ granted: number; refused: number }> {
+/** Takes permits in a loop for `ms` as caller `id`, sleeping the answered wait after each refusal. */
+async function hammer(limits: ProviderLimits, provider: string, ms: number, id?: string): Promise<{ granted: number; refused: number }> {
   let granted = 0;
   let refused = 0;
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const a = await limits.take(provider);
+    const a = await limits.take(provider, id);
     if (a.granted) granted++;
     else {
       refused++;
@@ -119,12 +119,15 @@ describe('the provider-limit script', () => {
     ];
     const { prefix, c } = budget({ [provider]: set });
     const takers = Array.from({ length: 8 }, () => new ProviderLimits({ queue: { prefix } as never, limits: { [provider]: set } }, client()));
-    const results = await Promise.all(takers.map((t) => hammer(t, provider, 2500)));
+    // Half of them name themselves (they keep their place in line), half do not.
+    const results = await Promise.all(takers.map((t, i) => hammer(t, provider, 2500, i % 2 ? `client-${i}` : undefined)));
     const times = await starts(c, prefix, provider);
     expect(times.length).toBe(results.reduce((n, r) => n + r.granted, 0));
     expect(times.length).toBeGreaterThanOrEqual(20);
-    expect(busiestWindow(times, 300)).toBe(4);
-    expect(busiestWindow(times, 1000)).toBe(10);
+    // Never over either limit; and the budget was used, not left idle.
+    expect(busiestWindow(times, 300)).toBeLessThanOrEqual(4);
+    expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(10);
+    expect(busiestWindow(times, 1000)).toBeGreaterThanOrEqual(8);
     const status = (await takers[0].status())[0];
     expect(status.throttled1h).toBe(results.reduce((n, r) => n + r.refused, 0));
   });
@@ -135,7 +138,7 @@ describe('the provider-limit script', () => {
     expect((await limits.take('api')).granted).toBe(true);
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const a = await limits.take('api');
+      const a = await limits.take('api', `caller-${i}`);
       expect(a.granted).toBe(false);
       waits.push((a as { waitMs: number }).waitMs);
     }
@@ -146,6 +149,25 @@ describe('the provider-limit script', () => {
       expect(waits[i] - waits[i - 1]).toBeGreaterThan(450);
       expect(waits[i] - waits[i - 1]).toBeLessThanOrEqual(560);
     }
+  });
+
+  it('a caller keeps its place in line: early, it is told its turn; once its turn has come, a newcomer cannot take its slot', async () => {
+    const { limits, prefix, c } = budget({ api: [{ max: 1, windowMs: 500 }] });
+    expect(await limits.take('api', 'first')).toEqual({ granted: true });
+    const queued = await limits.take('api', 'second');
+    expect(queued).toMatchObject({ granted: false });
+    const turn = Number(await c.zscore(limitKeys(prefix, 'api')[1], 'second'));
+    expect(turn).toBeGreaterThan(0);
+    // Back too early: the same turn, not the back of the line.
+    const early = await limits.take('api', 'second');
+    expect(early.granted).toBe(false);
+    expect(Number(await c.zscore(limitKeys(prefix, 'api')[1], 'second'))).toBe(turn);
+    await sleep((queued as { waitMs: number }).waitMs);
+    // Its turn has come: a newcomer (named or not) is refused, and it is granted.
+    expect((await limits.take('api', 'newcomer')).granted).toBe(false);
+    expect((await limits.take('api')).granted).toBe(false);
+    expect(await limits.take('api', 'second')).toEqual({ granted: true });
+    expect(await c.zscore(limitKeys(prefix, 'api')[1], 'second')).toBeNull();
   });
 
   it('a pause after a 429 refuses every caller until it ends, with PX; a shorter one does not cut it short', async () => {
@@ -215,7 +237,7 @@ describe('one budget shared with another application', () => {
     ];
     const { prefix, c } = budget({ [provider]: set });
     const pairs = set.flatMap((l) => [String(l.max), String(l.windowMs)]);
-    const py = spawn(python!, [join(ROOT, 'test', 'fixtures', 'limits', 'take_permits.py'), redisUrl, SCRIPT, prefix, provider, '3', ...pairs], {
+    const py = spawn(python!, [join(ROOT, 'test', 'fixtures', 'limits', 'take_permits.py'), redisUrl, SCRIPT, prefix, provider, '3', 'php-site', ...pairs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -224,15 +246,19 @@ describe('one budget shared with another application', () => {
     py.stderr.on('data', (d) => (err += d));
     const pyDone = new Promise<number | null>((r) => py.once('exit', r));
     const takers = Array.from({ length: 3 }, () => new ProviderLimits({ queue: { prefix } as never, limits: { [provider]: set } }, client()));
-    const node = await Promise.all(takers.map((t) => hammer(t, provider, 3000)));
+    const node = await Promise.all(takers.map((t, i) => hammer(t, provider, 3000, `worker-${i}`)));
     expect(await pyDone, err).toBe(0);
     const fromPython = JSON.parse(out) as { granted: number; refused: number };
     const fromRqctl = node.reduce((n, r) => n + r.granted, 0);
-    expect(fromPython.granted).toBeGreaterThan(0);
+    // Everyone waits in one line: the other application gets its share, the workers do not crowd it out.
+    expect(fromPython.granted).toBeGreaterThanOrEqual(Math.floor((fromPython.granted + fromRqctl) / 10));
     expect(fromRqctl).toBeGreaterThan(0);
     const times = await starts(c, prefix, provider);
     expect(times.length).toBe(fromPython.granted + fromRqctl);
-    expect(busiestWindow(times, 500)).toBe(6);
+    const busiest = busiestWindow(times, 500);
+    console.log(`[limits] 6/500ms shared for 3 s: Python ${fromPython.granted} permits, 3 rqctl callers ${fromRqctl}; most in any 500 ms window: ${busiest}`);
+    expect(busiest).toBeLessThanOrEqual(6);
+    expect(busiest).toBeGreaterThanOrEqual(5);
   });
   if (!python) console.warn('skipped the Python test: no python3 can `import redis` (apt-get install python3-redis; scripts/setup.sh does)');
 });
