@@ -5,6 +5,7 @@ import keys from './keys.mjs';
 import retryAll from './retry-all.mjs';
 import cacheClear from './cache-clear.mjs';
 import jobsFind from './jobs-find.mjs';
+import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
 import { workerC50, worker3x10, workerC50Counters } from './worker.mjs';
 import workerLimits from './worker-limits.mjs';
@@ -15,6 +16,7 @@ export const rows = [
   workerC50Counters,
   workerLimits,
   dispatch,
+  dashboardOverview,
   cacheHit2k,
   cacheHit200k,
   cliStart,

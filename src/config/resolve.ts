@@ -79,6 +79,11 @@ export const ENV_MAP: Record<string, string> = {
   RQCTL_METRICS_COUNTERS: 'metrics.counters',
   ALERT_WEBHOOK_URL: 'alerts.notify.webhook',
   ALERT_MAIL_TO: 'alerts.notify.mail',
+  DASHBOARD_HOST: 'dashboard.host',
+  DASHBOARD_PORT: 'dashboard.port',
+  DASHBOARD_USER: 'dashboard.user',
+  DASHBOARD_PASSWORD: 'dashboard.password',
+  DASHBOARD_READ_ONLY: 'dashboard.readOnly',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

@@ -221,6 +221,16 @@ export const limitsSchema = z
     'limits: requests per provider, one budget in the queue role shared by every worker (docs/rate-limits.md). coingecko: COINGECKO_RATE_LIMIT (default by COINGECKO_API_PLAN: demo 30/min, pro 500/min); finnhub: FINNHUB_RATE_LIMIT, e.g. "60/min,30/s" (default 60/min and 30/s); other names are for extra job types',
   );
 
+export const dashboardSchema = z.object({
+  host: z
+    .preprocess(toOptionalString, z.string().default('127.0.0.1'))
+    .describe('DASHBOARD_HOST: the interface `rqctl dashboard` listens on; any but loopback needs DASHBOARD_USER and DASHBOARD_PASSWORD'),
+  port: int(0, 65535, 'a port').default(7780).describe('DASHBOARD_PORT (0 = any free port)'),
+  user: optString().describe('DASHBOARD_USER: HTTP basic auth user; with DASHBOARD_PASSWORD every route but /healthz needs it'),
+  password: optString().describe('DASHBOARD_PASSWORD: HTTP basic auth password'),
+  readOnly: bool().default(false).describe('DASHBOARD_READ_ONLY: no retry/remove/clean controls, and the server refuses anything but GET and HEAD (403)'),
+});
+
 export const scheduleEntrySchema = z
   .object({
     name: z.string().min(1),
@@ -266,6 +276,7 @@ export const configSchema = z.object({
   limits: limitsSchema,
   metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
   alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
+  dashboard: dashboardSchema.prefault({}),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
   env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });

@@ -13,6 +13,7 @@ import { WorkerHeartbeat } from './worker/heartbeat.js';
 import { JobRunner } from './worker/job-runner.js';
 import { connectWorker, type WorkerRedis } from './worker/redis.js';
 import { RunningJobs } from './worker/running-jobs.js';
+import { WriteRefusals } from './worker/refusals.js';
 import {
   validateWorkerSettings,
   type RunningWorker,
@@ -78,15 +79,25 @@ class WorkerProcess implements StopSwitch {
     const jobs = new RunningJobs(log);
     const slots = new Slots(settings.concurrency);
     const heartbeat = new WorkerHeartbeat(config, redis.queue, identity, settings, stats, log);
-    const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline });
+    let consumers: Worker[] = [];
+    const refusals = new WriteRefusals({
+      client: redis.queue,
+      probeKey: `${config.queue.prefix}:${settings.queues[0]}:rqctl-write-probe`,
+      where: `Redis at ${config.roles.queue.display} (queue role)`,
+      consumers: () => consumers,
+      progress: () => stats.jobsDone + stats.jobsFailed,
+      log,
+      stop: this,
+    });
+    const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline, refusals });
     const deadlines = new JobDeadlines(settings, log, this);
     const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
     const limits = new ProviderLimits(config, redis.queue);
     const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this, counters });
-    const consumers: Worker[] = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log });
+    consumers = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log, refusals });
     this.control = control;
     this.counters = counters;
-    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, counters };
+    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, counters, refusals };
   }
 
   get stopping(): boolean {

@@ -72,6 +72,8 @@ export interface OverrideInput {
   /** A free port per Redis service. */
   ports: Record<string, number>;
   password: string;
+  /** The app's rqctl-dashboard: on the host network it listens on 127.0.0.1 and this port. */
+  dashboardPort?: number;
 }
 
 export function hostNetworkOverride(input: OverrideInput): { yaml: string; redisServices: string[]; appServices: string[] } {
@@ -121,6 +123,10 @@ export function hostNetworkOverride(input: OverrideInput): { yaml: string; redis
             }
           }
           if (nv !== v) rewritten[k] = nv;
+        }
+        if (input.dashboardPort && 'DASHBOARD_PORT' in env) {
+          rewritten.DASHBOARD_HOST = '127.0.0.1';
+          rewritten.DASHBOARD_PORT = String(input.dashboardPort);
         }
         if (Object.keys(rewritten).length) o.environment = rewritten;
       }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import * as alerts from './alerts.js';
 import * as cache from './cache.js';
+import * as completion from './completion.js';
 import * as config from './config.js';
+import * as dashboard from './dashboard.js';
 import * as deploy from './deploy.js';
 import * as dispatch from './dispatch.js';
 import * as doctor from './doctor.js';
@@ -38,7 +40,9 @@ export const commandModules: { register(program: Command): void }[] = [
   doctor,
   metrics,
   alerts,
+  dashboard,
   config,
   deploy,
   raffles,
+  completion,
 ];

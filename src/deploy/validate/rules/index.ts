@@ -23,6 +23,7 @@ import { timeoutChain } from './timeout-chain.js';
 import { fileTooLarge, notChecked } from './coverage.js';
 import { composeConsistency } from './compose-consistency.js';
 import { redisConfVersion } from './parse.js';
+import { dashboardExposed } from './dashboard.js';
 import type { Rule } from './types.js';
 
 /** The rule catalogue, in the order of docs/validate.md, then rqctl's additions. */
@@ -60,6 +61,7 @@ export const RULES: readonly Rule[] = [
   redisConfVersion,
   notChecked,
   fileTooLarge,
+  dashboardExposed,
 ];
 
 /** A rule as `rqctl config rules` shows it. */
