@@ -72,6 +72,11 @@ export const ENV_MAP: Record<string, string> = {
   CACHE_STORE: 'env.cacheStore',
   SESSION_DRIVER: 'env.sessionDriver',
   RQCTL_EXTRA_JOBS: 'jobs.modules',
+  REDIS_ACL_WORKER_PASSWORD: 'acl.workerPassword',
+  REDIS_ACL_APP_PASSWORD: 'acl.appPassword',
+  REDIS_ACL_OPERATOR_PASSWORD: 'acl.operatorPassword',
+  REDIS_ACL_HEALTHCHECK_PASSWORD: 'acl.healthcheckPassword',
+  REDIS_ACL_SESSION_KEYS: 'acl.sessionKeys',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

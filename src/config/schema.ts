@@ -186,6 +186,19 @@ export const refreshSchema = z.object({
     .prefault({}),
 });
 
+/** ACL users of the generated stack (docs/acl.md): their passwords, only ever written to the aclfiles as SHA-256 hashes. */
+export const aclSchema = z.object({
+  workerPassword: optString().describe('REDIS_ACL_WORKER_PASSWORD: password of the rqctl-worker user (workers and scheduler)'),
+  appPassword: optString().describe('REDIS_ACL_APP_PASSWORD: password of the app user (the web application: cache reads, sessions, dispatching jobs)'),
+  operatorPassword: optString().describe('REDIS_ACL_OPERATOR_PASSWORD: password of the operator user (the rqctl CLI of a person)'),
+  healthcheckPassword: optString().describe('REDIS_ACL_HEALTHCHECK_PASSWORD: password of the healthcheck user (PING and INFO only)'),
+  sessionKeys: stringList()
+    .default(['session:*'])
+    .describe(
+      "REDIS_ACL_SESSION_KEYS: glob patterns of the app's session keys (comma-separated in the environment). ACL users cannot be limited to a DB, so the app's session rights are these key patterns",
+    ),
+});
+
 export const scheduleEntrySchema = z
   .object({
     name: z.string().min(1),
@@ -228,6 +241,7 @@ export const configSchema = z.object({
   jobs: jobsSchema.prefault({}),
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
+  acl: aclSchema.prefault({}),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
   env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });

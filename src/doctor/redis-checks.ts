@@ -63,11 +63,13 @@ function isLoopback(addr: string): boolean {
 }
 
 async function flushCommandsAllowed(client: RedisClient): Promise<'disabled' | 'acl-denied' | 'allowed' | 'unknown'> {
-  const info = (await client.call('COMMAND', 'INFO', 'FLUSHDB', 'FLUSHALL')) as unknown[];
+  // A user without COMMAND INFO (an ACL user of docs/acl.md) is asked through ACL DRYRUN below.
+  const info = (await client.call('COMMAND', 'INFO', 'FLUSHDB', 'FLUSHALL').catch(() => undefined)) as unknown[] | undefined;
   if (Array.isArray(info) && info.every((x) => x === null)) return 'disabled';
   try {
     const user = String(await client.call('ACL', 'WHOAMI'));
     const results = await Promise.all(['FLUSHDB', 'FLUSHALL'].map((c) => client.call('ACL', 'DRYRUN', user, c).then(String, (e: Error) => e.message)));
+    if (results.every((r) => /not found|unknown command/i.test(r))) return 'disabled';
     if (results.every((r) => r !== 'OK')) return 'acl-denied';
     return 'allowed';
   } catch {
