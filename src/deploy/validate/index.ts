@@ -102,6 +102,11 @@ export function discoverFiles(cwd: string): string[] {
     if (!existsSync(abs) || !statSync(abs).isDirectory()) continue;
     for (const name of readdirSync(abs).sort()) {
       const lower = name.toLowerCase();
+      // aclfiles (`rqctl config acl` writes them into docker/): judged by the acl-* rules.
+      if (lower.endsWith('.acl')) {
+        found.push(dir === '.' ? name : `${dir}/${name}`);
+        continue;
+      }
       if (!lower.endsWith('.conf')) continue;
       if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor') && !lower.includes('sentinel')))
         found.push(dir === '.' ? name : `${dir}/${name}`);

@@ -17,7 +17,8 @@ import type { Diagnostic, Where } from './finding.js';
  * line, or a redis.conf alone) with their roles, supervisord files with their programs and the compose
  * services they configure. Parsers leave their findings as diagnostics for the rule of that id.
  */
-export type FileKind = 'compose' | 'supervisord' | 'redis';
+/** `acl`: an aclfile of Redis ACL users (docs/acl.md). */
+export type FileKind = 'compose' | 'supervisord' | 'redis' | 'acl';
 
 export interface InputFile {
   /** As shown in findings: relative to the working directory when inside it. */
@@ -322,7 +323,7 @@ export function buildStack(files: InputFile[], options: { cwd: string; env: Reco
 }
 
 /** The host file behind a path inside the container: a bind mount of the file or of a folder above it, or a compose config. */
-function mountedSource(svc: ComposeService, containerPath: string, composeAbs: string): string | undefined {
+export function mountedSource(svc: ComposeService, containerPath: string, composeAbs: string): string | undefined {
   const base = dirname(composeAbs);
   for (const v of svc.volumes) {
     if (v.type !== 'bind' || !v.source) continue;
@@ -472,6 +473,7 @@ export function kindOf(file: string, text: string): FileKind | undefined {
   if (name.includes('sentinel')) return undefined;
   if (name.includes('supervisor')) return 'supervisord';
   if (name.endsWith('.conf') && name.includes('redis')) return 'redis';
+  if (name.endsWith('.acl')) return 'acl';
   if (/^\s*services\s*:/m.test(text)) return 'compose';
   if (/^\s*\[(supervisord|program:[^\]]+|unix_http_server|inet_http_server|supervisorctl)\]/m.test(text)) return 'supervisord';
   const first = text

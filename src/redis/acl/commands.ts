@@ -24,7 +24,7 @@ export const SCRIPT_COMMANDS = ['evalsha', 'eval', 'script|load', 'script|exists
 
 /**
  * Every command BullMQ 6's Lua scripts call (node_modules/bullmq/dist/esm/commands/*.lua and their
- * includes). test/integration/acl-bullmq.test.ts reads the scripts and fails when a BullMQ upgrade
+ * includes). test/integration/acl-rules.test.ts reads the scripts and fails when a BullMQ upgrade
  * calls a command this list lacks, before a production worker would hit NOPERM.
  */
 export const BULLMQ_SCRIPT_COMMANDS = [
@@ -89,7 +89,6 @@ export const BULLMQ_SCRIPT_COMMANDS = [
   'zremrangebyscore',
   'zrevrange',
   'zrevrangebyscore',
-  'zscan',
   'zscore',
 ] as const;
 
@@ -98,7 +97,7 @@ export const BULLMQ_SCRIPT_COMMANDS = [
  * marker key), QueueEvents' stream reads (XREAD BLOCK; `dispatch --wait`), transactions, and the job
  * and queue getters (HGETALL of a job, ZRANGE of a state…; all in BULLMQ_SCRIPT_COMMANDS already).
  */
-export const BULLMQ_CLIENT_COMMANDS = ['bzpopmin', 'xread', 'xrevrange', 'multi', 'exec', 'discard'] as const;
+export const BULLMQ_CLIENT_COMMANDS = ['bzpopmin', 'xread', 'multi', 'exec'] as const;
 
 /**
  * rqctl's own calls in the queue role besides the above (all but SCAN are in BULLMQ_SCRIPT_COMMANDS
@@ -115,7 +114,7 @@ export const CACHE_WRITER_COMMANDS = ['set', 'get', 'exists', 'type', 'ttl', 'pt
 export const DOCTOR_COMMANDS = ['acl|whoami', 'acl|dryrun', 'command|info'] as const;
 
 /** The app's reads of the API cache: the values as stored, and their TTL. */
-export const CACHE_READER_COMMANDS = ['get', 'mget', 'exists', 'ttl', 'pttl', 'type', 'strlen', 'getrange'] as const;
+export const CACHE_READER_COMMANDS = ['get', 'mget', 'exists', 'ttl', 'pttl', 'type', 'strlen'] as const;
 
 /** The app's sessions: strings with a TTL, as Laravel's, express-session's and most frameworks' Redis session stores keep them. */
 export const SESSION_COMMANDS = [
@@ -165,7 +164,6 @@ export const PRODUCER_COMMANDS = [
   'set',
   'xadd',
   'xread',
-  'xrevrange',
   'zadd',
   'zrange',
   'zrem',
