@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -182,7 +182,17 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
       const cache = client('operator', cacheServer, cacheDb);
       const [, keys] = await cache.scan('0', 'MATCH', `${cachePrefix}*_*`, 'COUNT', 10_000);
       const families = new Set(keys.map((k) => k.slice(cachePrefix.length).replace(/_[0-9a-f]{32}$/, '')));
-      for (const f of ['crypto_list', 'crypto_detail', 'crypto_prices', 'crypto_trending', 'crypto_chart', 'stock_list', 'stock_quote', 'stock_profile', 'market_news'])
+      for (const f of [
+        'crypto_list',
+        'crypto_detail',
+        'crypto_prices',
+        'crypto_trending',
+        'crypto_chart',
+        'stock_list',
+        'stock_quote',
+        'stock_profile',
+        'market_news',
+      ])
         expect(families).toContain(f);
       for (const k of keys) expect(await cache.ttl(k)).toBeGreaterThan(0);
       const read = await cli('app', ['cache', 'get', keys[0]]);
@@ -310,7 +320,16 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
       const c = client('healthcheck', server);
       expect(await c.ping()).toBe('PONG');
       expect(String(await c.info('server'))).toMatch(/redis_version:/);
-      for (const args of [['GET', 'x'], ['SET', 'x', '1'], ['SCAN', '0'], ['SELECT', '1'], ['CLIENT', 'LIST'], ['CONFIG', 'GET', 'maxmemory'], ['EVAL', 'return 1', '0'], ['MONITOR']]) {
+      for (const args of [
+        ['GET', 'x'],
+        ['SET', 'x', '1'],
+        ['SCAN', '0'],
+        ['SELECT', '1'],
+        ['CLIENT', 'LIST'],
+        ['CONFIG', 'GET', 'maxmemory'],
+        ['EVAL', 'return 1', '0'],
+        ['MONITOR'],
+      ]) {
         await expect(c.call(args[0], ...args.slice(1)), args.join(' ')).rejects.toThrow(/^NOPERM/);
         provoke(server);
       }
@@ -324,12 +343,62 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
       expect(r.json, r.stderr).toBeDefined();
       const checks = r.json.checks as { id: string; status: string; message: string }[];
       for (const role of ['queue', 'cache', 'session']) {
-        expect(checks.find((c) => c.id === `${role}.acl-needs`)).toMatchObject({ status: 'ok', message: expect.stringContaining(`user ${user} may do everything`) });
+        expect(checks.find((c) => c.id === `${role}.acl-needs`)).toMatchObject({
+          status: 'ok',
+          message: expect.stringContaining(`user ${user} may do everything`),
+        });
         expect(checks.find((c) => c.id === `${role}.acl-denies`)).toMatchObject({ status: 'ok' });
       }
       expect(checks.find((c) => c.id === 'flush-commands')).toMatchObject({ status: 'ok' });
       expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
       expect(r.exitCode).toBe(0);
+    }
+  });
+});
+
+describe('rqctl config acl', () => {
+  it('a missing password is exit 2 naming the variable; nothing is written', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rqctl-acl-cli-'));
+    try {
+      const r = await runCli(['config', 'acl'], {
+        cwd,
+        env: { REDIS_ACL_WORKER_PASSWORD: 'w', REDIS_ACL_APP_PASSWORD: 'a', REDIS_ACL_OPERATOR_PASSWORD: 'o' },
+      });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/^error: REDIS_ACL_HEALTHCHECK_PASSWORD is not set: no aclfile was written$/m);
+      expect(() => statSync(join(cwd, 'docker'))).toThrow();
+      const j = await runCli(['config', 'acl', '--topology', 'single', '--json'], { cwd });
+      expect(j.exitCode).toBe(2);
+      expect(JSON.parse(j.stderr).error).toMatchObject({
+        code: 'ACL_PASSWORD_MISSING',
+        details: { missing: ['REDIS_ACL_WORKER_PASSWORD', 'REDIS_ACL_APP_PASSWORD', 'REDIS_ACL_OPERATOR_PASSWORD', 'REDIS_ACL_HEALTHCHECK_PASSWORD'] },
+      });
+      const bad = await runCli(['config', 'acl', '--topology', 'both'], { cwd });
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toMatch(/--topology must be split or single/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the passwords from .env like every setting, and never shows them', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rqctl-acl-cli-'));
+    try {
+      writeFileSync(
+        join(cwd, '.env'),
+        'REDIS_ACL_WORKER_PASSWORD=secret-w\nREDIS_ACL_APP_PASSWORD=secret-a\nREDIS_ACL_OPERATOR_PASSWORD=secret-o\nREDIS_ACL_HEALTHCHECK_PASSWORD=secret-h\n',
+      );
+      const r = await runCli(['config', 'acl', '--json'], { cwd });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json.files.map((f: { path: string; status: string }) => [f.path, f.status])).toEqual([
+        ['docker/users-queue.acl', 'written'],
+        ['docker/users-cache.acl', 'written'],
+      ]);
+      const shown = await runCli(['config', 'show', '--json'], { cwd });
+      expect(shown.json.acl).toMatchObject({ workerPassword: '****', sessionKeys: ['session:*'] });
+      expect(`${r.stdout}${r.stderr}${shown.stdout}`).not.toMatch(/secret-/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 });

@@ -50,7 +50,9 @@ describe('rqctl doctor: ACL checks', () => {
   it('a user too narrow for the queue role fails, naming what it may not do', async () => {
     const { report, byId } = await doctorAs(acl, { REDIS_USERNAME: 'narrow', REDIS_PASSWORD: 'nw' });
     expect(byId['queue.acl-needs'].status).toBe('fail');
-    expect(byId['queue.acl-needs'].message).toMatch(/user narrow may not .*run BullMQ's scripts.*wait for jobs \(BZPOPMIN bull:default:marker\).*update raffles/);
+    expect(byId['queue.acl-needs'].message).toMatch(
+      /user narrow may not .*run BullMQ's scripts.*wait for jobs \(BZPOPMIN bull:default:marker\).*update raffles/,
+    );
     expect(byId['queue.acl-needs'].fix).toMatch(/REDIS_USERNAME/);
     // The session role needs only to connect, which it may.
     expect(byId['session.acl-needs'].status).toBe('ok');

@@ -25,7 +25,9 @@ export function printAclFiles(out: Output, report: AclReport): void {
     for (const f of report.files)
       out.line(`${f.status === 'written' ? out.c.green('wrote    ') : out.c.dim('unchanged')} ${f.path} (mode 0600): ${f.users.join(', ')}`);
   });
-  out.info('the files hold SHA-256 hashes of the passwords, never the passwords; keep them out of git (`rqctl config generate --acl` adds docker/*.acl to .gitignore)');
+  out.info(
+    'the files hold SHA-256 hashes of the passwords, never the passwords; keep them out of git (`rqctl config generate --acl` adds docker/*.acl to .gitignore)',
+  );
 }
 
 export type ValidateFormat = 'table' | 'json' | 'sarif';

@@ -41,10 +41,15 @@ export const SERVERS_OF_TOPOLOGY: Readonly<Record<'split' | 'single', AclServer[
 function checkedPasswords(settings: AclSettings): Record<AclUserName, string> {
   const missing = ACL_USERS.filter((u) => !settings.passwords[u]).map((u) => PASSWORD_VARIABLES[u]);
   if (missing.length)
-    throw new RqctlError('ACL_PASSWORD_MISSING', ExitCode.usage, `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: no aclfile was written`, {
-      hint: 'set one password per ACL user in the environment or the .env file (e.g. `openssl rand -base64 32`); the files keep only their SHA-256 hashes',
-      details: { missing },
-    });
+    throw new RqctlError(
+      'ACL_PASSWORD_MISSING',
+      ExitCode.usage,
+      `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: no aclfile was written`,
+      {
+        hint: 'set one password per ACL user in the environment or the .env file (e.g. `openssl rand -base64 32`); the files keep only their SHA-256 hashes',
+        details: { missing },
+      },
+    );
   const { queuePrefix, cachePrefix, sessionKeys } = settings.scope;
   const bad = [
     ...(UNSAFE_PATTERN.test(queuePrefix) ? [`QUEUE_PREFIX "${queuePrefix}"`] : []),

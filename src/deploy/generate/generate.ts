@@ -167,6 +167,9 @@ function ignoreLine(dir: string, line: string): 'written' | 'unchanged' {
   const path = join(dir, '.gitignore');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
   if (text.split(/\r?\n/).some((l) => l.trim() === line)) return 'unchanged';
-  appendFileSync(path, `${text && !text.endsWith('\n') ? '\n' : ''}# ACL users' password hashes, written by \`rqctl config acl\` and \`rqctl deploy\`\n${line}\n`);
+  appendFileSync(
+    path,
+    `${text && !text.endsWith('\n') ? '\n' : ''}# ACL users' password hashes, written by \`rqctl config acl\` and \`rqctl deploy\`\n${line}\n`,
+  );
   return 'written';
 }

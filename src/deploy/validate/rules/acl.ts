@@ -88,7 +88,13 @@ export const aclFileInvalid: Rule = {
     const out: RuleHit[] = [];
     for (const input of aclFilesOf(stack))
       for (const p of input.parsed?.problems ?? [])
-        out.push(hit(at(input, p.line), `${input.file}:${p.line}: ${p.message}: Redis refuses the whole file and does not start`, 'fix the line; aclfiles have no comments'));
+        out.push(
+          hit(
+            at(input, p.line),
+            `${input.file}:${p.line}: ${p.message}: Redis refuses the whole file and does not start`,
+            'fix the line; aclfiles have no comments',
+          ),
+        );
     return out;
   },
 };
@@ -131,7 +137,11 @@ export const aclDefaultOn: Rule = {
       const d = usersOf(input).find((u) => u.name === 'default');
       if (!d)
         out.push(
-          hit(at(input, 1), `${input.file} has no \`user default\` line: Redis keeps the default user on, with no password and every right (requirepass is ignored)`, fix),
+          hit(
+            at(input, 1),
+            `${input.file} has no \`user default\` line: Redis keeps the default user on, with no password and every right (requirepass is ignored)`,
+            fix,
+          ),
         );
       else if (summarizeRules(d.rules).on) out.push(hit(at(input, d.line, 'default'), `${input.file} leaves the default user on`, fix));
     }
@@ -150,7 +160,13 @@ export const aclNopass: Rule = {
       for (const u of usersOf(input)) {
         const s = summarizeRules(u.rules);
         if (s.on && s.nopass)
-          out.push(hit(at(input, u.line, u.name), `user ${u.name} in ${input.file} has nopass: anyone who names it logs in`, 'give it a password (`#<sha256>` or `>…`), or turn it off'));
+          out.push(
+            hit(
+              at(input, u.line, u.name),
+              `user ${u.name} in ${input.file} has nopass: anyone who names it logs in`,
+              'give it a password (`#<sha256>` or `>…`), or turn it off',
+            ),
+          );
       }
     return out;
   },
