@@ -22,7 +22,9 @@ export const aclChecks: CheckGroup = async (ctx) => {
 type Asked = { probe: AclProbe; reply: string };
 
 async function dryRun(client: RedisClient, user: string, probes: AclProbe[]): Promise<Asked[] | string> {
-  const replies = await Promise.all(probes.map((p) => client.call('ACL', 'DRYRUN', user, ...p.args).then(String, (e: Error) => e)));
+  // A command renamed away is an error reply ("ERR Command 'flushall' not found"): an answer, not a failure to ask.
+  const answer = (e: Error) => (dryRunVerdict(e.message) === 'missing' ? e.message : e);
+  const replies = await Promise.all(probes.map((p) => client.call('ACL', 'DRYRUN', user, ...p.args).then(String, answer)));
   const refused = replies.find((r): r is Error => r instanceof Error);
   // The user may not run ACL DRYRUN itself (or the server lacks it): nothing was learnt.
   if (refused) return refused.message.split('\n')[0];

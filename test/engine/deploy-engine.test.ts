@@ -254,7 +254,8 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     const r = await runCli(['deploy', ...aclFiles.flatMap((f) => ['-f', f]), '-p', `${PROJECT}-acl`, '--timeout', '150s', '--json'], {
       cwd: aclDir,
       env: { DOCKER_HOST: engine.host, ...aclEnv },
-      timeoutMs: 300_000,
+      // The image is built again when this test runs alone (a busy machine: minutes).
+      timeoutMs: 480_000,
     });
     if (r.exitCode !== 0 || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-4000)}\n${r.stdout.slice(-4000)}`);
     expect(r.exitCode).toBe(0);
@@ -335,5 +336,5 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
       timeoutMs: 90_000,
     });
     expect(fresh.exitCode, fresh.stderr).toBe(0);
-  }, 420_000);
+  }, 900_000);
 });

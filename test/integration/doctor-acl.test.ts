@@ -16,6 +16,7 @@ import { RedisServer } from '../helpers/redis-server.js';
 let dir: string;
 let acl: RedisServer;
 let open: RedisServer;
+let renamed: RedisServer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rqctl-doctor-acl-'));
@@ -30,13 +31,14 @@ beforeAll(async () => {
     ].join('\n') + '\n',
     { mode: 0o600 },
   );
-  [acl, open] = await Promise.all([
+  [acl, open, renamed] = await Promise.all([
     RedisServer.start({ username: 'operator', password: 'op', args: ['--aclfile', join(dir, 'users.acl')] }),
     RedisServer.start({ password: 'one-for-all' }),
+    RedisServer.start({ password: 'one-for-all', args: ['--rename-command', 'FLUSHALL', '', '--rename-command', 'FLUSHDB', ''] }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([acl?.stop(), open?.stop()]);
+  await Promise.all([acl?.stop(), open?.stop(), renamed?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -68,6 +70,11 @@ describe('rqctl doctor: ACL checks', () => {
       expect(byId[`${role}.acl-denies`].fix).toMatch(/config generate --acl/);
     }
     expect(report.exitCode).toBe(0);
+  });
+
+  it('a command renamed away counts as denied: FLUSHALL is not named', async () => {
+    const { byId } = await doctorAs(renamed, { REDIS_PASSWORD: 'one-for-all' });
+    expect(byId['queue.acl-denies']).toMatchObject({ status: 'warn', message: expect.stringMatching(/may run KEYS, CONFIG SET:/) });
   });
 
   it('a user that may not ask ACL DRYRUN is not checked, and says so', async () => {

@@ -44,7 +44,7 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     if (!kind)
       throw usageError(
         `${p}: cannot tell what kind of file this is${/sentinel/i.test(p) ? ' (Sentinel configurations are not checked)' : ''}`,
-        'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name',
+        'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name; aclfiles end in .acl',
       );
     inputs.push({ file: displayName(absPath, cwd), absPath, kind, text });
   }
