@@ -330,7 +330,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     });
     const stale = await runCli(['dispatch', 'UpdateRaffleStatuses', '--json'], { env: appEnv(pw.app) });
     expect(stale.exitCode).toBe(3);
-    expect(stale.stderr).toMatch(/refused the password for user "app"/);
+    expect(JSON.parse(stale.stderr).error).toMatchObject({ code: 'REDIS_AUTH', message: expect.stringContaining('refused the password for user "app"') });
     const fresh = await runCli(['dispatch', 'UpdateRaffleStatuses', '--wait', '--timeout', '60s', '--json'], {
       env: appEnv(rotated.REDIS_ACL_APP_PASSWORD),
       timeoutMs: 90_000,
