@@ -140,7 +140,13 @@ describe('rqctl config validate', () => {
       'services:\n  redis:\n    image: redis:7\n    command: ["redis-server", "--requirepass", "${REDIS_PASSWORD}"]\n',
     );
     const noAuth = (r: any) => r.json.findings.some((f: any) => f.rule === 'redis-no-auth');
+    // Unset here is unknown, not empty (docs/validate.md, "What is not checked"): not asserted, said in an info.
+    const unset = await runCli(['config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir });
+    expect(noAuth(unset)).toBe(false);
+    expect(unset.json.findings.filter((f: any) => f.rule === 'not-checked').map((f: any) => f.message)).toEqual([expect.stringContaining('REDIS_PASSWORD')]);
+    writeFileSync(join(dir, 'p/.env'), 'REDIS_PASSWORD=\n');
     expect(noAuth(await runCli(['config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir }))).toBe(true);
+    rmSync(join(dir, 'p/.env'));
     expect(noAuth(await runCli(['config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir, env: { REDIS_PASSWORD: 'from-env' } }))).toBe(false);
     writeFileSync(join(dir, 'prod.env'), 'REDIS_PASSWORD=from-env-file\n');
     expect(noAuth(await runCli(['--env-file', 'prod.env', 'config', 'validate', '--json', 'p/docker-compose.yml'], { cwd: dir }))).toBe(false);

@@ -48,12 +48,21 @@ function version(): string {
 /** Findings grouped by file: line, severity, rule, message and path, then the fix. */
 function printFindings(out: Output, { findings, summary, files }: ValidateResult): void {
   const sev = (s: Finding['severity']) => (s === 'error' ? out.c.red('error  ') : s === 'warning' ? out.c.yellow('warning') : out.c.cyan('info   '));
+  // One pass to group, one to measure, one to print: linear in the number of findings.
   const byFile = new Map<string, Finding[]>();
-  for (const f of findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
+  for (const f of findings) {
+    const list = byFile.get(f.file);
+    if (list) list.push(f);
+    else byFile.set(f.file, [f]);
+  }
   for (const [file, list] of byFile) {
     out.line(out.c.bold(file));
-    const lw = Math.max(...list.map((f) => String(f.line).length));
-    const rw = Math.max(...list.map((f) => f.rule.length));
+    let lw = 1;
+    let rw = 1;
+    for (const f of list) {
+      lw = Math.max(lw, String(f.line).length);
+      rw = Math.max(rw, f.rule.length);
+    }
     for (const f of list) {
       out.line(`  ${String(f.line).padStart(lw)}  ${sev(f.severity)}  ${f.rule.padEnd(rw)}  ${f.message}${f.path ? out.c.dim(`  [${f.path}]`) : ''}`);
       out.line(`  ${' '.repeat(lw)}  ${' '.repeat(7)}  ${' '.repeat(rw)}  ${out.c.dim(`fix: ${f.fix}`)}`);

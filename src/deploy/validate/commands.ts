@@ -5,7 +5,7 @@ import { timeoutSeconds } from './units.js';
  * What a program or container runs, as far as the rules care: an rqctl or artisan queue worker (with
  * its job timeout), a scheduler, supervisord, a Redis server, or something else.
  */
-export type ProgramKind = 'rqctl-worker' | 'rqctl-scheduler' | 'artisan-worker' | 'artisan-scheduler' | 'supervisord' | 'other';
+export type ProgramKind = 'rqctl-worker' | 'rqctl-scheduler' | 'artisan-worker' | 'artisan-scheduler' | 'queue-worker' | 'supervisord' | 'other';
 
 export interface ProgramInfo {
   kind: ProgramKind;
@@ -18,6 +18,37 @@ export interface ProgramInfo {
   configFile?: string;
   /** Every simple command's words (for a `sh -c` script, each command of the script). */
   commands: string[][];
+  /** For a queue-worker: which tool (Sidekiq, Celery, RQ, BullMQ…). */
+  tool?: string;
+}
+
+const NODE_RUNNERS = new Set(['node', 'nodejs', 'npm', 'npx', 'yarn', 'pnpm', 'bun', 'ts-node', 'tsx', 'pm2-runtime']);
+const PYTHONS = /^python[0-9.]*$/;
+
+/**
+ * A queue consumer of another ecosystem (docs/validate.md, "Workers"): Sidekiq, Celery, RQ, BullMQ (a
+ * Node script or npm script named for a worker or queue), Symfony Messenger, Resque, delayed_job,
+ * GoodJob, Django-Q. Returns the tool's name, or undefined.
+ */
+function otherQueueWorker(words: string[], i: number): string | undefined {
+  const prog = programName(words[i]);
+  const rest = words.slice(i + 1);
+  if (prog === 'sidekiq' || prog === 'sidekiqswarm') return 'Sidekiq';
+  if (prog === 'celery' && rest.includes('worker')) return 'Celery';
+  if (prog === 'rqworker' || (prog === 'rq' && rest[0] === 'worker')) return 'RQ';
+  if (prog === 'good_job' && rest[0] === 'start') return 'GoodJob';
+  if (PYTHONS.test(prog)) {
+    if (rest[0] === '-m' && rest[1] === 'celery' && rest.includes('worker')) return 'Celery';
+    if (rest[0] === '-m' && rest[1] === 'rq.cli' && rest.includes('worker')) return 'RQ';
+    const manage = rest.findIndex((w) => programName(w) === 'manage.py');
+    if (manage >= 0 && ['rqworker', 'qcluster', 'celery', 'celeryd', 'run_huey'].includes(rest[manage + 1] ?? '')) return 'a Django queue';
+  }
+  if (programName(words[i]) === 'manage.py' && ['rqworker', 'qcluster', 'run_huey'].includes(rest[0] ?? '')) return 'a Django queue';
+  if ((prog === 'php' || prog === 'console') && words.some((w) => w === 'messenger:consume')) return 'Symfony Messenger';
+  if (prog === 'rake' && rest.some((w) => /^(resque|jobs|solid_queue):(work|start)$/.test(w))) return 'a Ruby queue';
+  if (NODE_RUNNERS.has(prog) && rest.some((w) => /(^|[/:._-])(workers?|queues?|consumers?|bull(mq)?)([/:._-]|$)/i.test(w) && !w.startsWith('-')))
+    return 'BullMQ';
+  return undefined;
 }
 
 /** rqctl worker's default job timeout (docs/jobs.md, docs/worker.md) and artisan queue:work's. */
@@ -86,6 +117,12 @@ export function classifyArgv(argv: string[]): ProgramInfo {
       }
     }
   }
+  // Other ecosystems' consumers only when no rqctl, artisan or supervisord word came first (`node rqctl.js worker`).
+  for (const words of commands)
+    for (let i = 0; i < words.length; i++) {
+      const tool = otherQueueWorker(words, i);
+      if (tool) return { kind: 'queue-worker', tool, commands };
+    }
   return { kind: 'other', commands };
 }
 
@@ -98,4 +135,6 @@ export function classifyCommandLine(line: string): ProgramInfo {
 }
 
 export const isWorkerKind = (k: ProgramKind) => k === 'rqctl-worker' || k === 'artisan-worker';
-export const isQueueProgram = (k: ProgramKind) => k !== 'other' && k !== 'supervisord';
+export const isQueueProgram = (k: ProgramKind) => k !== 'other' && k !== 'supervisord' && k !== 'queue-worker';
+/** A queue consumer of any ecosystem (rqctl, Laravel, or another tool). */
+export const isAnyWorker = (k: ProgramKind) => isWorkerKind(k) || k === 'queue-worker';

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { readSafely } from './read-safe.js';
+import type { DockerfileInfo } from './dockerfile.js';
 import { formatPath, scalarString, type MapNode, type ParsedYaml, type TreeNode } from './yaml-tree.js';
 import { splitWords, ShellSyntaxError } from './shell-words.js';
 import { composeSeconds, dockerBytes } from './units.js';
@@ -14,6 +15,8 @@ export interface Word {
   /** `services.redis.command[2]` (list form) or `services.redis.command` (string form). */
   path: string;
   interp?: Interpolated;
+  /** Why the value is not known here (an unset variable): empty text stands in for it. */
+  unknown?: string;
 }
 
 export interface Argv {
@@ -31,6 +34,15 @@ export interface EnvValue {
   interp?: Interpolated;
   /** Came from an env_file, not the compose file itself. */
   fromEnvFile?: string;
+  /** Why the value is not known here (an unset variable, a variable passed through from the deploy shell). */
+  unknown?: string;
+}
+
+/** A value compose reads with its place: `container_name`, a replica count, a service named by another. */
+export interface Placed<T> {
+  value: T;
+  line: number;
+  path: string;
 }
 
 export interface PortSpec {
@@ -75,6 +87,20 @@ export interface ComposeService {
   build?: { context: string; dockerfile: string };
   /** Compose `configs:` mounted into the service: target path → source file. */
   configFiles: { target: string; source: string; line: number; path: string }[];
+  /**
+   * Set when an env_file could not be read here (missing, outside the project, too large): the
+   * container's environment may hold variables validate does not see.
+   */
+  envUnknown?: string;
+  containerName?: Placed<string>;
+  /** `deploy.replicas` or `scale`. */
+  replicas?: Placed<number>;
+  /** Services this one names: depends_on, links, volumes_from, network_mode: service:x. */
+  references: (Placed<string> & { via: string })[];
+  /** `extends:` another service (maybe in another file): what it inherits is not seen. */
+  extendsOther: boolean;
+  /** Its build's Dockerfile, when validate could read it (set by the model, read-safe.ts). */
+  dockerfile?: DockerfileInfo;
 }
 
 export interface ComposeFile {
@@ -82,7 +108,16 @@ export interface ComposeFile {
   /** Absolute path, to resolve relative sources. */
   absPath: string;
   services: ComposeService[];
-  problems: { line: number; path: string; message: string; kind: 'argv' | 'env-file' }[];
+  problems: { line: number; path: string; message: string; kind: 'argv' | 'env-file' | 'not-read' }[];
+  /** A top-level `include:`: services may come from other files. */
+  includesOthers: boolean;
+}
+
+/** Why a value built from these variables is not known here, or undefined when it is. */
+export function unknownFrom(interp: Interpolated | undefined): string | undefined {
+  const names = [...new Set(interp?.unset ?? [])];
+  if (!names.length) return undefined;
+  return `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not set here`;
 }
 
 function entriesOf(node: TreeNode | undefined): [string, TreeNode][] {
@@ -101,6 +136,7 @@ function argvOf(node: TreeNode | undefined, path: string[], problems: ComposeFil
         value: it.kind === 'scalar' && it.value !== null ? String(it.value) : '',
         raw: it.kind === 'scalar' ? it.raw : undefined,
         interp: it.kind === 'scalar' ? it.interp : undefined,
+        unknown: it.kind === 'scalar' ? unknownFrom(it.interp) : undefined,
         line: it.line,
         path: formatPath([...path, String(i)]),
       })),
@@ -121,7 +157,14 @@ function argvOf(node: TreeNode | undefined, path: string[], problems: ComposeFil
         words: rawWords.map((w) => {
           const rawWord = w.replace(/\u0001(\d+)\u0001/g, (_m, i: string) => refs[Number(i)]);
           const interp = node.raw === undefined ? undefined : interpolate(rawWord, env);
-          return { value: interp ? interp.value : rawWord, raw: node.raw === undefined ? undefined : rawWord, interp, line: node.line, path: p };
+          return {
+            value: interp ? interp.value : rawWord,
+            raw: node.raw === undefined ? undefined : rawWord,
+            interp,
+            unknown: unknownFrom(interp),
+            line: node.line,
+            path: p,
+          };
         }),
       };
     } catch (e) {
@@ -140,12 +183,15 @@ interface ReadContext {
   problems: ComposeFile['problems'];
   /** Top-level `configs:` with a file: name → source path. */
   topConfigs: Map<string, string>;
+  /** Folders files the compose file names may be read from (read-safe.ts). */
+  roots: string[];
 }
 
-export function readComposeModel(parsed: ParsedYaml, file: string, absPath: string, env: Record<string, string | undefined>): ComposeFile {
-  const result: ComposeFile = { file, absPath, services: [], problems: [] };
+export function readComposeModel(parsed: ParsedYaml, file: string, absPath: string, env: Record<string, string | undefined>, roots: string[]): ComposeFile {
+  const result: ComposeFile = { file, absPath, services: [], problems: [], includesOthers: false };
   const root = parsed.root;
   if (!root || root.kind !== 'map') return result;
+  result.includesOthers = root.entries.has('include');
   const topConfigs = new Map<string, string>();
   for (const [name, cfg] of entriesOf(root.entries.get('configs'))) {
     const f = cfg.kind === 'map' ? scalarString(cfg.entries.get('file')) : undefined;
@@ -153,7 +199,7 @@ export function readComposeModel(parsed: ParsedYaml, file: string, absPath: stri
   }
   const services = root.entries.get('services');
   if (!services || services.kind !== 'map') return result;
-  const ctx: ReadContext = { file, absPath, env, problems: result.problems, topConfigs };
+  const ctx: ReadContext = { file, absPath, env, problems: result.problems, topConfigs, roots };
   for (const [name, node] of services.entries) {
     if (node.kind !== 'map') continue;
     result.services.push(readService(name, node, services.keyLines.get(name) ?? node.line, ctx));
@@ -189,6 +235,8 @@ function readService(name: string, node: MapNode, line: number, ctx: ReadContext
     networkMode: scalarString(node.entries.get('network_mode')),
     hostnames: [name],
     configFiles: [],
+    references: [],
+    extendsOther: node.entries.has('extends'),
   };
   readHostnames(svc, node);
   readEnvFiles(svc, node, ctx);
@@ -200,6 +248,7 @@ function readService(name: string, node: MapNode, line: number, ctx: ReadContext
   readHardening(svc, node);
   readHealthcheck(svc, node, ctx);
   readBuild(svc, node);
+  readConsistency(svc, node);
   return svc;
 }
 
@@ -215,7 +264,7 @@ function readHostnames(svc: ComposeService, node: MapNode): void {
   }
 }
 
-/** env_file first, environment over it (as compose does). */
+/** env_file first, environment over it (as compose does); only files validate may read (read-safe.ts). */
 function readEnvFiles(svc: ComposeService, node: MapNode, ctx: ReadContext): void {
   const envFiles = node.entries.get('env_file');
   const envFileItems = envFiles?.kind === 'seq' ? envFiles.items : envFiles ? [envFiles] : [];
@@ -223,14 +272,19 @@ function readEnvFiles(svc: ComposeService, node: MapNode, ctx: ReadContext): voi
     const f = item.kind === 'map' ? scalarString(item.entries.get('path')) : scalarString(item);
     const required = item.kind === 'map' ? scalarString(item.entries.get('required')) !== 'false' : true;
     if (!f) return;
-    const abs = resolve(dirname(ctx.absPath), f);
     const where = { line: item.line, path: servicePath(svc.name, 'env_file', ...(envFiles?.kind === 'seq' ? [i] : [])) };
-    if (!existsSync(abs)) {
-      if (required) ctx.problems.push({ ...where, message: `env_file ${f} does not exist: compose refuses to start the stack without it`, kind: 'env-file' });
+    const read = readSafely(resolve(dirname(ctx.absPath), f), `env_file ${f}`, ctx.roots);
+    if (!read.ok) {
+      if (read.refusal === 'missing') {
+        if (required) ctx.problems.push({ ...where, message: `env_file ${f} does not exist: compose refuses to start the stack without it`, kind: 'env-file' });
+        if (required) svc.envUnknown = `its env_file ${f} does not exist here`;
+      } else {
+        ctx.problems.push({ ...where, message: read.reason, kind: 'not-read' });
+        svc.envUnknown = `its env_file ${f} was not read`;
+      }
       return;
     }
-    for (const [k, v] of Object.entries(parseEnv(readFileSync(abs, 'utf8'))))
-      svc.environment.set(k, { value: v, line: where.line, path: where.path, fromEnvFile: f });
+    for (const [k, v] of Object.entries(parseEnv(read.text))) svc.environment.set(k, { value: v, line: where.line, path: where.path, fromEnvFile: f });
   });
 }
 
@@ -239,10 +293,12 @@ function readEnvironment(svc: ComposeService, node: MapNode, ctx: ReadContext): 
   if (envNode?.kind === 'map') {
     for (const [k, v] of envNode.entries) {
       const s = v.kind === 'scalar' ? v : undefined;
+      const passed = !s || s.value === null;
       svc.environment.set(k, {
-        value: s && s.value !== null ? String(s.value) : ctx.env[k],
+        value: !passed ? String(s.value) : ctx.env[k],
         raw: s?.raw,
         interp: s?.interp,
+        unknown: passed ? passedThrough(k, ctx) : unknownFrom(s?.interp),
         line: envNode.keyLines.get(k) ?? v.line,
         path: servicePath(svc.name, 'environment', k),
       });
@@ -258,11 +314,17 @@ function readEnvironment(svc: ComposeService, node: MapNode, ctx: ReadContext): 
         value: eq < 0 ? ctx.env[k] : text.slice(eq + 1),
         raw: it.raw !== undefined && rawEq >= 0 ? it.raw.slice(rawEq + 1) : undefined,
         interp: it.interp,
+        unknown: eq < 0 ? passedThrough(k, ctx) : unknownFrom(it.interp),
         line: it.line,
         path: servicePath(svc.name, 'environment', i),
       });
     });
   }
+}
+
+/** `environment: [KEY]` / `KEY:` with no value passes KEY from the shell that runs compose. */
+function passedThrough(k: string, ctx: ReadContext): string | undefined {
+  return ctx.env[k] === undefined ? `${k} is passed through from the shell that runs compose, and is not set here` : undefined;
 }
 
 function readPorts(svc: ComposeService, node: MapNode): void {
@@ -367,6 +429,45 @@ function readBuild(svc: ComposeService, node: MapNode): void {
   const context = build.kind === 'map' ? (scalarString(build.entries.get('context')) ?? '.') : (scalarString(build) ?? '.');
   const dockerfile = build.kind === 'map' ? (scalarString(build.entries.get('dockerfile')) ?? 'Dockerfile') : 'Dockerfile';
   svc.build = { context, dockerfile };
+}
+
+/** What compose's own consistency checks look at: container_name, replicas, and the services this one names. */
+function readConsistency(svc: ComposeService, node: MapNode): void {
+  const cn = node.entries.get('container_name');
+  if (scalarString(cn)) svc.containerName = { value: scalarString(cn)!, line: cn!.line, path: servicePath(svc.name, 'container_name') };
+  const replicas = resolveNode(node, ['deploy', 'replicas']);
+  const scale = node.entries.get('scale');
+  const count = replicas ?? scale;
+  const n = Number(scalarString(count));
+  if (count && Number.isInteger(n))
+    svc.replicas = { value: n, line: count.line, path: servicePath(svc.name, ...(replicas ? ['deploy', 'replicas'] : ['scale'])) };
+  const dependsOn = node.entries.get('depends_on');
+  if (dependsOn?.kind === 'seq')
+    dependsOn.items.forEach((it, i) => {
+      if (scalarString(it)) svc.references.push({ value: scalarString(it)!, line: it.line, path: servicePath(svc.name, 'depends_on', i), via: 'depends_on' });
+    });
+  else if (dependsOn?.kind === 'map')
+    for (const [name, v] of dependsOn.entries) {
+      // `required: false` lets compose start without that service.
+      if (v.kind === 'map' && scalarString(v.entries.get('required')) === 'false') continue;
+      svc.references.push({ value: name, line: dependsOn.keyLines.get(name) ?? v.line, path: servicePath(svc.name, 'depends_on', name), via: 'depends_on' });
+    }
+  const links = node.entries.get('links');
+  if (links?.kind === 'seq')
+    links.items.forEach((it, i) => {
+      const name = scalarString(it)?.split(':')[0];
+      if (name) svc.references.push({ value: name, line: it.line, path: servicePath(svc.name, 'links', i), via: 'links' });
+    });
+  const volumesFrom = node.entries.get('volumes_from');
+  if (volumesFrom?.kind === 'seq')
+    volumesFrom.items.forEach((it, i) => {
+      const text = scalarString(it);
+      // `container:name` names a container, not a service.
+      if (text && !text.startsWith('container:'))
+        svc.references.push({ value: text.split(':')[0], line: it.line, path: servicePath(svc.name, 'volumes_from', i), via: 'volumes_from' });
+    });
+  const nm = /^service:(.+)$/.exec(svc.networkMode ?? '');
+  if (nm) svc.references.push({ value: nm[1], line: node.entries.get('network_mode')!.line, path: servicePath(svc.name, 'network_mode'), via: 'network_mode' });
 }
 
 function resolveNode(node: TreeNode, path: string[]): TreeNode | undefined {

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from '../../errors.js';
 import { RULES } from './rules/index.js';
 import { toFinding } from './rules/types.js';
 import { buildStack, displayName, kindOf, type FileKind, type InputFile } from './model.js';
-import { summarize, type Finding, type Summary } from './finding.js';
+import { summarize, type Diagnostic, type Finding, type Summary } from './finding.js';
+import { readSafely } from './read-safe.js';
 
 export interface ValidateOptions {
   /** Relative paths resolve here; findings name files relative to it. Default: process.cwd(). */
@@ -29,17 +30,24 @@ const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 export async function validateFiles(paths: string[], options: ValidateOptions = {}): Promise<ValidateResult> {
   const cwd = options.cwd ?? process.cwd();
   const inputs: InputFile[] = [];
+  const tooLarge: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
     const absPath = resolve(cwd, p);
     if (seen.has(absPath)) continue;
     seen.add(absPath);
-    if (!existsSync(absPath) || !statSync(absPath).isFile())
+    // Named files may lie anywhere, but are read only as regular files of at most 1 MiB (read-safe.ts).
+    const read = readSafely(absPath, p);
+    if (!read.ok && read.refusal === 'too-large') {
+      tooLarge.push({ rule: 'file-too-large', file: displayName(absPath, cwd), line: 1, path: '', message: read.reason });
+      continue;
+    }
+    if (!read.ok)
       throw usageError(
-        `${p}: no such file`,
+        read.refusal === 'missing' ? `${p}: no such file` : `${p}: ${read.reason}`,
         'name compose, supervisord and redis.conf files, or run `rqctl config validate` without arguments in the project folder',
       );
-    const text = readFileSync(absPath, 'utf8');
+    const text = read.text;
     const kind = kindOf(absPath, text);
     if (!kind)
       throw usageError(
@@ -49,11 +57,13 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     inputs.push({ file: displayName(absPath, cwd), absPath, kind, text });
   }
   const stack = buildStack(inputs, { cwd, env: options.env ?? {} });
+  stack.diagnostics.push(...tooLarge);
   const findings: Finding[] = [];
   const keys = new Set<string>();
+  const mask = masker(stack.secrets);
   for (const rule of RULES) {
     for (const h of rule.check(stack)) {
-      const f = toFinding(rule, h);
+      const f = mask(toFinding(rule, h));
       const key = `${f.rule}\u0000${f.file}\u0000${f.line}\u0000${f.message}`;
       if (keys.has(key)) continue;
       keys.add(key);
@@ -69,6 +79,18 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity],
   );
   return { findings, summary: summarize(findings), files: inputs.map((f) => ({ file: f.file, kind: f.kind })) };
+}
+
+/**
+ * Replaces every secret value (stack.secrets: passwords, values of secret-looking variables) in a
+ * finding's texts by ****, so no output (text, JSON, SARIF uploaded by CI) carries one.
+ */
+function masker(secrets: Set<string>): (f: Finding) => Finding {
+  if (!secrets.size) return (f) => f;
+  const escaped = [...secrets].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(escaped.join('|'), 'g');
+  const clean = (t: string) => t.replace(re, '****');
+  return (f) => ({ ...f, message: clean(f.message), fix: clean(f.fix), path: clean(f.path) });
 }
 
 /**

@@ -26,6 +26,11 @@ export interface Interpolated {
   missingRequired: { name: string; message: string }[];
   /** Syntax errors ("invalid interpolation format"). */
   errors: string[];
+  /**
+   * Variables referenced without a default (`$VAR`, `${VAR}`) that are not set here: the value is not
+   * known (empty text stands in for it), which is not the same as empty.
+   */
+  unset: string[];
 }
 
 const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
@@ -79,7 +84,7 @@ function matchBrace(s: string, open: number): number {
 }
 
 export function interpolate(raw: string, env: Record<string, string | undefined>): Interpolated {
-  const result: Interpolated = { value: '', uses: [], missingRequired: [], errors: [] };
+  const result: Interpolated = { value: '', uses: [], missingRequired: [], errors: [], unset: [] };
   let i = 0;
   while (i < raw.length) {
     const c = raw[i];
@@ -115,6 +120,7 @@ export function interpolate(raw: string, env: Record<string, string | undefined>
     const name = m[0];
     const value = env[name];
     result.uses.push({ name, set: value !== undefined, required: false, defaultUsed: false });
+    if (value === undefined) result.unset.push(name);
     result.value += value ?? '';
     i += 1 + name.length;
   }
@@ -146,10 +152,12 @@ function braced(inner: string, whole: string, env: Record<string, string | undef
     result.uses.push(...r.uses);
     result.missingRequired.push(...r.missingRequired);
     result.errors.push(...r.errors);
+    result.unset.push(...r.unset);
     return r.value;
   };
   switch (op) {
     case undefined:
+      if (value === undefined) result.unset.push(name);
       result.value += value ?? '';
       return;
     case ':-':

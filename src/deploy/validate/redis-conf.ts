@@ -1,4 +1,5 @@
-import { COMMANDS, DIRECTIVES } from './redis-directives.js';
+import { COMMANDS, type DirectiveSpec } from './redis-directives.js';
+import { judgeDirectiveName, specOf, UNKNOWN_VERSION, type ServerVersion } from './redis-versions.js';
 
 /**
  * redis.conf, read the way redis-server 7.0 reads it (config.c): one directive per line, words split by
@@ -13,6 +14,11 @@ export interface RedisArg {
   /** The text before compose interpolation, when it came from a compose file. */
   raw?: string;
   line?: number;
+  /**
+   * Why the value is not known here (an unset `${VAR}`, an env_file that was not read): the value is
+   * then empty text, and rules must not judge it as empty.
+   */
+  unknown?: string;
 }
 
 export interface RedisDirective {
@@ -29,6 +35,35 @@ export interface RedisConfProblem {
   line: number;
   path: string;
   message: string;
+  /** `warning`: refused by some versions only, and the server's version is not known exactly. */
+  severity?: 'warning';
+}
+
+/** Directives whose value is a secret: their lines are never quoted in a finding. */
+const SECRET_DIRECTIVES = new Set(['requirepass', 'masterauth', 'primaryauth', 'tls-key-file-pass', 'tls-client-key-file-pass']);
+
+/** A directive name as a finding may show it: only when it looks like one (a stray line may hold anything, e.g. a password). */
+export function shownName(name: string): string {
+  return /^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(name) ? name : '(not a directive name)';
+}
+
+/** A redis.conf line (or flag) as a finding may quote it: secret values become ***. */
+export function shownLine(name: string, args: readonly { value: string; quoted?: boolean }[]): string {
+  const safe = shownName(name);
+  if (safe !== name) return '(a line that is not a directive, not shown)';
+  const secret = SECRET_DIRECTIVES.has(name.toLowerCase());
+  const words = args.map((a) => {
+    if (secret || (name.toLowerCase() === 'user' && /^[<>#!]/.test(a.value))) return '***';
+    return a.quoted || a.value === '' || /\s/.test(a.value) ? JSON.stringify(a.value) : a.value;
+  });
+  return [name, ...words].join(' ');
+}
+
+/** The first word of a line that could not be split, shown only when it is a directive name; the rest never. */
+function shownUnsplit(text: string): string {
+  const first = text.split(/\s+/)[0];
+  const safe = shownName(first);
+  return safe === first ? `${first}${text.length > first.length ? ' …' : ''}` : '(a line that is not a directive, not shown)';
 }
 
 export class SplitError extends Error {}
@@ -84,8 +119,12 @@ export function splitArgs(line: string): RedisArg[] {
   }
 }
 
-/** Parses a redis.conf file into directives (in order) and the lines redis-server would refuse. */
-export function parseRedisConf(source: string, file: string): { directives: RedisDirective[]; problems: RedisConfProblem[] } {
+/** Parses a redis.conf file into directives (in order) and the lines redis-server would refuse (or, by version, might). */
+export function parseRedisConf(
+  source: string,
+  file: string,
+  version: ServerVersion = UNKNOWN_VERSION,
+): { directives: RedisDirective[]; problems: RedisConfProblem[] } {
   const directives: RedisDirective[] = [];
   const problems: RedisConfProblem[] = [];
   source.split('\n').forEach((rawLine, idx) => {
@@ -96,33 +135,40 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
     try {
       words = splitArgs(text);
     } catch (e) {
+      const first = text.split(/\s+/)[0].toLowerCase();
       problems.push({
         line,
-        path: text.split(/\s+/)[0].toLowerCase(),
-        message: `line ${line} "${text}": ${(e as Error).message}; redis-server refuses to start ("Unbalanced quotes in configuration line")`,
+        path: shownName(first),
+        message: `line ${line} "${shownUnsplit(text)}": ${(e as Error).message}; redis-server refuses to start ("Unbalanced quotes in configuration line")`,
       });
       return;
     }
     if (!words.length) return;
     const name = words[0].value.toLowerCase();
     const args = words.slice(1).map((a) => ({ ...a, line }));
-    const d: RedisDirective = { name, args, file, line, path: name, source: 'conf' };
+    const d: RedisDirective = { name, args, file, line, path: shownName(name), source: 'conf' };
+    const shown = shownLine(words[0].value, args);
     // `#<64 hex>` is an ACL password hash in a `user` line, not a comment.
     const comment = args.findIndex((a) => !a.quoted && a.value.startsWith('#') && !(name === 'user' && /^#[0-9a-fA-F]{64}$/.test(a.value)));
     if (comment >= 0) {
+      const tail =
+        SECRET_DIRECTIVES.has(name) || name === 'user'
+          ? 'the words after the value'
+          : `"${args
+              .slice(comment)
+              .map((a) => a.value)
+              .join(' ')}"`;
       problems.push({
         line,
-        path: name,
-        message: `line ${line} "${text}": "${args
-          .slice(comment)
-          .map((a) => a.value)
-          .join(' ')}" is not a comment — redis.conf has whole-line comments only, so redis-server reads it as more arguments and refuses to start`,
+        path: d.path,
+        message: `line ${line} "${shown}": ${tail} is not a comment — redis.conf has whole-line comments only, so redis-server reads it as more arguments and refuses to start`,
       });
       return;
     }
-    const problem = checkDirective(d);
+    const problem = checkDirective(d, version);
+    if (problem?.severity === 'warning') problems.push({ line, path: d.path, message: `line ${line} "${shown}": ${problem.message}`, severity: 'warning' });
     // A refused line never takes effect (Redis does not start): the rules judge the rest.
-    if (problem) problems.push({ line, path: name, message: `line ${line} "${text}": ${problem}` });
+    if (problem && problem.severity !== 'warning') problems.push({ line, path: d.path, message: `line ${line} "${shown}": ${problem.message}` });
     else directives.push(d);
   });
   return { directives, problems };
@@ -130,8 +176,17 @@ export function parseRedisConf(source: string, file: string): { directives: Redi
 
 const MEMORY = /^\d+(b|k|kb|m|mb|g|gb)?$/i;
 
-/** What redis-server would say refusing this directive, or undefined when it accepts it. */
-export function checkDirective(d: RedisDirective): string | undefined {
+/**
+ * What redis-server would say refusing this directive, or undefined when it accepts it; `severity:
+ * 'warning'` when only some versions refuse it and the server's version is not known exactly.
+ */
+export function checkDirective(d: RedisDirective, version: ServerVersion = UNKNOWN_VERSION): { message: string; severity?: 'warning' } | undefined {
+  const message = refusal(d, version);
+  if (typeof message === 'string') return { message };
+  return message;
+}
+
+function refusal(d: RedisDirective, version: ServerVersion): string | { message: string; severity: 'warning' } | undefined {
   const argc = d.args.length;
   const values = d.args.map((a) => a.value);
   switch (d.name) {
@@ -142,15 +197,27 @@ export function checkDirective(d: RedisDirective): string | undefined {
       return COMMANDS.has(values[0].toLowerCase()) ? undefined : `no such command "${values[0]}" in rename-command`;
     case 'user':
       if (argc < 1) return 'user needs a name';
-      for (const rule of values.slice(1)) if (!isAclRule(rule)) return `"${rule}" is not an ACL rule (Error in user declaration)`;
+      for (const [i, rule] of values.slice(1).entries())
+        if (!isAclRule(rule)) return `word ${i + 3} of this user line is not an ACL rule (Error in user declaration); a password needs a leading ">"`;
       return undefined;
     case 'loadmodule':
       return argc >= 1 ? undefined : 'loadmodule needs a path';
     case 'sentinel':
       return 'sentinel directives are only valid in a sentinel configuration (redis-sentinel)';
   }
-  const spec = DIRECTIVES[d.name];
-  if (!spec) return `unknown directive "${d.name}" (Bad directive or wrong number of arguments)`;
+  const verdict = judgeDirectiveName(d.name, shownName(d.name), version);
+  if (!verdict.ok && verdict.severity === 'error') return verdict.message;
+  const spec = specOf(d.name);
+  if (!spec) return verdict.ok ? undefined : { message: verdict.message, severity: 'warning' };
+  const valueProblem = valueRefusal(d, spec);
+  if (valueProblem) return valueProblem;
+  return verdict.ok ? undefined : { message: verdict.message, severity: 'warning' };
+}
+
+/** What redis-server says of a known directive's arguments, or undefined when it accepts them. */
+function valueRefusal(d: RedisDirective, spec: DirectiveSpec): string | undefined {
+  const argc = d.args.length;
+  const values = d.args.map((a) => a.value);
   // Multi-argument directives accept their arguments as one quoted word too (`save "900 1"`).
   const words = spec.args === 'many' && argc === 1 && values[0] !== '' ? values[0].split(' ').filter(Boolean) : values;
   if (spec.args === 1 && argc !== 1) return `${d.name} takes exactly one argument, got ${argc}: wrong number of arguments`;
@@ -215,6 +282,7 @@ export function parseRedisArgs(
   file: string,
   pathOf: (index: number) => string,
   lineOf: (index: number) => number,
+  version: ServerVersion = UNKNOWN_VERSION,
 ): { configFile?: RedisArg & { index: number }; directives: RedisDirective[]; problems: RedisConfProblem[] } {
   const directives: RedisDirective[] = [];
   const problems: RedisConfProblem[] = [];
@@ -240,16 +308,22 @@ export function parseRedisArgs(
       };
       directives.push(current);
     } else if (current) current.args.push(a);
-    else problems.push({ line: lineOf(i), path: pathOf(i), message: `"${a.value}" is neither an option (--name) nor the config file (which must come first)` });
+    else
+      problems.push({
+        line: lineOf(i),
+        path: pathOf(i),
+        message: `"${shownName(a.value)}" is neither an option (--name) nor the config file (which must come first)`,
+      });
   }
   const valid: RedisDirective[] = [];
   for (const d of directives) {
     // `--save` followed directly by another option means `save ""` (redis-server special-cases it).
     if (d.name === 'save' && d.args.length === 0) d.args.push({ value: '' });
     // An empty requirepass is valid (no password): redis-no-auth judges it.
-    const problem = d.args.length === 0 ? `--${d.name} has no value (an unset variable?): redis-server refuses to start` : checkDirective(d);
-    if (problem) problems.push({ line: d.line, path: d.path, message: problem });
-    else valid.push(d);
+    const problem =
+      d.args.length === 0 ? { message: `--${shownName(d.name)} has no value (an unset variable?): redis-server refuses to start` } : checkDirective(d, version);
+    if (problem) problems.push({ line: d.line, path: d.path, message: problem.message, ...(problem.severity ? { severity: problem.severity } : {}) });
+    if (!problem || problem.severity === 'warning') valid.push(d);
   }
   return { configFile, directives: valid, problems };
 }

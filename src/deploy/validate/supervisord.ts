@@ -110,6 +110,16 @@ export function parseIni(source: string): ParsedIni {
   return result;
 }
 
+/**
+ * An include fragment (a conf.d file): only [program:x], [group:x], [eventlistener:x] and
+ * [fcgi-program:x] sections. supervisord reads it through the main file's [include], so it needs no
+ * [supervisord] section of its own.
+ */
+export function isFragment(ini: ParsedIni): boolean {
+  const names = [...ini.sections.keys()];
+  return names.length > 0 && names.every((n) => /^(program|group|eventlistener|fcgi-program):/.test(n));
+}
+
 /** A program a supervisord file declares, and how many processes of it supervisord starts. */
 export interface DeclaredProgram {
   name: string;

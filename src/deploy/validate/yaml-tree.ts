@@ -49,6 +49,15 @@ export interface ParsedYaml {
   missingRequired: (YamlProblem & { name: string })[];
 }
 
+/**
+ * How many values aliases may expand to in one file. Real compose files reuse anchors a few dozen
+ * times; a "billion laughs" file (aliases of lists of aliases) expands to billions from a few hundred
+ * bytes. Compose itself refuses such a file (Go yaml: "document contains excessive aliasing").
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
+
+class AliasBomb extends Error {}
+
 export function parseYamlTree(source: string, env: Record<string, string | undefined>): ParsedYaml {
   const lineCounter = new LineCounter();
   const out: ParsedYaml = { syntaxErrors: [], interpolationErrors: [], missingRequired: [] };
@@ -64,7 +73,12 @@ export function parseYamlTree(source: string, env: Record<string, string | undef
   if (out.syntaxErrors.length) return out;
 
   const seen = new Set<YamlNode>();
+  // Values built inside an alias expansion (depth > 0), counted against MAX_ALIAS_EXPANSION.
+  let aliasDepth = 0;
+  let expanded = 0;
+  let bombLine = 1;
   const build = (node: unknown, path: string[], fallbackLine: number): TreeNode => {
+    if (aliasDepth > 0 && ++expanded > MAX_ALIAS_EXPANSION) throw new AliasBomb();
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (!target) {
@@ -75,7 +89,13 @@ export function parseYamlTree(source: string, env: Record<string, string | undef
         out.syntaxErrors.push({ line: lineOf(node.range?.[0]), path, message: `alias *${node.source} refers to itself` });
         return { kind: 'scalar', line: lineOf(node.range?.[0]), value: null };
       }
-      return build(target, path, lineOf(node.range?.[0]));
+      if (aliasDepth === 0) bombLine = lineOf(node.range?.[0]);
+      aliasDepth++;
+      try {
+        return build(target, path, lineOf(node.range?.[0]));
+      } finally {
+        aliasDepth--;
+      }
     }
     if (isMap(node)) {
       seen.add(node as YamlNode);
@@ -134,7 +154,16 @@ export function parseYamlTree(source: string, env: Record<string, string | undef
     }
     return { kind: 'scalar', line: fallbackLine, value: null };
   };
-  out.root = build(doc.contents, [], 1);
+  try {
+    out.root = build(doc.contents, [], 1);
+  } catch (e) {
+    if (!(e instanceof AliasBomb)) throw e;
+    out.syntaxErrors.push({
+      line: bombLine,
+      path: [],
+      message: `aliases expand to more than ${MAX_ALIAS_EXPANSION.toLocaleString('en')} values (a YAML alias bomb?): compose refuses it ("excessive aliasing"), and validate stops reading it`,
+    });
+  }
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,15 @@ describe('the corpus: defective files, each finding where it is written', () => 
       const withPassword = await validateFiles(discoverFiles(dir), { cwd: dir, env: { REDIS_PASSWORD: 'a-long-random-secret' } });
       expect(withPassword.findings.filter((f) => f.rule === 'compose-variable-unset')).toEqual([]);
     }
+  });
+
+  it('a named file over 1 MiB is not read: one file-too-large error (issue 13.3)', async () => {
+    const dir = join(tmp, 'too-large');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'docker-compose.yml'), `services:\n${'  # padding\n'.repeat(100_000)}`);
+    const r = await validateFiles(['docker-compose.yml'], { cwd: dir, env: {} });
+    for (const f of r.findings) seen.add(f.rule);
+    expect(r.findings.map((f) => [f.rule, f.severity, f.file])).toEqual([['file-too-large', 'error', 'docker-compose.yml']]);
   });
 
   it('finds every rule of the catalogue somewhere in the corpus', () => {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseAclFile, summarizeRules, type AclFileUser, type ParsedAclFile } from '../../../redis/acl/aclfile.js';
 import { aclServerOfFile } from '../../../redis/acl/users.js';
-import { displayName, mountedSource, type RedisServer, type Stack } from '../model.js';
+import { displayName, type RedisServer, type Stack } from '../model.js';
+import { mountedSource } from '../redis-servers.js';
+import { projectRoots, readSafely } from '../read-safe.js';
 import type { Where } from '../finding.js';
 import { last, whereOf } from './redis-effective-config.js';
 import { hit, type Rule, type RuleHit } from './types.js';
@@ -43,28 +44,25 @@ export function aclFilesOf(stack: Stack): AclFileInput[] {
   const known = cache.get(stack);
   if (known) return known;
   const byPath = new Map<string, AclFileInput>();
-  const read = (absPath: string, text?: string): AclFileInput => {
+  const add = (absPath: string, text: string | undefined): AclFileInput => {
     let input = byPath.get(absPath);
     if (!input) {
-      const exists = text !== undefined || existsSync(absPath);
-      input = {
-        file: displayName(absPath, stack.cwd),
-        absPath,
-        parsed: exists ? parseAclFile(text ?? readFileSync(absPath, 'utf8')) : undefined,
-        servers: [],
-      };
+      input = { file: displayName(absPath, stack.cwd), absPath, parsed: text === undefined ? undefined : parseAclFile(text), servers: [] };
       byPath.set(absPath, input);
     }
     return input;
   };
-  for (const f of stack.files.filter((x) => x.kind === 'acl')) read(f.absPath, f.text);
+  for (const f of stack.files.filter((x) => x.kind === 'acl')) add(f.absPath, f.text);
   for (const server of stack.redis) {
     const d = last(server, 'aclfile');
     const path = d?.args[0]?.value;
-    if (!d || !path) continue;
+    if (!d || !path || !server.compose) continue;
     const host = aclSourceOf(server, path);
     if (!host) continue;
-    const input = read(host);
+    // Read as validate reads every file a compose file names (inside the project, small, regular).
+    const read = byPath.has(host) ? undefined : readSafely(host, displayName(host, stack.cwd), projectRoots(server.compose.input.absPath, stack.cwd));
+    if (read && !read.ok && read.refusal !== 'missing') continue;
+    const input = add(host, read?.ok ? read.text : undefined);
     input.servers.push(server);
     input.namedAt ??= whereOf(d);
   }

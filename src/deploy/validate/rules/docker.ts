@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { ComposeService } from '../compose.js';
-import type { ComposeInput, Stack } from '../model.js';
+import type { RedisServer, Stack } from '../model.js';
 import { hit, type Rule, type RuleHit } from './types.js';
 
 export const dockerSocketMounted: Rule = {
@@ -29,31 +27,22 @@ export const dockerSocketMounted: Rule = {
   },
 };
 
-/** The user the service's image runs as, from the last USER of the Dockerfile it is built from. */
-export function dockerfileUser(svc: ComposeService, compose: ComposeInput): string | undefined {
-  if (!svc.build) return undefined;
-  const path = resolve(dirname(compose.input.absPath), svc.build.context, svc.build.dockerfile);
-  if (!existsSync(path)) return undefined;
-  let user: string | undefined;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const t = line.trim();
-    if (/^FROM\s/i.test(t)) user = undefined;
-    const m = /^USER\s+(\S+)/i.exec(t);
-    if (m) user = m[1];
-  }
-  return user;
-}
-
 export function isRootUser(user: string | undefined): boolean {
   return user === undefined || /^(root|0)(:|$)/.test(user);
 }
 
-/** The user a service's main process runs as, or undefined when unknown/root. */
-export function serviceUser(svc: ComposeService, compose: ComposeInput, stack: Stack): string | undefined {
+const serversByService = new WeakMap<Stack, Map<ComposeService, RedisServer>>();
+
+/** The user a service's main process runs as (compose `user:`, the official Redis image's own drop, the Dockerfile's last USER), or undefined when unknown/root. */
+export function serviceUser(svc: ComposeService, stack: Stack): string | undefined {
   if (svc.user) return svc.user;
-  const server = stack.redis.find((r) => r.service === svc);
-  if (server?.dropsPrivileges) return 'redis';
-  return dockerfileUser(svc, compose);
+  let servers = serversByService.get(stack);
+  if (!servers) {
+    servers = new Map(stack.redis.filter((r) => r.service).map((r) => [r.service!, r]));
+    serversByService.set(stack, servers);
+  }
+  if (servers.get(svc)?.dropsPrivileges) return 'redis';
+  return svc.dockerfile?.user;
 }
 
 export const containerHardening: Rule = {
@@ -69,7 +58,7 @@ export const containerHardening: Rule = {
         if (!svc.securityOpt.some((o) => /^no-new-privileges(:true|=true)?$/.test(o))) missing.push('security_opt no-new-privileges:true');
         if (!svc.capDrop.includes('ALL')) missing.push('cap_drop: [ALL]');
         if (!svc.readOnly) missing.push('read_only: true');
-        if (isRootUser(serviceUser(svc, c, stack))) missing.push('a non-root user');
+        if (isRootUser(serviceUser(svc, stack))) missing.push('a non-root user');
         if (missing.length)
           out.push(
             hit(

@@ -20,6 +20,9 @@ import {
 import { containerHardening, dockerSocketMounted } from './docker.js';
 import { supervisorAutorestart, supervisorHttpExposed, supervisorProcessName, supervisorRootUser, supervisorSocketPerms } from './supervisor.js';
 import { timeoutChain } from './timeout-chain.js';
+import { fileTooLarge, notChecked } from './coverage.js';
+import { composeConsistency } from './compose-consistency.js';
+import { redisConfVersion } from './parse.js';
 import { ACL_RULES } from './acl.js';
 import type { Rule } from './types.js';
 
@@ -53,6 +56,11 @@ export const RULES: readonly Rule[] = [
   supervisorUnknownKey,
   composeVariableUnset,
   composeEnvFileMissing,
+  // Precision on real-world files (docs/validate.md, "What is not checked"):
+  composeConsistency,
+  redisConfVersion,
+  notChecked,
+  fileTooLarge,
   // Redis ACL users (docs/acl.md):
   ...ACL_RULES,
 ];

@@ -98,7 +98,21 @@ export const redisConfInvalid: Rule = {
     diagnosticsFor(
       stack,
       'redis-conf-invalid',
-      'fix the line as redis-server 7 reads it: one directive and its arguments per line, comments on lines of their own',
+      'fix the line as the redis-server it runs reads it: one directive and its arguments per line, comments on lines of their own',
+    ),
+};
+
+export const redisConfVersion: Rule = {
+  id: 'redis-conf-version',
+  severity: 'warning',
+  description:
+    'a redis.conf line (or redis-server flag) that some Redis/Valkey versions refuse, on a server whose exact version is not known (no tag, `latest`, a redis.conf alone)',
+  rationale: 'A directive added in 7.2 stops a 7.0 server from starting; without a version in the image tag, validate cannot tell which one runs.',
+  check: (stack) =>
+    diagnosticsFor(
+      stack,
+      'redis-conf-version',
+      'pin the image to a version tag (`redis:7.4`, `valkey/valkey:8.0`) so validate checks against it, or drop the directive',
     ),
 };
 

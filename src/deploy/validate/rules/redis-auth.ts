@@ -22,9 +22,8 @@ export const redisNoAuth: Rule = {
       const auth = authOf(server);
       const at = auth.directive ? whereOf(auth.directive) : server.where;
       if (auth.state === 'none') {
-        const emptyVar = auth.password?.raw && /\$/.test(auth.password.raw) ? ` (${auth.password.raw} is empty or unset here)` : '';
         const message = auth.directive
-          ? `${label(server)} starts without a password: ${auth.reason}${emptyVar}`
+          ? `${label(server)} starts without a password: ${auth.reason}`
           : `${label(server)} accepts connections without a password (no requirepass and no ACL user)`;
         out.push(hit(at, message, PASSWORD_FIX));
       } else if (auth.state === 'required' && auth.password && auth.password.value.toLowerCase() === 'null') {
@@ -150,7 +149,8 @@ export const redisPasswordCmdline: Rule = {
     const out: RuleHit[] = [];
     for (const server of stack.redis) {
       for (const d of server.directives.filter((x) => (x.name === 'requirepass' || x.name === 'masterauth') && x.source === 'flag')) {
-        if (!d.args[0]?.value) continue;
+        // A `$VAR` reference is on the command line whatever its value here (unknown, or empty in CI).
+        if (!d.args[0]?.value && !d.args[0]?.unknown && !/\$/.test(d.args[0]?.raw ?? '')) continue;
         out.push(
           hit(
             whereOf(d),
@@ -228,7 +228,11 @@ export const redisProtectedModeOff: Rule = {
         out.push(hit(whereOf(bind), `Redis ${server.label} binds ${bind.args.map((a) => a.value).join(' ')} with no password`, fix));
       else if (!pm && server.officialImage) {
         out.push(
-          hit(server.where, `Redis ${server.label} runs the official redis image, whose build turns protected mode off by default, and has no password`, fix),
+          hit(
+            server.where,
+            `Redis ${server.label} runs the official ${server.officialImage} image, whose build turns protected mode off by default, and has no password`,
+            fix,
+          ),
         );
       }
     }

@@ -34,6 +34,13 @@ export interface AuthState {
   password?: RedisArg;
   directive?: RedisDirective;
   reason: string;
+  /** state 'unknown' because the password's value is not known here (an unset variable, an env_file not read). */
+  unknownValue?: string;
+}
+
+/** `${REDIS_PASSWORD}` / `$REDIS_PASSWORD`: the variable a password argument was written with, when one. */
+export function variableOf(arg: RedisArg | undefined): string | undefined {
+  return arg?.raw ? /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(arg.raw)?.[1] : undefined;
 }
 
 /**
@@ -46,10 +53,19 @@ export function authOf(server: RedisServer): AuthState {
   for (const d of server.directives) {
     if (d.name === 'requirepass') {
       const pw = d.args[0];
+      const variable = variableOf(pw);
       result =
         pw && pw.value !== ''
           ? { state: 'required', password: pw, directive: d, reason: 'requirepass' }
-          : { state: 'none', password: pw, directive: d, reason: 'requirepass is empty' };
+          : pw?.unknown
+            ? {
+                state: 'unknown',
+                password: pw,
+                directive: d,
+                reason: `requirepass comes from ${variable ?? 'a value'} and ${pw.unknown}`,
+                unknownValue: pw.unknown,
+              }
+            : { state: 'none', password: pw, directive: d, reason: emptyReason(pw, variable) };
     } else if (d.name === 'user' && d.args[0]?.value === 'default') {
       // A configured default user is reset first (off, no password), then its rules apply in order.
       let on = false;
@@ -62,12 +78,23 @@ export function authOf(server: RedisServer): AuthState {
       const pwArg = d.args.slice(1).find((a) => a.value.startsWith('>') || a.value.startsWith('#'));
       if (off) result = { state: 'required', directive: d, reason: 'the default user is off (clients log in as named ACL users)' };
       else if (rules.includes('nopass')) result = { state: 'none', directive: d, reason: 'the default user has nopass' };
+      else if (pwArg?.unknown && pwArg.value.length <= 1)
+        result = { state: 'unknown', directive: d, reason: `the default user's password ${pwArg.unknown}`, unknownValue: pwArg.unknown };
       else if (pwArg) result = { state: 'required', password: { ...pwArg, value: pwArg.value.slice(1) }, directive: d, reason: 'ACL user default' };
     }
   }
   if (result) return result;
   if (server.hasExternalConfig || server.confUnknown) return { state: 'unknown', reason: server.confUnknown ?? 'an included file or ACL file may set it' };
   return { state: 'none', reason: 'no requirepass and no ACL user' };
+}
+
+/** Why a requirepass is empty, naming the variable it came from. */
+function emptyReason(pw: RedisArg | undefined, variable: string | undefined): string {
+  if (!pw) return 'requirepass has no value';
+  if (!variable) return 'requirepass is empty';
+  if (pw.raw && new RegExp(`\\$\\{${variable}:?-\\}`).test(pw.raw))
+    return `requirepass is empty: ${variable} is unset or empty here and ${pw.raw} falls back to nothing`;
+  return `requirepass is empty: ${variable} is set but empty where it is read`;
 }
 
 /** A password argument written literally in the file (not a `${VAR}` reference), including a literal `${VAR:-default}`. */

@@ -1,4 +1,4 @@
-import { isQueueProgram } from '../commands.js';
+import { isAnyWorker, isQueueProgram } from '../commands.js';
 import type { SupervisorInput, SupervisorProgram } from '../model.js';
 import type { Where } from '../finding.js';
 import { isRootUser, serviceUser } from './docker.js';
@@ -37,16 +37,30 @@ export const supervisorProcessName: Rule = {
 export const supervisorAutorestart: Rule = {
   id: 'supervisor-autorestart',
   severity: 'warning',
-  description: 'a worker program without `autorestart`',
+  description: 'a worker program without `autorestart` (rqctl, Laravel), or with `autorestart=false` (any queue consumer, or a program with numprocs > 1)',
   rationale:
-    'The default (`unexpected`) does not restart a worker that exits 0 — which is what a worker does after --max-time, --max-jobs or `rqctl worker restart`. The queue then stops being worked.',
+    'The default (`unexpected`) does not restart a worker that exits 0 — which is what a worker does after --max-time, --max-jobs or `rqctl worker restart`. With `false`, any worker that exits stays down. The queue then stops being worked.',
   check(stack) {
     const out: RuleHit[] = [];
     for (const s of stack.supervisor) {
       for (const p of s.programs) {
-        if (!isQueueProgram(p.info.kind)) continue;
         const v = p.get('autorestart');
-        if (v && /^(true|yes|on|1)$/i.test(v.value.trim())) continue;
+        const value = v?.value.trim().toLowerCase();
+        if (!isQueueProgram(p.info.kind)) {
+          // Other workers (Sidekiq, Celery, RQ, BullMQ… or numprocs > 1): the default restarts them on a crash; false never does.
+          const worker = isAnyWorker(p.info.kind) || p.numprocs > 1 || p.numprocsUnknown;
+          if (!worker || !value || !/^(false|no|off|0)$/.test(value)) continue;
+          const what = p.info.tool ? `a ${p.info.tool} worker` : `numprocs=${p.numprocsValue?.value.trim()}`;
+          out.push(
+            hit(
+              at(s, p, 'autorestart'),
+              `[${p.section.name}] (${what}) has autorestart=${v!.value.trim()}: a worker that exits stays down`,
+              'set `autorestart=true`',
+            ),
+          );
+          continue;
+        }
+        if (value && /^(true|yes|on|1)$/.test(value)) continue;
         out.push(
           hit(
             at(s, p, v ? 'autorestart' : undefined),
@@ -70,9 +84,11 @@ export const supervisorRootUser: Rule = {
     for (const s of stack.supervisor) {
       const daemonUser = s.ini.sections.get('supervisord')?.keys.get('user')?.value;
       // Services running this supervisord as a non-root user make every program non-root too.
-      const containersNonRoot = s.services.length > 0 && s.services.every(({ service, compose }) => !isRootUser(serviceUser(service, compose, stack)));
+      const containersNonRoot = s.services.length > 0 && s.services.every(({ service }) => !isRootUser(serviceUser(service, stack)));
+      // Beside a compose file that no service runs it from, the container's user is not known (not-checked says so).
+      if (!s.services.length && stack.compose.length) continue;
       for (const p of s.programs) {
-        if (!isQueueProgram(p.info.kind)) continue;
+        if (!isQueueProgram(p.info.kind) && p.info.kind !== 'queue-worker') continue;
         const user = p.get('user')?.value.trim();
         if (user && !isRootUser(user)) continue;
         if (!user && ((daemonUser && !isRootUser(daemonUser)) || containersNonRoot)) continue;
