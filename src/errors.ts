@@ -102,6 +102,13 @@ const REDIS_REFUSALS: { prefix: RegExp; code: string; what: string; hint: string
 export function redisRefusal(err: unknown, where = 'Redis', outcome?: string): RqctlError | undefined {
   if (err instanceof RqctlError) return undefined;
   const message = String((err as Error)?.message ?? '');
+  // A command refused inside MULTI makes EXEC fail with EXECABORT; the refusal itself is one of the
+  // errors of the queued commands (ioredis keeps them in `previousErrors`).
+  if (/^EXECABORT\b/.test(message)) {
+    const previous = (err as { previousErrors?: unknown }).previousErrors;
+    const inner = Array.isArray(previous) ? previous.find((e) => REDIS_REFUSALS.some((r) => r.prefix.test(String((e as Error)?.message ?? '')))) : undefined;
+    return inner === undefined ? undefined : redisRefusal(inner, where, outcome);
+  }
   const r = REDIS_REFUSALS.find((x) => x.prefix.test(message));
   if (!r) return undefined;
   const what = r.code === 'REDIS_NOPERM' ? missingPermission(message, (err as { command?: { name?: string; args?: unknown[] } }).command) : r.what;

@@ -8,6 +8,7 @@ import { escapeKey, globEscape } from '../redis/keyname.js';
 import { scanBatches } from '../redis/scan.js';
 import { familyOf } from './families.js';
 import { DECLINED, type Confirm, type Declined } from '../util/confirm.js';
+import { sharesDatabase, type Sharing } from '../redis/same-server.js';
 
 /**
  * `cache clear`: SCAN + UNLINK in the cache role, never FLUSHDB/FLUSHALL (renamed away in
@@ -91,37 +92,12 @@ export function planCacheClear(config: Config, selection: CacheClearSelection): 
   }
   const whole = literal.length === 0;
   const ep = config.roles.cache;
-  if (whole) {
-    if (cachePrefix) literal.push(cachePrefix);
-    else {
-      if (ep.kind === 'cluster') {
-        throw usageError(
-          'refusing to clear every key of the cluster: the cache shares it with the queue and sessions',
-          'set CACHE_PREFIX, or pass --prefix or --tag',
-        );
-      }
-      for (const other of ['queue', 'session'] as const) {
-        const o = config.roles[other];
-        if (sameServer(ep, o) && o.db === ep.db) {
-          throw usageError(
-            `refusing to clear every key of DB ${ep.db}: the ${other} role uses the same DB`,
-            'set CACHE_PREFIX, give the cache its own DB (REDIS_CACHE_DB), or pass --prefix or --tag',
-          );
-        }
-      }
-    }
-  } else {
-    // A prefix on a DB shared with the queue must not reach into BullMQ's keys.
-    const q = config.roles.queue;
-    if (ep.kind === 'cluster' || (sameServer(ep, q) && q.db === ep.db)) {
-      const queuePrefix = `${config.queue.prefix}:`;
-      const clash = literal.find((l) => l.startsWith(queuePrefix) || queuePrefix.startsWith(l));
-      if (clash !== undefined)
-        throw usageError(
-          `refusing: keys starting with "${clash}" include the queue's keys (QUEUE_PREFIX ${config.queue.prefix}) in the same DB`,
-          'use a longer --prefix',
-        );
-    }
+  if (whole && cachePrefix) literal.push(cachePrefix);
+  if (whole && !cachePrefix && ep.kind === 'cluster') {
+    throw usageError(
+      'refusing to clear every key of the cluster: the cache shares it with the queue and sessions',
+      'set CACHE_PREFIX, or pass --prefix or --tag',
+    );
   }
   const prefixes = [...new Set(literal)].map((l) => Buffer.from(l, 'utf8'));
   const common = commonPrefix(prefixes);
@@ -131,10 +107,83 @@ export function planCacheClear(config: Config, selection: CacheClearSelection): 
       ? `every cache key (starting with "${cachePrefix}")`
       : `every key of the cache role's DB ${ep.db}`
     : `keys starting with ${what.join(' or ')}`;
-  return { description, prefixes, match, whole, cachePrefix };
+  const plan = { description, prefixes, match, whole, cachePrefix };
+  // The config's text, as a fast path: roles it names alike are surely one server and DB. The
+  // servers are asked (askCacheDbSharing) before anything is deleted.
+  checkCacheDbSharing(config, plan, textSharing(config, rolesToAsk(config, plan)));
+  return plan;
+}
+
+/** Whether the queue and session roles share the cache role's DB (see src/redis/same-server.ts). */
+export type CacheDbSharing = Partial<Record<'queue' | 'session', Sharing>>;
+
+/**
+ * The roles whose sharing of the cache's DB matters for a plan: both for a clear of the whole DB
+ * (no CACHE_PREFIX), the queue for prefixes that could reach its keys (BullMQ's QUEUE_PREFIX).
+ */
+function rolesToAsk(config: Config, plan: CacheClearPlan): ('queue' | 'session')[] {
+  if (plan.whole && !plan.cachePrefix) return ['queue', 'session'];
+  const queuePrefix = `${config.queue.prefix}:`;
+  const literal = plan.prefixes.map((b) => b.toString('utf8'));
+  return literal.some((l) => l.startsWith(queuePrefix) || queuePrefix.startsWith(l)) ? ['queue'] : [];
+}
+
+function textSharing(config: Config, roles: ('queue' | 'session')[]): CacheDbSharing {
+  const ep = config.roles.cache;
+  const out: CacheDbSharing = {};
+  for (const r of roles) {
+    const o = config.roles[r];
+    out[r] = ep.kind === 'cluster' || (sameServer(ep, o) && o.db === ep.db) ? 'same' : 'different';
+  }
+  return out;
+}
+
+/** Asks the servers whether the roles that matter to `plan` share the cache's DB. */
+export async function askCacheDbSharing(config: Config, cacheClient: RedisClient, plan: CacheClearPlan): Promise<CacheDbSharing> {
+  const out: CacheDbSharing = {};
+  for (const r of rolesToAsk(config, plan)) out[r] = config.roles.cache.kind === 'cluster' ? 'same' : await sharesDatabase(config, 'cache', cacheClient, r);
+  return out;
+}
+
+/**
+ * Refuses (exit 2) a plan that would reach another role's keys: a clear of every key of a DB the
+ * queue or sessions also use (without CACHE_PREFIX), or prefixes that include the queue's keys. A
+ * role whose server could not be asked counts as sharing the DB: nothing is deleted on a guess.
+ */
+export function checkCacheDbSharing(config: Config, plan: CacheClearPlan, sharing: CacheDbSharing): void {
+  const ep = config.roles.cache;
+  const unknown = (r: 'queue' | 'session') =>
+    sharing[r] === 'unknown' ? ` (could not ask the ${r} role at ${config.roles[r].display} whether it is this server: it did not answer, or denies INFO)` : '';
+  if (plan.whole && !plan.cachePrefix) {
+    for (const other of ['queue', 'session'] as const) {
+      if (sharing[other] === 'same' || sharing[other] === 'unknown') {
+        throw usageError(
+          `refusing to clear every key of DB ${ep.db}: the ${other} role ${sharing[other] === 'same' ? 'uses the same DB' : 'may use the same DB'}${unknown(other)}`,
+          'set CACHE_PREFIX, give the cache its own DB (REDIS_CACHE_DB), or pass --prefix or --tag',
+        );
+      }
+    }
+    return;
+  }
+  if (sharing.queue === 'same' || sharing.queue === 'unknown') {
+    // A prefix on a DB shared with the queue must not reach into BullMQ's keys.
+    const queuePrefix = `${config.queue.prefix}:`;
+    const clash = plan.prefixes.map((b) => b.toString('utf8')).find((l) => l.startsWith(queuePrefix) || queuePrefix.startsWith(l));
+    if (clash !== undefined)
+      throw usageError(
+        `refusing: keys starting with "${clash}" include the queue's keys (QUEUE_PREFIX ${config.queue.prefix}) in the same DB${unknown('queue')}`,
+        'use a longer --prefix',
+      );
+  }
 }
 
 export interface CacheClearOptions {
+  /**
+   * With the config, the servers are asked whether the queue or session role shares the cache's DB
+   * (src/redis/same-server.ts) before anything is counted or deleted; the plan alone only knows what
+   * the config's text says.
+   */
+  config?: Config;
   dryRun?: boolean;
   /** Asked before anything is deleted (not for a dry run), with the DB's size when the whole DB goes. */
   confirm?: Confirm<{ plan: CacheClearPlan; dbKeys?: number }>;
@@ -203,6 +252,7 @@ function startsWithAny(key: Buffer, prefixes: Buffer[]): boolean {
  * changes nothing.
  */
 export async function clearCache(client: RedisClient, plan: CacheClearPlan, opts: CacheClearOptions = {}): Promise<CacheClearResult | Declined> {
+  if (opts.config) checkCacheDbSharing(opts.config, plan, await askCacheDbSharing(opts.config, client, plan));
   if (!opts.dryRun && opts.confirm) {
     const dbKeys = plan.whole && !plan.cachePrefix ? await client.dbsize() : undefined;
     if (!(await opts.confirm({ plan, ...(dbKeys !== undefined ? { dbKeys } : {}) }))) return DECLINED;

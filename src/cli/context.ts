@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Config } from '../config/resolve.js';
 import type { Output } from './render.js';
 import { usageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, MAX_TIMER_MS, parseDuration } from '../util/duration.js';
+import { UNSAFE_KEYS } from '../util/unsafe-keys.js';
 
 /** The global options every command has (docs/commands.md). */
 export interface GlobalOptions {
@@ -67,20 +68,43 @@ export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) 
   };
 }
 
-/** `10s`, `5m`, `1h`, or a bare number of seconds → milliseconds. */
-export function durationOption(name: string) {
+/** Bounds of a duration flag, ms. `max` defaults to MAX_TIMER_MS: most durations end up in a timer. */
+export interface DurationBounds {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * The one parser of the CLI's duration flags: `10s`, `5m`, `1h`, or a bare number of seconds →
+ * milliseconds, within bounds (exit 2 outside them). Zero or a few milliseconds would make a watch
+ * loop spin; past MAX_TIMER_MS a Node timer fires at once.
+ */
+export function durationOption(name: string, bounds: DurationBounds = {}) {
+  const min = bounds.min ?? 0;
+  const max = bounds.max ?? MAX_TIMER_MS;
   return (value: string): number => {
     const ms = parseDuration(value);
     if (ms === undefined) throw usageError(`${name} must be a duration like 30s, 5m, 1h (got "${value}")`);
+    if (ms < min) throw usageError(`${name} must be at least ${formatDuration(min)} (got "${value}")`);
+    if (ms > max) {
+      const why = max === MAX_TIMER_MS ? ": longer waits overflow Node's timers" : '';
+      throw usageError(`${name} must be at most ${formatDuration(max)} (got "${value}")${why}`);
+    }
     return ms;
   };
 }
+
+/** The shortest interval of a watch loop (`stats --watch`, `queue monitor`, `up`'s status). */
+export const MIN_INTERVAL_MS = 100;
 
 /** Repeatable `--param k=v`. */
 export function collectParam(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const i = value.indexOf('=');
   if (i <= 0) throw usageError(`--param expects key=value (got "${value}")`);
-  return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
+  const key = value.slice(0, i);
+  // Such a key would be dropped (or change the object's prototype) on its way to the payload.
+  if (UNSAFE_KEYS.has(key)) throw usageError(`--param name "${key}" is not allowed`, 'see `rqctl jobs <Job>` for the params a job takes');
+  return { ...previous, [key]: value.slice(i + 1) };
 }
 
 /** `--queue a,b`: the queue names, or undefined without the flag (every queue). */

@@ -1,11 +1,12 @@
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { createTempBeside, moveIntoPlace } from '../util/safe-write.js';
 
 /**
  * Writes JSON lines to stdout or a file with backpressure (a large export never buffers in memory).
- * A file is written beside its final name and renamed at the end, so a failed export never leaves a
- * truncated file that looks complete. On stdout, a reader that goes away (`| head`) ends the export
- * quietly.
+ * A file is written to a temporary file beside its final name (created exclusively, never through a
+ * link: src/util/safe-write.ts) and renamed at the end, so a failed export never leaves a truncated
+ * file that looks complete. A missing directory or a link at the target is refused before anything is
+ * created. On stdout, a reader that goes away (`| head`) ends the export quietly.
  */
 export interface LineSink {
   write(line: string): Promise<void> | void;
@@ -15,8 +16,9 @@ export interface LineSink {
 }
 
 export async function createLineSink(file?: string): Promise<LineSink> {
-  const tmp = file ? `${file}.partial-${process.pid}` : undefined;
-  const stream: NodeJS.WritableStream = tmp ? createWriteStream(tmp, { flags: 'w' }) : process.stdout;
+  const temp = file ? createTempBeside(file) : undefined;
+  const tmp = temp?.tempPath;
+  const stream: NodeJS.WritableStream = temp ? createWriteStream(temp.tempPath, { fd: temp.fd }) : process.stdout;
   let failure: Error | undefined;
   let closedByReader = false;
   const onError = (e: NodeJS.ErrnoException) => {
@@ -24,7 +26,6 @@ export async function createLineSink(file?: string): Promise<LineSink> {
     failure = e;
   };
   stream.on('error', onError);
-  if (tmp) await once(stream, 'open');
   return {
     get closedByReader() {
       return closedByReader;
@@ -50,7 +51,7 @@ export async function createLineSink(file?: string): Promise<LineSink> {
       if (failure) throw failure;
       if (tmp && file) {
         await new Promise<void>((resolve, reject) => (stream as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())));
-        renameSync(tmp, file);
+        moveIntoPlace(tmp, file);
         stream.off('error', onError);
       }
       // On stdout the handler stays: an EPIPE can still arrive after the last write returned.

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { ExitCode, isRqctlError, redisRefusal } from '../errors.js';
+import { ExitCode, isRqctlError, redisRefusal, RqctlError } from '../errors.js';
+import { UnwritablePathError } from '../util/safe-write.js';
 import { maskSecrets } from '../config/endpoints.js';
 import { lastContext } from './context.js';
 import { commandModules } from './commands/index.js';
@@ -42,6 +43,8 @@ function wantsVerbose(argv: string[]): boolean {
 export function reportError(err: unknown, argv: string[]): number {
   // A Redis refusal (OOM, READONLY, NOPERM…) that reached here unexplained is still not a bug in rqctl.
   err = redisRefusal(err) ?? err;
+  // A write rqctl refused (a symbolic link, a missing directory): bad input, nothing written.
+  if (err instanceof UnwritablePathError) err = new RqctlError('UNSAFE_PATH', ExitCode.usage, err.message, { hint: err.hint });
   const json = wantsJson(argv);
   const verbose = wantsVerbose(argv);
   if (err instanceof CommanderError) {
@@ -72,7 +75,21 @@ export function reportError(err: unknown, argv: string[]): number {
   return ExitCode.internal;
 }
 
+/**
+ * ioredis prints "Skipping the ready check because INFO command fails…" with console.warn when an ACL
+ * user may not run INFO. Not the operator's business (the command goes on), and a stray line on
+ * stderr breaks `--json`'s one-JSON-error contract and the JSON log lines of workers.
+ */
+function silenceReadyCheckWarning(): void {
+  const warn = console.warn.bind(console);
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Skipping the ready check because INFO command fails')) return;
+    warn(...args);
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
+  silenceReadyCheckWarning();
   // `rqctl failed list | head`: a reader that goes away ends the command quietly, as SIGPIPE would
   // (Node ignores SIGPIPE and reports EPIPE as an error event instead).
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { CronExpressionParser as Parser } from 'cron-parser';
-import { parseDuration } from '../util/duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../util/duration.js';
+import { queueNameProblem } from './queue-names.js';
 
 /**
  * cron-parser (and luxon under it) is loaded only when an expression must really be parsed: every
@@ -67,6 +68,8 @@ export function validateScheduleEntries(entries: readonly ScheduleEntry[]): { pa
   entries.forEach((e, i) => {
     const at = `schedule.${i} (${e.name})`;
     if (seen.has(e.name)) problems.push({ path: at, message: `duplicate entry name "${e.name}"` });
+    const queueProblem = e.job?.queue === undefined ? undefined : queueNameProblem(e.job.queue);
+    if (queueProblem) problems.push({ path: at, message: queueProblem });
     seen.add(e.name);
     if (e.cron !== undefined) {
       const p = checkCron(e.cron, e.timezone);
@@ -82,6 +85,7 @@ export function validateScheduleEntries(entries: readonly ScheduleEntry[]): { pa
     if (e.timeout !== undefined) {
       const ms = parseDuration(e.timeout);
       if (ms === undefined || ms < 1000) problems.push({ path: at, message: `timeout "${e.timeout}" is not a duration of at least 1s` });
+      else if (ms > MAX_TIMER_MS) problems.push({ path: at, message: `timeout "${e.timeout}" is longer than 24d (the longest a timer can wait)` });
     }
   });
   return problems;

@@ -17,6 +17,8 @@ export interface RoleEndpoint {
   tls: boolean;
   username?: string;
   password?: string;
+  /** Where the password came from, for messages: `REDIS_PASSWORD`, `REDIS_URL`, `--redis-url`, `<file> redis.url`. */
+  passwordFrom?: string;
   db: number;
   sentinels?: HostPort[];
   sentinelMaster?: string;
@@ -32,6 +34,7 @@ interface ParsedUrl {
   tls: boolean;
   username?: string;
   password?: string;
+  passwordFrom?: string;
   db?: number;
 }
 
@@ -100,28 +103,50 @@ export function maskedUrl(e: { tls: boolean; host: string; port: number; usernam
   return `${e.tls ? 'rediss' : 'redis'}://${auth}${host}:${e.port}/${e.db}`;
 }
 
-/** Replaces the password in any redis URL-looking text with ****. */
+/** Query parameters that carry a credential in URLs (webhooks, proxies, provider base URLs). */
+const SECRET_QUERY = /([?&](?:token|access_token|auth|auth_token|api_key|apikey|key|secret|client_secret|password|pass|pwd|sig|signature)=)[^&\s#"'<>]+/gi;
+
+/**
+ * Masks credentials in any URL-looking text: the password of `scheme://user:password@host` (every
+ * scheme: redis, https webhooks, a proxy in a provider's base URL) and the value of query parameters
+ * such as `token=` or `api_key=`. Used on every log line, error and `config show`.
+ */
 export function maskSecrets(text: string): string {
   // Every log line passes here (two per job in a worker): most hold no URL at all.
   if (!text.includes('://')) return text;
-  return text.replace(/(rediss?:\/\/[^:@/\s]*:)([^@\s]+)@/g, '$1****@');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)([^@\s/]+)@/gi, '$1****@').replace(SECRET_QUERY, '$1****');
 }
 
 type RedisSettings = ParsedConfig['redis'];
 
-export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) => boolean): { roles: RoleEndpoints; problems: EndpointProblem[] } {
+/**
+ * The three roles' endpoints from the redis.* settings. `sourceOf` names where a setting came from
+ * (`REDIS_URL`, `--redis-url`, `rqctl.config.yaml redis.url`), so a refused password can say which
+ * one to fix.
+ */
+export function deriveRoles(
+  redis: RedisSettings,
+  explicitlySet: (path: string) => boolean,
+  sourceOf: (path: string) => string | undefined = () => undefined,
+): { roles: RoleEndpoints; problems: EndpointProblem[] } {
   const problems: EndpointProblem[] = [];
   const roleDb: Record<Role, number> = { queue: redis.db, cache: redis.cacheDb, session: redis.sessionDb };
   const dbPath: Record<Role, string> = { queue: 'redis.db', cache: 'redis.cacheDb', session: 'redis.sessionDb' };
   const roleUrlPath: Record<Role, string> = { queue: 'redis.queueUrl', cache: 'redis.cacheUrl', session: 'redis.sessionUrl' };
   const roleUrl: Record<Role, string | undefined> = { queue: redis.queueUrl, cache: redis.cacheUrl, session: redis.sessionUrl };
 
-  let base: ParsedUrl = { host: redis.host, port: redis.port, tls: false, username: redis.username, password: redis.password };
+  const passwordSetting = redis.password ? (sourceOf('redis.password') ?? 'REDIS_PASSWORD') : undefined;
+  /** A URL's own password, else REDIS_PASSWORD. */
+  const credentials = (p: ParsedUrl, urlPath: string, defaultLabel: string) =>
+    p.password
+      ? { username: p.username ?? redis.username, password: p.password, passwordFrom: sourceOf(urlPath) ?? defaultLabel }
+      : { username: p.username ?? redis.username, password: redis.password, passwordFrom: passwordSetting };
+  let base: ParsedUrl = { host: redis.host, port: redis.port, tls: false, username: redis.username, password: redis.password, passwordFrom: passwordSetting };
   if (redis.url) {
     const p = parseRedisUrl(redis.url);
     if (typeof p === 'string') problems.push({ path: 'redis.url', message: p });
     else {
-      base = { ...p, username: p.username ?? redis.username, password: p.password ?? redis.password };
+      base = { ...p, ...credentials(p, 'redis.url', 'REDIS_URL') };
       if (p.db !== undefined) roleDb.queue = p.db;
     }
   }
@@ -159,7 +184,7 @@ export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) 
       const p = parseRedisUrl(own);
       if (typeof p === 'string') problems.push({ path: roleUrlPath[role], message: p });
       else {
-        ep = { ...p, username: p.username ?? redis.username, password: p.password ?? redis.password };
+        ep = { ...p, ...credentials(p, roleUrlPath[role], `REDIS_${role.toUpperCase()}_URL`) };
         if (p.db !== undefined) db = p.db;
         kind = 'standalone';
         if (redis.cluster && db !== 0) problems.push({ path: roleUrlPath[role], message: `a Redis Cluster has only DB 0 (got ${db})` });
@@ -176,6 +201,7 @@ export function deriveRoles(redis: RedisSettings, explicitlySet: (path: string) 
       tls: ep.tls,
       username: ep.username,
       password: ep.password,
+      ...(ep.password ? { passwordFrom: ep.passwordFrom } : {}),
       db,
       display: '',
     };

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { basename, resolve as resolvePath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, usageError } from '../errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { deriveRoles, type RoleEndpoints } from './endpoints.js';
 import { validateScheduleEntries } from './cron.js';
+import { findUnknownKeys } from './unknown-keys.js';
 
 /**
  * Configuration is resolved once, in this order: command-line flags > environment (including the
@@ -124,7 +125,10 @@ function readConfigFile(path: string, explicit: boolean): Obj | undefined {
     throw new ConfigError([`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`]);
   }
   if (doc == null) return {};
-  if (!isPlainObject(doc)) throw new ConfigError([`${path}: must be a mapping of settings`]);
+  if (!isPlainObject(doc)) throw new ConfigError([`${path}: must be a mapping of settings (is it an rqctl config file?)`]);
+  // `--config docker-compose.prod.yml` is an easy slip: say what the file is rather than list its keys.
+  if (isPlainObject(doc.services) && !Object.hasOwn(doc, 'redis'))
+    throw new ConfigError([`${path}: this is a docker compose file, not an rqctl config (rqctl.config.yaml; see docs/configuration.md)`]);
   return doc;
 }
 
@@ -163,30 +167,34 @@ export function resolveConfig(options: ResolveOptions = {}): Config {
   mergeLayer(raw, envLayer, (p) => envName.get(p) ?? p, sources);
   if (flags.redisUrl !== undefined) mergeLayer(raw, { redis: { url: flags.redisUrl } }, () => '--redis-url', sources);
 
-  const parsed = configSchema.safeParse(raw);
   const problems: string[] = [];
   const where = (path: string) => {
     const src = sources.get(path);
     return src && src !== path ? `${path} (${src})` : path;
   };
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.join('.');
-      problems.push(`${where(path) || 'config'}: ${issue.message}`);
-    }
-    throw new ConfigError(problems);
+  // An empty flag is a mistake (an unset shell variable), not "use the default server".
+  if (flags.redisUrl !== undefined && flags.redisUrl.trim() === '')
+    problems.push('redis.url (--redis-url): is empty; give a URL such as redis://127.0.0.1:6379/0, or leave the flag out');
+  if (fileDoc) {
+    const fileName = basename(configPath);
+    for (const u of findUnknownKeys(configSchema, fileDoc, ENV_MAP)) problems.push(`${u.path} (${fileName} ${u.path}): ${u.message}`);
   }
-  const cfg = parsed.data;
-
+  const parsed = parseReportingAll(raw, where);
+  problems.push(...parsed.problems);
+  if (!parsed.cfg) throw new ConfigError(problems);
+  const cfg = parsed.cfg;
+  // Checks on the parsed values, also when some values were invalid (those are left at their
+  // defaults for these checks, and what follows from them is not reported twice).
+  const afterDefaults = (path: string) => !parsed.defaulted.some((d) => path === d || path.startsWith(`${d}.`));
   // CoinGecko's pro plan lives on another host.
   if (!cfg.providers.coingecko.baseUrl) {
     cfg.providers.coingecko.baseUrl = cfg.providers.coingecko.plan === 'pro' ? 'https://pro-api.coingecko.com/api/v3' : 'https://api.coingecko.com/api/v3';
   }
 
   const explicitlySet = (path: string) => sources.has(path);
-  const derived = deriveRoles(cfg.redis, explicitlySet);
-  for (const p of derived.problems) problems.push(`${where(p.path)}: ${p.message}`);
-  for (const p of validateScheduleEntries(cfg.schedule)) problems.push(`${p.path}: ${p.message}`);
+  const derived = deriveRoles(cfg.redis, explicitlySet, (path) => sources.get(path));
+  for (const p of derived.problems) if (afterDefaults(p.path)) problems.push(`${where(p.path)}: ${p.message}`);
+  for (const p of validateScheduleEntries(cfg.schedule)) if (afterDefaults(p.path)) problems.push(`${p.path}: ${p.message}`);
   if (problems.length) throw new ConfigError(problems);
 
   if (derived.roles.queue.kind === 'cluster' && !/\{.+\}/.test(cfg.queue.prefix)) {
@@ -200,6 +208,47 @@ export function resolveConfig(options: ResolveOptions = {}): Config {
     roles: derived.roles,
     sources: { configFile: fileDoc ? configPath : undefined, envFile: dotenv ? envPath : undefined, redisConfigured },
   });
+}
+
+/**
+ * The schema over the merged sources, reporting every invalid value: each one found is taken out (so
+ * its default applies) and the rest parsed again, until what is left parses. The config that comes
+ * out serves the checks that need parsed values (URLs, Sentinel, schedule), so one run reports every
+ * problem, not the first kind only. `defaulted`: the paths taken out (a list goes as a whole).
+ */
+function parseReportingAll(raw: Obj, where: (path: string) => string): { cfg?: ParsedConfig; problems: string[]; defaulted: string[] } {
+  const work = structuredClone(raw);
+  const problems: string[] = [];
+  const defaulted: string[] = [];
+  for (let round = 0; round < 10; round++) {
+    const parsed = configSchema.safeParse(work);
+    if (parsed.success) return { cfg: parsed.data, problems, defaulted };
+    for (const issue of parsed.error.issues) {
+      // Unknown keys are reported with a suggestion by findUnknownKeys (a strict object would repeat them).
+      if (issue.code === 'unrecognized_keys') continue;
+      const path = issue.path.map(String).join('.');
+      problems.push(`${where(path) || 'config'}: ${issue.message}`);
+    }
+    const removed = parsed.error.issues.map((issue) => removeValue(work, issue.path.map(String))).filter((p): p is string => p !== undefined);
+    if (removed.length === 0) return { problems, defaulted };
+    defaulted.push(...removed);
+  }
+  return { problems, defaulted };
+}
+
+/** Deletes the value at `path` (a list as a whole: its indexes would shift); returns what was deleted. */
+function removeValue(target: Obj, path: string[]): string | undefined {
+  let o: unknown = target;
+  for (let i = 0; i < path.length; i++) {
+    if (!isPlainObject(o) || !Object.hasOwn(o, path[i])) return undefined;
+    const next = o[path[i]];
+    if (i === path.length - 1 || Array.isArray(next)) {
+      delete o[path[i]];
+      return path.slice(0, i + 1).join('.');
+    }
+    o = next;
+  }
+  return undefined;
 }
 
 function deepFreeze<T>(o: T): T {

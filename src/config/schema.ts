@@ -131,9 +131,9 @@ export const workerSchema = z.object({
   tries: int(1, 1000, 'a count').default(3).describe('attempts for jobs that do not set their own'),
   backoff: int(0, 86_400, 'seconds').default(60).describe('fixed backoff between attempts, seconds'),
   timeout: int(1, 86_400, 'seconds').default(300).describe('job timeout, seconds'),
-  maxTime: int(0, 30 * 86_400, 'seconds')
+  maxTime: int(0, 24 * 86_400, 'seconds')
     .default(0)
-    .describe('stop after this many seconds (0 = never)'),
+    .describe('stop after this many seconds (0 = never); at most 24 days, the longest a Node timer can wait'),
   sleep: int(1, 10, 'seconds').default(3).describe('one blocking wait for a job when the queues are empty'),
   grace: int(1, 3600, 'seconds')
     .default(10)

@@ -1,4 +1,5 @@
-import { sameServer } from '../config/endpoints.js';
+import { sharesDatabase } from '../redis/same-server.js';
+import type { RedisClient } from '../redis/connect.js';
 import { familyOf } from '../cache/families.js';
 import { escapeKey, globEscape } from '../redis/keyname.js';
 import { scanBatches } from '../redis/scan.js';
@@ -14,11 +15,18 @@ function idFor(name: string, s: ServerFacts): string {
   return s.roles.includes('queue') ? name : `${name}@${s.roles[0]}`;
 }
 
-/** True when the cache's keys live among other roles' keys (a cluster, or a shared DB). */
-function cacheShared(ctx: DoctorContext): boolean {
-  const c = ctx.config.roles.cache;
-  if (c.kind === 'cluster') return true;
-  return (['queue', 'session'] as const).some((r) => sameServer(c, ctx.config.roles[r]) && ctx.config.roles[r].db === c.db);
+/**
+ * True when the cache's keys live among other roles' keys (a cluster, or a shared DB), as the servers
+ * say (src/redis/same-server.ts); a role that could not be asked counts as sharing.
+ */
+async function cacheShared(ctx: DoctorContext, cacheClient: RedisClient): Promise<boolean> {
+  if (ctx.config.roles.cache.kind === 'cluster') return true;
+  for (const r of ['queue', 'session'] as const) {
+    const other = ctx.clients[r];
+    const sharing = other ? await sharesDatabase(ctx.config, 'cache', cacheClient, r, other) : 'unknown';
+    if (sharing !== 'different') return true;
+  }
+  return false;
 }
 
 async function ttlCheck(ctx: DoctorContext): Promise<CheckResult | undefined> {
@@ -26,7 +34,7 @@ async function ttlCheck(ctx: DoctorContext): Promise<CheckResult | undefined> {
   if (!client) return undefined;
   const prefix = ctx.config.cache.prefix;
   // Among other roles' keys, only the known cache families are surely cache keys.
-  const onlyFamilies = cacheShared(ctx) && !prefix;
+  const onlyFamilies = !prefix && (await cacheShared(ctx, client));
   let sampled = 0;
   let noTtl = 0;
   const examples: string[] = [];

@@ -5,6 +5,7 @@ import { closeClient, connectRole, type RedisClient } from '../redis/connect.js'
 import { isConnectionError, lostConnection } from '../redis/pipeline.js';
 import { envChecks, redisChecks } from './redis-checks.js';
 import { cacheChecks } from './cache-checks.js';
+import { providerChecks } from './provider-checks.js';
 import { schedulerChecks } from './scheduler-checks.js';
 import { workerChecks } from './worker-checks.js';
 import { aclChecks } from './acl-checks.js';
@@ -16,7 +17,7 @@ export type { CheckResult } from './types.js';
  * Every check family, in the order they are reported. A feature that needs a health check adds its
  * group here (workers alive, scheduler heartbeat, cache TTLs…).
  */
-export const checkGroups: CheckGroup[] = [redisChecks, aclChecks, cacheChecks, workerChecks, envChecks, schedulerChecks];
+export const checkGroups: CheckGroup[] = [redisChecks, aclChecks, cacheChecks, workerChecks, envChecks, schedulerChecks, providerChecks];
 
 export interface DoctorReport {
   checks: CheckResult[];

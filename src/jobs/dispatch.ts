@@ -3,6 +3,8 @@ import type { Config } from '../config/resolve.js';
 import { ExitCode, RqctlError, redisRefusal, usageError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
 import { openQueue, queueConnection } from '../queue/queues.js';
+import { queueNameProblem } from '../config/queue-names.js';
+import { findUnsafeKey } from '../util/unsafe-keys.js';
 import { formatIssues } from './define.js';
 import { keyOf, type FetchPayload } from './fetch/job.js';
 import { jobOptions } from './options.js';
@@ -49,6 +51,9 @@ export function prepareDispatch(config: Config, req: DispatchRequest): PreparedD
       throw usageError(`--data is not valid JSON: ${(e as Error).message}`, `quote it for the shell, e.g. --data '{"params":{"page":2}}'`);
     }
     if (!isObject(data)) throw usageError('--data must be a JSON object');
+    const unsafe = findUnsafeKey(data);
+    if (unsafe)
+      throw usageError(`--data: the key "${unsafe.split('.').pop()}" (at ${unsafe}) is not allowed`, 'rename the key: it would be dropped or misread');
   }
   if (req.method !== undefined && !type.methods?.length) {
     throw usageError(`${type.name} takes no method (got "${req.method}")`, `rqctl dispatch ${type.name} [--data JSON]`);
@@ -71,7 +76,8 @@ export function prepareDispatch(config: Config, req: DispatchRequest): PreparedD
     );
   }
   const queue = req.queue ?? type.queue;
-  if (!queue || queue.includes(':')) throw usageError(`invalid queue name "${queue}" (must not be empty or contain ":")`);
+  const queueProblem = queueNameProblem(queue);
+  if (queueProblem) throw usageError(queueProblem, "use the job type's queue (see `rqctl jobs`) or another name");
   const opts = jobOptions(type, config, { tries: req.tries, backoffSeconds: req.backoffSeconds, delayMs: req.delayMs });
   const payload = parsed.data;
   const cacheKey = type.name === 'FetchCryptoData' || type.name === 'FetchStockData' ? keyOf(config, payload as FetchPayload).key : undefined;

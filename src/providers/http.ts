@@ -8,6 +8,9 @@ import { createRequire } from 'node:module';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 export const USER_AGENT = `rqctl/${pkg.version} (+https://www.npmjs.com/package/rqctl)`;
 
+/** Redirects followed within the provider's origin before giving up. */
+export const MAX_REDIRECTS = 5;
+
 /** The longest Retry-After rqctl honours; longer means "quota exhausted": retrying soon is pointless. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
@@ -95,21 +98,53 @@ function describeNetworkError(err: unknown): string {
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
+const isRedirect = (status: number) => status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+
+/**
+ * The GET, following redirects by hand: only within the base URL's origin (scheme, host and port),
+ * because the request carries the API key in a header and fetch would send it to wherever a
+ * redirect points (only `Authorization` is dropped across origins). A redirect elsewhere fails at
+ * once, without a retry: the provider moved, or something in between is not the provider.
+ */
+async function fetchWithinOrigin(req: ProviderRequest, what: string, signal: AbortSignal): Promise<Response> {
+  let url = buildUrl(req.baseUrl, req.path, req.query);
+  const origin = new URL(url).origin;
+  const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...req.headers };
+  for (let hops = 0; ; hops++) {
+    const res = await fetch(url, { method: 'GET', headers, signal, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (!isRedirect(res.status) || location === null) return res;
+    await res.body?.cancel();
+    const next = new URL(location, url);
+    if (next.origin !== origin) {
+      const setting = req.provider === 'CoinGecko' ? 'COINGECKO_BASE_URL' : req.provider === 'Finnhub' ? 'FINNHUB_BASE_URL' : 'its base URL';
+      throw new ProviderError(
+        `${what} → HTTP ${res.status} redirect to another origin (${next.origin}): not followed, the API key is only sent to ${origin}; if the provider moved, set ${setting} to its new address`,
+        'invalid-response',
+        false,
+        res.status,
+      );
+    }
+    if (hops >= MAX_REDIRECTS) throw new ProviderError(`${what}: more than ${MAX_REDIRECTS} redirects (a loop?)`, 'invalid-response', false, res.status);
+    url = next.toString();
+  }
+}
+
 /**
  * One GET. Resolves with a 2xx response whose body is JSON; everything else throws ProviderError.
  * A job-signal abort is rethrown as the signal's reason, so the worker reports its own timeout.
  */
 export async function providerGet(req: ProviderRequest): Promise<ProviderResponse> {
-  const url = buildUrl(req.baseUrl, req.path, req.query);
   const what = `${req.provider} GET ${req.path}`;
   const timeout = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
   let res: Response;
   let body: Buffer;
   try {
-    res = await fetch(url, { method: 'GET', headers: { accept: 'application/json', 'user-agent': USER_AGENT, ...req.headers }, signal, redirect: 'follow' });
+    res = await fetchWithinOrigin(req, what, signal);
     body = Buffer.from(await res.arrayBuffer());
   } catch (err) {
+    if (err instanceof ProviderError) throw err;
     if (req.signal?.aborted) throw req.signal.reason ?? err;
     if (timeout.aborted) throw new ProviderError(`${what}: no response within ${seconds(req.timeoutMs)} (timeout)`, 'timeout', true);
     throw new ProviderError(`${what}: network error: ${describeNetworkError(err)}`, 'network', true);
@@ -141,6 +176,6 @@ export async function providerGet(req: ProviderRequest): Promise<ProviderRespons
   }
   if (status >= 500) throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'server', true, status);
   if (status >= 400) throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'client', false, status);
-  // 1xx/3xx that fetch did not resolve: nothing usable.
+  // 1xx, or a 3xx without a Location: nothing usable.
   throw new ProviderError(`${what} → HTTP ${status}: ${msg}`, 'invalid-response', true, status);
 }

@@ -79,6 +79,17 @@ function where(ep: RoleEndpoint): string {
   return `Redis at ${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port} (${ep.role} role)`;
 }
 
+/** Redis (6.2.6+, 7.x) closes the connection of an unauthenticated client that sends an argument over 16 KB. */
+const UNAUTHENTICATED_MAX_BULK = 16_384;
+
+function authTooLong(ep: RoleEndpoint): { what: 'password' | 'user name'; bytes: number } | undefined {
+  const pw = ep.password === undefined ? 0 : Buffer.byteLength(ep.password);
+  if (pw > UNAUTHENTICATED_MAX_BULK) return { what: 'password', bytes: pw };
+  const user = ep.username === undefined ? 0 : Buffer.byteLength(ep.username);
+  if (user > UNAUTHENTICATED_MAX_BULK) return { what: 'user name', bytes: user };
+  return undefined;
+}
+
 /** Turns what ioredis reports into one line an operator can act on. */
 export function describeConnectError(ep: RoleEndpoint, err: unknown, timeoutMs: number): RqctlError {
   const e = err as NodeJS.ErrnoException & { message?: string };
@@ -86,18 +97,34 @@ export function describeConnectError(ep: RoleEndpoint, err: unknown, timeoutMs: 
   const at = where(ep);
   const code = e?.code;
   const mk = (c: string, message: string, hint: string, exit: 2 | 3 = ExitCode.unreachable) => new RqctlError(c, exit, message, { hint, cause: err });
+  const from = ep.passwordFrom ?? 'REDIS_PASSWORD';
+  const inUrl = from !== 'REDIS_PASSWORD' && !/ redis\.password$/.test(from);
+  const tooLong = authTooLong(ep);
+  if (tooLong && (/unauthenticated (bulk|multibulk) length/i.test(msg) || code === 'ECONNRESET' || code === 'EPIPE' || /Connection is closed/i.test(msg))) {
+    return mk(
+      'REDIS_AUTH',
+      `${at} closed the connection: the ${tooLong.what} (from ${tooLong.what === 'password' ? from : 'REDIS_USERNAME'}) is ${tooLong.bytes} bytes: Redis drops a request with an argument over 16 KB (16384 bytes) from a client that has not authenticated yet`,
+      'use a password (and user name) of at most 16384 bytes; set requirepass (or the ACL user) to match',
+    );
+  }
   if (/WRONGPASS|invalid password|invalid username-password/i.test(msg)) {
     return mk(
       'REDIS_AUTH',
-      `${at} refused the password${ep.username ? ` for user "${ep.username}"` : ''} (REDIS_PASSWORD)`,
-      "set the password that the server's requirepass (or ACL user) expects",
+      `${at} refused the password${ep.username ? ` for user "${ep.username}"` : ''} (from ${from})`,
+      inUrl
+        ? `fix the password in ${from} (or take it out and set REDIS_PASSWORD: a URL shows in ps); it must match the server's requirepass (or ACL user)`
+        : `set REDIS_PASSWORD to the password that the server's requirepass (or ACL user) expects`,
     );
   }
   if (/NOAUTH|Authentication required/i.test(msg)) {
     return mk('REDIS_AUTH', `${at} requires a password and none was given`, 'set REDIS_PASSWORD (or put it in the environment file)');
   }
   if (/without any password configured|AUTH <password> called without/i.test(msg)) {
-    return mk('REDIS_AUTH', `${at} has no password configured but one was given`, 'unset REDIS_PASSWORD, or set requirepass on the server');
+    return mk(
+      'REDIS_AUTH',
+      `${at} has no password configured but one was given (from ${from})`,
+      inUrl ? `take the password out of ${from}, or set requirepass on the server` : 'unset REDIS_PASSWORD, or set requirepass on the server',
+    );
   }
   if (/cluster support disabled/i.test(msg)) {
     return mk(
@@ -150,7 +177,12 @@ export async function connectEndpoint(ep: RoleEndpoint, options: ConnectOptions 
       }),
     ]);
     if (ep.kind === 'standalone' || ep.kind === 'sentinel') {
-      const info = String(await (client as Redis).info('cluster'));
+      // An ACL user may lack INFO: then the cluster check is skipped (a cluster node would still
+      // answer MOVED to the first command), the command itself goes on.
+      const info = await (client as Redis).info('cluster').then(String, (e: Error) => {
+        if (/^NOPERM/.test(e.message)) return '';
+        throw e;
+      });
       if (/cluster_enabled:1/.test(info)) {
         throw new RqctlError('REDIS_TOPOLOGY', ExitCode.usage, `${where(ep)} is a Redis Cluster node, but REDIS_CLUSTER is not set`, {
           hint: 'set REDIS_CLUSTER=true (a cluster has only DB 0)',

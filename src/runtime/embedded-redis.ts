@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { refuseSymlink } from '../util/safe-write.js';
 import { ExitCode, RqctlError } from '../errors.js';
 import { adoptLeftRunning } from './embedded-redis/adopt.js';
 import {
@@ -115,6 +116,8 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
       },
     );
   }
+  // Nothing under .rqctl is read or written through a symbolic link (src/util/safe-write.ts).
+  for (const p of [paths.stateDir, paths.dataDir, paths.confFile, paths.stateFile, paths.passwordFile, paths.logFile]) refuseSymlink(p);
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.stateDir, 0o700);
   const password = readPassword(paths.passwordFile);

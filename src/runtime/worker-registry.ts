@@ -11,7 +11,6 @@ import type { RedisClient } from '../redis/connect.js';
  * - `<prefix>:rqctl:restart`        `rqctl worker restart`'s timestamp (ms); workers that saw another
  *                                   value when they started finish their jobs and exit 0
  */
-export const RESERVED_QUEUE_NAME = 'rqctl';
 
 /** How often a worker refreshes its record, and how long the record lives without a refresh. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;

@@ -5,6 +5,12 @@
  */
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+/**
+ * The longest wait rqctl hands to a timer: 24 days. Node's timers hold at most 2^31−1 ms (24.8 days)
+ * and fire at once on anything longer, so an unchecked `--timeout 30d` would end a wait immediately.
+ */
+export const MAX_TIMER_MS = 24 * UNITS.d;
+
 export function parseDuration(text: string | number, bareUnit: keyof typeof UNITS = 's'): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * UNITS[bareUnit] : undefined;
   const s = text.trim();

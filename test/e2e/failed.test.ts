@@ -244,12 +244,13 @@ describe('corrupt job hashes', () => {
     expect(human.stdout).toMatch(/corrupt job hashes \(3\)/);
   });
 
-  it('a dry run of the unfiltered `retry all` says the bulk move would take the corrupt ones too', async () => {
+  it('a dry run of the unfiltered `retry all` counts only the jobs it would move: the corrupt ones stay (issue 13 item 15)', async () => {
     const r = await cli('failed', 'retry', 'all', '--dry-run', '--json');
     expect(r.exitCode).toBe(0);
-    expect(r.json).toMatchObject({ retried: 7, dryRun: true, corruptMoved: true });
+    expect(r.json).toMatchObject({ retried: 4, dryRun: true });
+    expect(r.json).not.toHaveProperty('corruptMoved');
     expect(r.json.corrupt).toHaveLength(3);
-    expect(r.stderr).toMatch(/moves them too/);
+    expect(r.stderr).toMatch(/3 corrupt job hashes stay in the failed set/);
     expect(await fx.redis.zcard(`${fx.prefix}:default:failed`)).toBe(7);
   });
 
@@ -258,7 +259,7 @@ describe('corrupt job hashes', () => {
     expect(r.exitCode).toBe(0);
     expect(r.json.retried).toBe(4);
     expect(r.json.corrupt.map((c: any) => c.id).sort()).toEqual(['2', '4', 'ghost']);
-    expect(r.stderr).toMatch(/3 corrupt job hashes skipped/);
+    expect(r.stderr).toMatch(/3 corrupt job hashes stay in the failed set, not retried/);
     const failedNow = await fx.redis.zrange(`${fx.prefix}:default:failed`, '0', '-1');
     expect(failedNow.sort()).toEqual(['2', '4', 'ghost']);
 

@@ -48,7 +48,7 @@ describe('rqctl ping', () => {
   it('a wrong password exits 3 with one line and no stack trace', async () => {
     const r = await runCli(['ping'], { env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: portOf(hardened), REDIS_PASSWORD: 'wrong' } });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/refused the password \(REDIS_PASSWORD\)/);
+    expect(r.stderr).toMatch(/refused the password \(from REDIS_PASSWORD\)/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).not.toContain('wrong');
   });

@@ -105,11 +105,14 @@ describe('compose project and services', () => {
     const file = join(dir, 'docker-compose.prod.yml');
     writeFileSync(file, 'services: {}\n');
     expect(projectNameFor([file], undefined, undefined)).toBe('shopstack');
-    expect(projectNameFor([file], undefined, 'From-Env')).toBe('from-env');
-    expect(projectNameFor([file], 'Explicit', 'From-Env')).toBe('explicit');
+    expect(projectNameFor([file], undefined, 'from-env')).toBe('from-env');
+    expect(projectNameFor([file], 'explicit', 'from-env')).toBe('explicit');
     writeFileSync(file, 'name: named\nservices: {}\n');
     expect(projectNameFor([file], undefined, undefined)).toBe('named');
-    expect(() => projectNameFor([file], '...', undefined)).toThrow(/no usable characters/);
+    // A name given on purpose (-p, COMPOSE_PROJECT_NAME) that compose would rewrite is refused (issue 13 item 14).
+    expect(() => projectNameFor([file], '...', undefined)).toThrow(/not a valid compose project name/);
+    expect(() => projectNameFor([file], 'Explicit', undefined)).toThrow(/project name "Explicit" is not a valid/);
+    expect(() => projectNameFor([file], undefined, 'From-Env')).toThrow(/COMPOSE_PROJECT_NAME "From-Env" is not a valid/);
   });
 
   it('reads services from compose config output: healthchecks, replicas, inactive profiles', () => {

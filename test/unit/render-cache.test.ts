@@ -101,10 +101,14 @@ describe('cache clear', () => {
     expect(dry.stdout()).toBe(
       `would delete 3 keys: keys starting with "laravel_cache_stock_quote_" in ${where}\n  by family: stock_quote 2, other 1\n  e.g. laravel_cache_stock_quote_x\n`,
     );
+    // A "no" at the prompt reports like the other destructive commands (issue 13).
     const declined = captureOutput({ json: true });
     printCacheClear(declined.out, { declined: true }, plan, where);
-    expect(declined.stdout()).toBe('');
-    expect(declined.stderr()).toBe('nothing deleted\n');
+    expect(JSON.parse(declined.stdout())).toEqual({ deleted: 0, declined: true });
+    const declinedHuman = captureOutput();
+    printCacheClear(declinedHuman.out, { declined: true }, plan, where);
+    expect(declinedHuman.stdout()).toBe('');
+    expect(declinedHuman.stderr()).toBe('not confirmed: nothing deleted\n');
     const json = captureOutput({ json: true });
     printCacheClear(json.out, { ...result, interrupted: true }, plan, where);
     expect(JSON.parse(json.stdout())).toEqual({

@@ -161,7 +161,7 @@ describe('failed retry, forget, flush', () => {
     expect(stdout()).toBe('retried 5 failed jobs (default: 5)\n');
     expect(stderr()).toBe(
       [
-        'warning: 1 corrupt job hash skipped (BullMQ cannot load them):',
+        'warning: 1 corrupt job hash stays in the failed set, not retried (BullMQ cannot load it):',
         '  default 9: data is not valid JSON',
         '  `rqctl failed forget <id> --queue <queue>` removes them, `rqctl failed show <id>` shows the raw fields',
         'warning: default 3 not retried: no longer failed (retried or removed meanwhile)',
@@ -171,21 +171,21 @@ describe('failed retry, forget, flush', () => {
     );
   });
 
-  it('retry --dry-run --json: the result without pausedQueues, dryRun and corruptMoved only when true', () => {
+  // Corrupt jobs are never retried, not even by the unfiltered bulk move (issue 13 item 15): no "corruptMoved".
+  it('retry --dry-run --json: the result without pausedQueues, with dryRun, and the corrupt ones left out', () => {
     const { out, stdout } = captureOutput({ json: true });
-    printRetry(out, { ...retried, dryRun: true, corruptMoved: true, pausedQueues: undefined });
+    printRetry(out, { ...retried, dryRun: true, pausedQueues: undefined });
     expect(JSON.parse(stdout())).toEqual({
       retried: 5,
       dryRun: true,
       queues: retried.queues,
       corrupt: retried.corrupt,
-      corruptMoved: true,
       skipped: retried.skipped,
     });
     const human = captureOutput();
-    printRetry(human.out, { ...retried, dryRun: true, corruptMoved: true, skipped: [], pausedQueues: undefined });
+    printRetry(human.out, { ...retried, dryRun: true, skipped: [], pausedQueues: undefined });
     expect(human.stdout()).toBe('would retry 5 failed jobs (default: 5) (dry run, nothing changed)\n');
-    expect(human.stderr()).toMatch(/^warning: 1 of them is a corrupt job hash: `retry all` without filters moves them too/);
+    expect(human.stderr()).toMatch(/^warning: 1 corrupt job hash stays in the failed set, not retried/);
   });
 
   it('forget and flush: what they ask, what they say, and a "no" at the prompt', () => {

@@ -84,7 +84,7 @@ function registerClear(cache: Command): void {
     .option('--prefix <prefix>', 'keys starting with CACHE_PREFIX + this (literal, e.g. stock_quote_); repeatable', collectPrefix)
     .option('--tag <tag>', 'a group of key families from cache.tags (defaults: crypto, stock); repeatable or comma-separated', collect)
     .option('--dry-run', 'count what would be deleted, per key family; delete nothing')
-    .option('--yes', 'do not ask (required when not on a terminal)')
+    .option('-y, --yes', 'do not ask (required when not on a terminal)')
     .addHelpText(
       'after',
       '\nWithout --prefix or --tag: every key under CACHE_PREFIX (or the whole cache DB when CACHE_PREFIX is empty and\n' +
@@ -115,6 +115,7 @@ function registerClear(cache: Command): void {
           async (c) => {
             try {
               const r = await clearCache(c.cache, plan, {
+                config,
                 dryRun: opts.dryRun,
                 confirm: (ask) => confirmDestructive(view.cacheClearQuestion(ask, where), { yes: opts.yes, what }),
                 // Ctrl-C stops after the current batch once the clear runs (at the prompt, it is the prompt's).

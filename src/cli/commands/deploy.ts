@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .addOption(
       cmd
         .createOption('--timeout <duration>', 'how long verification waits for running, healthy services and RUNNING processes')
-        .argParser(durationOption('--timeout'))
+        .argParser(durationOption('--timeout', { min: 1000 }))
         .default(180_000, '180s'),
     )
     .option('--log-lines <n>', 'log lines shown per failing container', intOption('--log-lines', 1, 10_000), 40)

@@ -29,11 +29,11 @@ export function register(program: Command): void {
     .option('--param <key=value>', 'a param (repeatable); coerced to its declared type', collectParam, {})
     .option('--data <json>', 'the payload (or its base) as a JSON object; --param and [method] go on top')
     .option('--queue <queue>', "another queue than the job type's")
-    .option('--delay <duration>', 'run no earlier than this from now (10s, 5m)', durationOption('--delay'))
+    .option('--delay <duration>', 'run no earlier than this from now (10s, 5m)', durationOption('--delay', { max: 365 * 86_400_000 }))
     .option('--tries <n>', "attempts (default: the job type's, 3)", intOption('--tries', 1, 1000))
     .option('--backoff <seconds>', "fixed wait between attempts (default: the job type's, 60)", backoffOption)
     .option('--wait', 'wait until the job completed (exit 0) or failed (exit 4)')
-    .option('--timeout <duration>', 'with --wait: how long to wait (default 60s; exit 4 when it runs out)', durationOption('--timeout'))
+    .option('--timeout <duration>', 'with --wait: how long to wait (default 60s; exit 4 when it runs out)', durationOption('--timeout', { min: 1000 }))
     .addHelpText(
       'after',
       `

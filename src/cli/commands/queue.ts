@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { withQueueClient } from '../clients.js';
-import { action, durationOption, intOption, queueList } from '../context.js';
+import { action, durationOption, intOption, MIN_INTERVAL_MS, queueList } from '../context.js';
 import { ExitCode } from '../../errors.js';
 
 /** Commands of the "queue" group. Keep this file light: import core modules inside the actions. */
@@ -85,8 +85,14 @@ function registerMonitor(queue: Command): void {
     )
     .option('--queue <names>', 'only these queues (comma list; default: every queue in Redis)')
     .option('--max-size <n>', 'alert when a queue has more than N jobs ready to run', intOption('--max-size', 0))
-    .option('--max-wait <duration>', 'alert when the oldest job ready to run has waited longer (e.g. 60s, 5m)', durationOption('--max-wait'))
-    .option('--interval <duration>', 'time between samples', durationOption('--interval'), 5000)
+    .option(
+      '--max-wait <duration>',
+      'alert when the oldest job ready to run has waited longer (e.g. 60s, 5m)',
+      durationOption('--max-wait', { max: 365 * 86_400_000 }),
+    )
+    .addOption(
+      new Option('--interval <duration>', 'time between samples').argParser(durationOption('--interval', { min: MIN_INTERVAL_MS })).default(5000, '5s'),
+    )
     .option('--once', 'one sample, then exit (0 healthy, 4 a threshold crossed)')
     .option('--keep-going', 'keep watching after a threshold is crossed (exit 4 when stopped)')
     .action(
@@ -106,7 +112,7 @@ function registerMonitor(queue: Command): void {
             queues,
             maxSize: flags.maxSize,
             maxWaitMs: flags.maxWait,
-            intervalMs: Math.max(flags.interval, 100),
+            intervalMs: flags.interval,
             once: flags.once,
             keepGoing: flags.keepGoing,
             onSample(sample) {

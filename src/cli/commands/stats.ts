@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withRoleClients } from '../clients.js';
-import { action, durationOption, intOption } from '../context.js';
+import { action, durationOption, intOption, MIN_INTERVAL_MS } from '../context.js';
 import { ExitCode } from '../../errors.js';
 
 /** `stats` (INFO per role) and `monitor` (MONITOR, bounded). Keep this file light: import core modules inside the actions. */
@@ -30,7 +30,7 @@ function registerStats(program: Command): void {
     .description('INFO summary per role: memory vs maxmemory, policy, hit ratio, evictions, ops/s, clients, keyspace, persistence, uptime')
     .option('--role <role>', 'only this role: queue, cache or session (default: all three)')
     .option('--watch', 'refresh like `redis-cli --stat` until Ctrl-C (which exits 0)')
-    .option('--interval <duration>', 'with --watch: time between refreshes (default 1s)', durationOption('--interval'))
+    .option('--interval <duration>', 'with --watch: time between refreshes (default 1s)', durationOption('--interval', { min: MIN_INTERVAL_MS }))
     .option('--count <n>', 'with --watch: stop after N refreshes', intOption('--count', 1))
     .addHelpText(
       'after',
@@ -81,7 +81,7 @@ function registerMonitor(program: Command): void {
     .command('monitor')
     .description('MONITOR, always bounded in time and lines (it costs Redis throughput); passwords in AUTH lines masked')
     .option('--role <role>', "only this role's server and DB (default: every server of the three roles, every DB)")
-    .option('--duration <duration>', 'stop after this long (default 10s)', durationOption('--duration'))
+    .option('--duration <duration>', 'stop after this long (default 10s)', durationOption('--duration', { min: MIN_INTERVAL_MS }))
     .option('--match <text>', 'only lines containing this text (case-insensitive)')
     .option('--limit <n>', 'stop after N lines (default 1000)', intOption('--limit', 1, 1_000_000))
     .addHelpText(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, durationOption, intOption, type CommandContext } from '../context.js';
+import { action, durationOption, intOption, MIN_INTERVAL_MS, type CommandContext } from '../context.js';
 import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent } from '../render.js';
 import { onSignals } from '../signals.js';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option(
       '--status-interval <duration>',
       'how often the status refreshes (default 1s on a terminal; off a terminal one JSON status line every 10s)',
-      durationOption('--status-interval'),
+      durationOption('--status-interval', { min: MIN_INTERVAL_MS }),
     )
     .action(action(runUp));
 }
@@ -68,15 +68,18 @@ function upOptions({ globals }: CommandContext, flags: UpFlags, cfg: Config, scr
   const globalArgs: string[] = [];
   if (globals.config) globalArgs.push('--config', globals.config);
   if (globals.envFile) globalArgs.push('--env-file', globals.envFile);
-  if (globals.redisUrl) globalArgs.push('--redis-url', globals.redisUrl);
   if (globals.verbose) globalArgs.push('--verbose');
+  // --redis-url reaches the workers through their environment, not their command line: `ps` shows
+  // arguments to every user of the host, and the URL may hold a password. REDIS_URL from the
+  // environment is what --redis-url overrides, so the workers resolve the same server.
+  const env = globals.redisUrl ? { ...process.env, REDIS_URL: globals.redisUrl } : process.env;
   return {
     cwd: process.cwd(),
     workers: flags.workers ?? 1,
     concurrency: flags.concurrency ?? 3,
     queues: queuesFromFlag(flags.queue, cfg.worker.queues),
     scheduler: flags.scheduler,
-    workerCommand: { command: process.execPath, args: [process.argv[1], 'worker', ...globalArgs], env: process.env },
+    workerCommand: { command: process.execPath, args: [process.argv[1], 'worker', ...globalArgs], env },
     embedded: { preferredPort: flags.redisPort, searchPath: process.env.PATH },
     statusIntervalMs: flags.statusInterval ?? (screen.onTerminal ? 1000 : 10_000),
     log: screen.log,

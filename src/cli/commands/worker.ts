@@ -6,17 +6,14 @@ import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent, Output } from '../render.js';
 import { exitNow, onSignals } from '../signals.js';
 import type { Config } from '../../config/resolve.js';
-import { usageError } from '../../errors.js';
+import { MAX_TIMER_MS } from '../../util/duration.js';
 import type { WorkerSettings } from '../../runtime/worker.js';
 import type { WorkerRecord } from '../../runtime/worker-registry.js';
 
-const seconds = (name: string, min = 0) => {
-  const parse = durationOption(name);
-  return (value: string): number => {
-    const s = parse(value) / 1000;
-    if (s < min) throw usageError(`${name} must be at least ${min} s (got "${value}")`);
-    return s;
-  };
+/** A duration flag in seconds, within the bounds of its config key (`worker.*` in docs/configuration.md). */
+const seconds = (name: string, minSeconds: number, maxSeconds: number) => {
+  const parse = durationOption(name, { min: minSeconds * 1000, max: maxSeconds * 1000 });
+  return (value: string): number => parse(value) / 1000;
 };
 
 interface WorkerFlags {
@@ -42,25 +39,29 @@ export function register(program: Command): void {
     .option('--queue <names>', 'queues to consume, comma-separated (default: worker.queues, i.e. default,emails)')
     .option('--concurrency <n>', 'jobs at a time in this process, across its queues (default 1)', intOption('--concurrency', 1, 10_000))
     .option('--tries <n>', 'attempts for jobs that set none themselves (default 3)', intOption('--tries', 1, 1000))
-    .option('--backoff <seconds>', 'fixed wait between attempts for jobs that set none (default 60)', seconds('--backoff'))
+    .option('--backoff <seconds>', 'fixed wait between attempts for jobs that set none (default 60)', seconds('--backoff', 0, 86_400))
     .option(
       '--timeout <seconds>',
       'a job\'s AbortSignal fires after this and it fails with "timed out after S s" (default 300; a job type may only ask for less)',
-      seconds('--timeout', 0.001),
+      seconds('--timeout', 0.001, 86_400),
     )
     .addOption(
       new Option(
         '--grace <seconds>',
         'how long a timed-out job may ignore its signal before the process exits non-zero so supervisord replaces it (default 10)',
-      ).argParser(seconds('--grace', 0.001)),
+      ).argParser(seconds('--grace', 0.001, 3600)),
     )
-    .option('--max-time <seconds>', 'stop taking jobs after this long, finish the running ones, exit 0 (default: never)', seconds('--max-time'))
+    .option(
+      '--max-time <seconds>',
+      'stop taking jobs after this long, finish the running ones, exit 0 (default: never)',
+      seconds('--max-time', 0, MAX_TIMER_MS / 1000),
+    )
     .option('--max-jobs <n>', 'stop taking jobs after this many, finish the running ones, exit 0', intOption('--max-jobs', 1))
     .option('--memory <MB>', 'stop taking jobs once the resident memory (RSS) exceeds this, finish the running ones, exit 0', intOption('--memory', 1))
     .option(
       '--sleep <seconds>',
       'when the queues are empty, how long one blocking wait for a job lasts (BullMQ drainDelay; a job that arrives meanwhile is taken at once; default 3)',
-      seconds('--sleep', 0.001),
+      seconds('--sleep', 0.001, 10),
     )
     .option('--stop-when-empty', 'exit 0 once the queues are empty and nothing runs')
     .option('--name <name>', 'worker name shown by `rqctl workers` and stored on the jobs it runs (default host:pid)')

@@ -45,10 +45,13 @@ export function cacheClearQuestion(ask: { plan: CacheClearPlan; dbKeys?: number 
   return `Delete ${ask.plan.description} in ${where}${ask.dbKeys !== undefined ? ` (${ask.dbKeys} keys)` : ''}?`;
 }
 
-/** `cache clear`. `where`: "the cache role (redis://…)". A "no" at the prompt prints only a note (exit 0). */
+/**
+ * `cache clear`. `where`: "the cache role (redis://…)". A "no" at the prompt is exit 0 with
+ * `{"deleted":0,"declined":true}`, as the other destructive commands report `{"removed":0,"declined":true}`.
+ */
 export function printCacheClear(out: Output, r: CacheClearResult | Declined, plan: CacheClearPlan, where: string): void {
   if (isDeclined(r)) {
-    out.info('nothing deleted');
+    out.result({ deleted: 0, declined: true }, () => out.info('not confirmed: nothing deleted'));
     return;
   }
   const json = {

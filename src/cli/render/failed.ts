@@ -98,9 +98,13 @@ export function printFailedJob(out: Output, job: FailedJobDetail, now = Date.now
   });
 }
 
-function warnCorrupt(out: Output, corrupt: { id: string; queue: string; error: string }[], verb: string): void {
+/** Corrupt jobs a retry left alone: they stay in the failed set (a worker could not load them). */
+function warnCorrupt(out: Output, corrupt: { id: string; queue: string; error: string }[]): void {
   if (!corrupt.length) return;
-  out.warn(`${corrupt.length} corrupt job hash${corrupt.length > 1 ? 'es' : ''} ${verb} (BullMQ cannot load them):`);
+  const many = corrupt.length > 1;
+  out.warn(
+    `${corrupt.length} corrupt job hash${many ? 'es' : ''} ${many ? 'stay' : 'stays'} in the failed set, not retried (BullMQ cannot load ${many ? 'them' : 'it'}):`,
+  );
   for (const c of corrupt.slice(0, 20)) out.info(`  ${c.queue} ${c.id}: ${c.error}`);
   if (corrupt.length > 20) out.info(`  … and ${corrupt.length - 20} more (--json lists all)`);
   out.info(`  \`rqctl failed forget <id> --queue <queue>\` removes them, \`rqctl failed show <id>\` shows the raw fields`);
@@ -108,11 +112,7 @@ function warnCorrupt(out: Output, corrupt: { id: string; queue: string; error: s
 
 /** `failed retry`: warnings about corrupt, skipped and paused on stderr, then the count. */
 export function printRetry(out: Output, res: RetryResult): void {
-  if (res.corruptMoved && res.corrupt.length) {
-    out.warn(
-      `${res.corrupt.length} of them ${res.corrupt.length > 1 ? 'are corrupt job hashes' : 'is a corrupt job hash'}: \`retry all\` without filters moves them too (BullMQ's server-side bulk retry does not read jobs) and a worker fails them again; \`rqctl failed forget\` them first, or add a filter to skip them`,
-    );
-  } else warnCorrupt(out, res.corrupt, 'skipped');
+  warnCorrupt(out, res.corrupt);
   for (const s of res.skipped.slice(0, 20)) out.warn(`${s.queue} ${s.id} not retried: ${s.reason}`);
   for (const q of res.pausedQueues ?? []) out.warn(`queue ${q} is paused: its retried jobs wait for \`rqctl queue resume ${q}\``);
   out.result(
@@ -121,7 +121,6 @@ export function printRetry(out: Output, res: RetryResult): void {
       ...(res.dryRun ? { dryRun: true } : {}),
       queues: res.queues,
       corrupt: res.corrupt,
-      ...(res.corruptMoved ? { corruptMoved: true } : {}),
       skipped: res.skipped,
     },
     () => {

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../config/resolve.js';
 import { ExitCode, RqctlError } from '../../errors.js';
+import { refuseSymlink, refuseSymlinksBelow, writeFileSafely } from '../../util/safe-write.js';
 import { renderAclFile } from '../../redis/acl/aclfile.js';
 import { ACL_FILE_NAMES, ACL_USERS, aclUsers, UNSAFE_PATTERN, type AclScope, type AclServer, type AclUserName } from '../../redis/acl/users.js';
 
@@ -89,18 +90,17 @@ export interface WrittenAclFile {
 
 /**
  * Writes one aclfile at `path`, mode 0600 from the first byte: through a temporary file beside it,
- * renamed into place, so Redis never reads half a file and nobody else can read the hashes.
+ * renamed into place (never through a symbolic link), so Redis never reads half a file and nobody else
+ * can read the hashes.
  */
 export function writeAclFile(path: string, file: AclFile): WrittenAclFile {
   const result = { path, server: file.server, users: file.users };
+  refuseSymlink(path);
   if (existsSync(path) && readFileSync(path, 'utf8') === file.content) {
     chmodSync(path, 0o600);
     return { ...result, status: 'unchanged' };
   }
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, file.content, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileSafely(path, file.content, { mode: 0o600 });
   return { ...result, status: 'written' };
 }
 
@@ -114,6 +114,8 @@ export interface AclReport {
 export function writeAclFiles(outDir: string, topology: 'split' | 'single', settings: AclSettings): AclReport {
   const files = renderAclFiles(SERVERS_OF_TOPOLOGY[topology], settings);
   mkdirSync(resolve(outDir), { recursive: true });
+  // The folder is the operator's to name; a link at a file in it is refused (writeFileSafely).
+  for (const f of files) refuseSymlinksBelow(outDir, join(outDir, f.name));
   // Paths as the operator gave them (docker/users-queue.acl), like `config generate` reports its files.
   return { outDir: resolve(outDir), topology, files: files.map((f) => writeAclFile(join(outDir, f.name), f)) };
 }

@@ -71,13 +71,20 @@ export function normalizeProjectName(name: string): string {
  * (compose v2) > the name of the directory of the first compose file.
  */
 export function projectNameFor(files: string[], explicit: string | undefined, envName: string | undefined): string {
-  if (explicit) {
-    const n = normalizeProjectName(explicit);
-    if (!n)
-      throw new RqctlError('USAGE', ExitCode.usage, `project name "${explicit}" has no usable characters`, { hint: 'use lowercase letters, digits, - and _' });
-    return n;
+  // A name given on purpose is used as given or refused: compose would rewrite it (or refuse it
+  // itself), and a deploy must not act on a project the operator did not name.
+  for (const [given, what] of [
+    [explicit, 'project name'],
+    [envName, 'COMPOSE_PROJECT_NAME'],
+  ] as const) {
+    if (given !== undefined && given !== '' && normalizeProjectName(given) !== given) {
+      throw new RqctlError('USAGE', ExitCode.usage, `${what} "${given}" is not a valid compose project name`, {
+        hint: 'use lowercase letters, digits, - and _, starting with a letter or digit (e.g. shop-prod)',
+      });
+    }
   }
-  if (envName && normalizeProjectName(envName)) return normalizeProjectName(envName);
+  if (explicit) return explicit;
+  if (envName) return envName;
   try {
     const doc = parseYaml(readFileSync(files[0], 'utf8')) as { name?: unknown } | null;
     if (doc && typeof doc.name === 'string' && !doc.name.includes('$') && normalizeProjectName(doc.name)) return normalizeProjectName(doc.name);

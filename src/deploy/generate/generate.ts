@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RqctlError, ExitCode } from '../../errors.js';
 import { readTemplate, renderTemplate } from './templates.js';
+import { refuseSymlink, refuseSymlinksBelow, writeFileSafely } from '../../util/safe-write.js';
 
 /**
  * `rqctl config generate` (docs/deployment.md): the deployment files, rendered from templates/ (files, not
@@ -110,6 +111,9 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
   const abs = resolve(outDir);
   const conflicts: string[] = [];
   const unchanged: string[] = [];
+  // A link at a file or a subdirectory would make the write (and the comparison's read) land elsewhere:
+  // refused before anything is read or written.
+  for (const f of files) refuseSymlinksBelow(abs, join(abs, f.path));
   for (const f of files) {
     const target = join(abs, f.path);
     if (!existsSync(target)) continue;
@@ -132,7 +136,7 @@ export function writeGenerated(outDir: string, files: GeneratedFile[], options: 
     if (unchanged.includes(f.path)) continue;
     const target = join(abs, f.path);
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, f.content);
+    writeFileSafely(target, f.content);
     written.push(f.path);
   }
   return { outDir: abs, written, unchanged };
@@ -165,11 +169,10 @@ export function generateInto(outDir: string, options: Partial<GenerateOptions> =
 /** Adds `line` to the folder's .gitignore unless it is there already (the rest of the file is the project's own). */
 function ignoreLine(dir: string, line: string): 'written' | 'unchanged' {
   const path = join(dir, '.gitignore');
+  refuseSymlink(path);
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
   if (text.split(/\r?\n/).some((l) => l.trim() === line)) return 'unchanged';
-  appendFileSync(
-    path,
-    `${text && !text.endsWith('\n') ? '\n' : ''}# ACL users' password hashes, written by \`rqctl config acl\` and \`rqctl deploy\`\n${line}\n`,
-  );
+  const comment = "# ACL users' password hashes, written by `rqctl config acl` and `rqctl deploy`";
+  writeFileSafely(path, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${comment}\n${line}\n`);
   return 'written';
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
 import { providerGet } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
+import { cleartextRemoteUrl } from '../../util/url.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
 import type { JobContext, JobType } from '../types.js';
@@ -65,9 +66,20 @@ export function keyOf(config: Config, payload: FetchPayload): { key: string; fam
  * One fetch: GET from the provider, and on success `SET key body EX ttl` in the cache role with the
  * body byte for byte. On any failure nothing is written, so the last good value stays readable.
  */
+/** Base URLs already warned about in this process: the warning is once per process, not per job. */
+const warnedCleartext = new Set<string>();
+
 async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchResult> {
   const method = FETCH_METHODS.get(payload.method)!;
   const endpoint = method.provider === 'coingecko' ? coingecko(ctx.config) : finnhub(ctx.config);
+  if (!warnedCleartext.has(endpoint.baseUrl) && cleartextRemoteUrl(endpoint.baseUrl)) {
+    warnedCleartext.add(endpoint.baseUrl);
+    ctx.log('provider-cleartext', {
+      level: 'warn',
+      provider: endpoint.name,
+      msg: `${endpoint.name} base URL ${endpoint.baseUrl} is http:// to another host: the API key and the responses cross the network in cleartext (use https://)`,
+    });
+  }
   const { key, ttl } = keyOf(ctx.config, payload);
   const { path, query } = requestOf(method, payload.params);
   let res;

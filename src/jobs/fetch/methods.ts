@@ -216,7 +216,8 @@ export function normalizeParams(method: FetchMethod, raw: Record<string, unknown
   const known = Object.keys(method.params);
   for (const [name, value] of Object.entries(raw)) {
     if (value === undefined || value === null) continue;
-    const spec = method.params[name];
+    // Own keys only: `constructor` or `toString` must not find Object's.
+    const spec = Object.hasOwn(method.params, name) ? method.params[name] : undefined;
     if (!spec) {
       problems.push({
         param: name,

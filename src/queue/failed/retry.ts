@@ -7,6 +7,7 @@ import { compileFilter, type CompiledFilter, type FailedFilter } from './filter.
 import { failedKey, readJobs, type CorruptJob, type FailedJob } from './job-hash.js';
 import { groupByQueue, locateFailed, type Located } from './locate.js';
 import { PAGE_SIZE, walkFailed } from './walk.js';
+import { findCorruptFailed, parkCorrupt, restoreParked } from './corrupt.js';
 
 /**
  * `failed retry`: failed jobs back to waiting. Memory stays bounded by one page (1,000 jobs) however
@@ -25,14 +26,8 @@ export interface RetryResult {
   dryRun: boolean;
   /** Per queue, for the human summary. */
   queues: { name: string; retried: number; method: 'bulk' | 'per-job' }[];
-  /**
-   * Unreadable jobs. Filtered and id retries skip them (they stay failed). An unfiltered `retry all`
-   * moves them with the rest (BullMQ's bulk move does not read jobs): its dry run lists them and
-   * counts them in `retried`, the real run does not read them at all.
-   */
+  /** Unreadable jobs: never retried (a worker could not load them), they stay in the failed set. */
   corrupt: CorruptJob[];
-  /** True when the corrupt jobs listed are moved too (a dry run of the unfiltered bulk retry). */
-  corruptMoved?: boolean;
   /** Queues that got jobs back but are paused: nothing runs them until `queue resume`. */
   pausedQueues?: string[];
   /** Jobs that left the failed set between reading and retrying (another operator, retention). */
@@ -122,14 +117,14 @@ async function retryMatching(config: Config, client: RedisClient, f: CompiledFil
   // a retried job fails again at once).
   const until = Date.now();
   const everything = !f.narrows && limit === 0;
-  if (everything && result.dryRun) result.corruptMoved = true;
   await withQueues(config, client, async (queue) => {
     for (const name of queues) {
       if (limit > 0 && result.retried >= limit) break;
+      if (!result.dryRun) await restoreParked(client, config.queue.prefix, name);
       // A BullMQ Queue is opened only to move jobs: opening one writes its meta key.
       const bulk = everything && !result.dryRun;
       const n = bulk
-        ? await bulkRetry(client, config.queue.prefix, name, () => queue(name), until)
+        ? await bulkRetry(client, config.queue.prefix, name, () => queue(name), until, result)
         : await walkRetry(client, config.queue.prefix, name, () => queue(name), { f, limit, until }, result);
       result.retried += n;
       result.queues.push({ name, retried: n, method: bulk ? 'bulk' : 'per-job' });
@@ -139,15 +134,30 @@ async function retryMatching(config: Config, client: RedisClient, f: CompiledFil
 
 /**
  * Everything in the queue: BullMQ's server-side bulk move (1,000 jobs per script call, nothing read
- * into memory). Corrupt jobs move too, as docs/commands.md allows: BullMQ cannot load them, so they
- * fail again when a worker takes them.
+ * into memory), without the corrupt jobs: they are found first and parked in the failed set while
+ * the move runs (src/queue/failed/corrupt.ts), so they stay failed, with their failure time.
  */
-async function bulkRetry(client: RedisClient, prefix: string, name: string, queue: () => Queue, until: number): Promise<number> {
+async function bulkRetry(client: RedisClient, prefix: string, name: string, queue: () => Queue, until: number, result: RetryResult): Promise<number> {
   const key = failedKey(prefix, name);
-  const before = await client.zcount(key, '-inf', until);
+  const before = await client.zcount(key, 0, until);
   if (before === 0) return 0;
-  await queue().retryJobs({ state: 'failed', count: PAGE_SIZE, timestamp: until });
-  const after = await client.zcount(key, '-inf', until);
+  const corrupt = await findCorruptFailed(client, prefix, name);
+  result.corrupt.push(...corrupt);
+  const parked = corrupt.length
+    ? await parkCorrupt(
+        client,
+        prefix,
+        name,
+        corrupt.map((c) => c.id),
+        until,
+      )
+    : [];
+  try {
+    if (parked.length < before) await queue().retryJobs({ state: 'failed', count: PAGE_SIZE, timestamp: until });
+  } finally {
+    if (parked.length) await restoreParked(client, prefix, name, parked);
+  }
+  const after = await client.zcount(key, 0, until);
   return Math.max(0, before - after);
 }
 
@@ -161,14 +171,11 @@ async function walkRetry(
   result: RetryResult,
 ): Promise<number> {
   let n = 0;
-  // A dry run of the bulk move counts what it would move: corrupt hashes included.
-  const bulkDryRun = !f.narrows && limit === 0;
   for await (const page of walkFailed(client, prefix, name, { since: f.since, until })) {
     const batch: FailedJob[] = [];
     for (const e of page.entries) {
       if (!e.read.ok) {
         result.corrupt.push(e.read.corrupt);
-        if (bulkDryRun) n++;
         continue;
       }
       if (f.match && !f.match(e.read.job)) continue;

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseInfo } from '../../redis/info.js';
+import { writeFileSafely } from '../../util/safe-write.js';
 
 // What the embedded server needs from this host: its binary, a free port, its files under
 // `.rqctl`, and a way to tell whether a pid still runs and a port answers.
@@ -68,7 +69,7 @@ export function readPassword(file: string): string {
     if (pw) return pw;
   }
   const pw = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+  writeFileSafely(file, `${pw}\n`, { mode: 0o600 });
   return pw;
 }
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileSafely } from '../../util/safe-write.js';
 import { ExitCode, RqctlError } from '../../errors.js';
 import { compareVersions } from '../../redis/info.js';
 import type { EventLog } from '../events.js';
@@ -26,8 +27,7 @@ function writeConf(file: string, o: { port: number; dataDir: string; logFile: st
     'save ""',
     `requirepass ${q(o.password)}`,
   ];
-  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  writeFileSafely(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
 /** Size of the log before a start: what our server writes comes after it. */
@@ -130,7 +130,7 @@ async function finishSpawn(binary: string, paths: EmbeddedPaths, child: ChildPro
       hint: 'install a newer redis-server (7.x), or point rqctl at a server with REDIS_URL',
     });
   }
-  writeFileSync(paths.stateFile, JSON.stringify({ pid: child.pid!, port } satisfies State), { mode: 0o600 });
+  writeFileSafely(paths.stateFile, JSON.stringify({ pid: child.pid!, port } satisfies State), { mode: 0o600 });
   child.stderr?.removeAllListeners('data');
   child.stderr?.resume();
   return { pid: child.pid!, port, version, adopted: false, child };

@@ -1,5 +1,5 @@
 import { usageError } from '../../errors.js';
-import { RESERVED_QUEUE_NAME } from '../worker-registry.js';
+import { queueNameProblem } from '../../config/queue-names.js';
 
 /**
  * One worker process (docs/worker.md): BullMQ Workers on the queue role, one per queue, sharing one
@@ -83,8 +83,8 @@ export interface StopSwitch {
 export function validateWorkerSettings(s: WorkerSettings): void {
   if (!s.queues.length) throw usageError('--queue needs at least one queue name');
   for (const q of s.queues) {
-    if (q === RESERVED_QUEUE_NAME) throw usageError(`the queue name "${RESERVED_QUEUE_NAME}" is reserved for rqctl's own keys`);
-    if (!/^[^\s:]+$/.test(q)) throw usageError(`invalid queue name "${q}" (no spaces or colons)`);
+    const problem = queueNameProblem(q);
+    if (problem) throw usageError(problem);
   }
   if (new Set(s.queues).size !== s.queues.length) throw usageError(`--queue lists a queue twice: ${s.queues.join(',')}`);
   if (s.concurrency < 1) throw usageError('--concurrency must be at least 1');
