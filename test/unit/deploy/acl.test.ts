@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,15 @@ describe('aclfiles (rqctl config acl)', () => {
     expect((err as RqctlError).exitCode).toBe(2);
     expect((err as RqctlError).message).toBe('REDIS_ACL_OPERATOR_PASSWORD, REDIS_ACL_HEALTHCHECK_PASSWORD are not set: no aclfile was written');
     expect(() => statSync(join(out, 'users.acl'))).toThrow();
+  });
+
+  it('never writes through a symbolic link planted at an aclfile', () => {
+    const out = temp();
+    const victim = join(out, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, join(out, 'users.acl'));
+    expect(() => writeAclFiles(out, 'single', settings())).toThrow(/symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
   });
 
   it('key patterns: the queue prefix escaped, the cache prefix, or the cache families on a shared server', () => {
