@@ -18,6 +18,33 @@ function fastAnswer(args) {
   }
 }
 
-const answer = fastAnswer(process.argv.slice(2));
+/** The command word: the first argument that is not a global option (or the value of one). */
+function commandWord(args) {
+  for (let i = 0; i < args.length; i++) {
+    if (['--config', '--env-file', '--redis-url'].includes(args[i])) i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
+
+// A long-running command may be stopped while Node is still loading it (supervisorctl stop, a
+// deploy, Ctrl-C right after start): Node's default would kill it by the signal, which supervisord
+// reports as an abnormal exit. Until the command's own handlers take over (src/cli/signals.ts
+// replays what came meanwhile), a SIGTERM/SIGINT is remembered, not fatal.
+const LONG_RUNNING = new Set(['worker', 'scheduler', 'up', 'dashboard', 'metrics']);
+function rememberEarlySignals(args) {
+  const word = commandWord(args);
+  if (!LONG_RUNNING.has(word) || args.includes('--once') || args.includes('restart')) return;
+  const early = { signals: [], listener: (signal) => early.signals.push(signal) };
+  globalThis.__rqctlEarlySignals = early;
+  process.on('SIGTERM', early.listener);
+  process.on('SIGINT', early.listener);
+}
+
+const args = process.argv.slice(2);
+const answer = fastAnswer(args);
 if (answer !== undefined) process.stdout.write(answer);
-else import('../dist/cli/main.js').then((cli) => cli.run(process.argv));
+else {
+  rememberEarlySignals(args);
+  import('../dist/cli/main.js').then((cli) => cli.run(process.argv));
+}

@@ -4,7 +4,22 @@ import dispatch from './dispatch.mjs';
 import keys from './keys.mjs';
 import retryAll from './retry-all.mjs';
 import cacheClear from './cache-clear.mjs';
+import jobsFind from './jobs-find.mjs';
+import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
-import { workerC50, worker3x10 } from './worker.mjs';
+import { workerC50, worker3x10, workerC50Counters } from './worker.mjs';
 
-export const rows = [workerC50, worker3x10, dispatch, cacheHit2k, cacheHit200k, cliStart, retryAll, keys, cacheClear];
+export const rows = [
+  workerC50,
+  worker3x10,
+  workerC50Counters,
+  dispatch,
+  dashboardOverview,
+  cacheHit2k,
+  cacheHit200k,
+  cliStart,
+  retryAll,
+  keys,
+  cacheClear,
+  jobsFind,
+];

@@ -143,26 +143,46 @@ function makeRow({ id, title, processes, concurrency }) {
             processes,
           ),
       },
-      {
-        name: 'rqctl',
-        run: (state, ctx) =>
-          runWorkers(
-            state,
-            ctx,
-            (i) => {
-              const logFile = logFileFor(state, `rqctl-${i}`);
-              const p = startBackground(process.execPath, [ctx.bin, 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
-                env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/noop.mjs') }),
-                stdoutFile: logFile,
-              });
-              return Object.assign(p, { logFile });
-            },
-            processes,
-          ),
-      },
+      rqctlSubject('rqctl', processes, concurrency),
     ],
+  };
+}
+
+/** `rqctl worker` as the bench runs it: a no-op job type, its log into a file; `env` on top (RQCTL_METRICS_COUNTERS). */
+function rqctlSubject(name, processes, concurrency, env = {}, baseline = false) {
+  return {
+    name,
+    ...(baseline ? { baseline: true } : {}),
+    run: (state, ctx) =>
+      runWorkers(
+        state,
+        ctx,
+        (i) => {
+          const logFile = logFileFor(state, `${name}-${i}`);
+          const p = startBackground(process.execPath, [ctx.bin, 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
+            env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/noop.mjs'), ...env }),
+            stdoutFile: logFile,
+          });
+          return Object.assign(p, { logFile });
+        },
+        processes,
+      ),
   };
 }
 
 export const workerC50 = makeRow({ id: 'worker-c50', title: 'worker throughput c50', processes: 1, concurrency: 50 });
 export const worker3x10 = makeRow({ id: 'worker-3x10', title: 'worker 3 processes × c10', processes: 3, concurrency: 10 });
+
+// The metrics counters (docs/metrics.md): the same rqctl worker with its per-job counters and their
+// once-a-second flush into Redis, against itself with `RQCTL_METRICS_COUNTERS=false`.
+const c50 = makeRow({ id: 'worker-c50-counters', title: 'worker c50: counters on vs off', processes: 1, concurrency: 50 });
+export const workerC50Counters = {
+  ...c50,
+  measure: '1 process × concurrency 50, no-op jobs: rqctl worker with metrics counters on vs the same with them off',
+  target: 0.97,
+  unavailable: (ctx) => c50.unavailable(ctx) ?? (!distHas(ctx, 'metrics/counter-store.js') ? missing('metrics counters') : undefined),
+  subjects: [
+    rqctlSubject('counters-off', 1, 50, { RQCTL_METRICS_COUNTERS: 'false' }, true),
+    rqctlSubject('counters-on', 1, 50, { RQCTL_METRICS_COUNTERS: 'true' }),
+  ],
+};

@@ -21,6 +21,15 @@ export async function confirmDestructive(message: string, opts: { yes?: boolean;
 }
 
 /**
+ * The refusal without a terminal (as `confirmDestructive` words it), up front: a command that must
+ * read a lot before it can ask (`jobs find --remove` counts its matches) fails at once instead.
+ */
+export function requireConfirmation(what: string, yes: boolean | undefined): void {
+  if (yes || (process.stdin.isTTY && process.stderr.isTTY)) return;
+  throw usageError(`refusing to ${what} without confirmation (not a terminal)`, 'pass --yes to confirm, or --dry-run to see what would happen');
+}
+
+/**
  * Asks from one phrase: "remove 3 failed jobs" prompts "Remove 3 failed jobs?" and words the refusal
  * without a terminal ("refusing to remove 3 failed jobs without confirmation").
  */

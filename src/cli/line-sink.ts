@@ -15,8 +15,11 @@ export interface LineSink {
   readonly closedByReader: boolean;
 }
 
+/** An export file is readable by its owner only: job payloads carry e-mail addresses and the like. */
+const EXPORT_FILE_MODE = 0o600;
+
 export async function createLineSink(file?: string): Promise<LineSink> {
-  const temp = file ? createTempBeside(file) : undefined;
+  const temp = file ? createTempBeside(file, EXPORT_FILE_MODE) : undefined;
   const tmp = temp?.tempPath;
   const stream: NodeJS.WritableStream = temp ? createWriteStream(temp.tempPath, { fd: temp.fd }) : process.stdout;
   let failure: Error | undefined;

@@ -143,24 +143,26 @@ export interface LogEvent {
 }
 
 export function eventLogger(out: Output): (e: LogEvent) => void {
-  const asJson = out.json || !out.stdoutIsTTY;
   const write = batchedStdout();
   return (e) => {
-    if (e.level === 'debug' && !out.verbose) return;
-    if (out.quiet && (e.level ?? 'info') === 'info') return;
-    if (asJson) {
-      write(`${maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }))}\n`);
-      return;
-    }
-    const { level = 'info', event, msg, ...rest } = e;
-    const ts = new Date().toISOString().replace('T', ' ').slice(0, 19);
-    const tag = level === 'error' ? out.c.red(event) : level === 'warn' ? out.c.yellow(event) : out.c.cyan(event);
-    const fields = Object.entries(rest)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${out.c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    write(`${maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`)}\n`);
+    const line = formatEvent(out, e);
+    if (line !== undefined) write(`${line}\n`);
   };
+}
+
+/** One event as its log line (without the newline), or undefined when -q/-v filter it out. */
+export function formatEvent(out: Output, e: LogEvent): string | undefined {
+  if (e.level === 'debug' && !out.verbose) return undefined;
+  if (out.quiet && (e.level ?? 'info') === 'info') return undefined;
+  if (out.json || !out.stdoutIsTTY) return maskSecrets(JSON.stringify({ time: new Date().toISOString(), level: e.level ?? 'info', ...e }));
+  const { level = 'info', event, msg, ...rest } = e;
+  const ts = new Date().toISOString().replace('T', ' ').slice(0, 19);
+  const tag = level === 'error' ? out.c.red(event) : level === 'warn' ? out.c.yellow(event) : out.c.cyan(event);
+  const fields = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${out.c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return maskSecrets(`${out.c.dim(ts)} ${tag}${msg ? ' ' + msg : ''}${fields ? ' ' + fields : ''}`);
 }
 
 let pending: string[] = [];

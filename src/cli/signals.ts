@@ -42,9 +42,29 @@ export function onSignals(handler: (signal: NodeJS.Signals) => void, options: Si
     handler(signal);
   };
   for (const s of signals) process.on(s, listener);
+  for (const s of takeEarlySignals()) process.nextTick(listener, s);
   return () => {
     for (const s of signals) process.off(s, listener);
   };
+}
+
+interface EarlySignals {
+  signals: NodeJS.Signals[];
+  listener: (signal: NodeJS.Signals) => void;
+}
+
+/**
+ * Signals that arrived while Node was still loading a long-running command (bin/rqctl.js remembers
+ * them instead of dying): the first handler installed takes them over, once.
+ */
+function takeEarlySignals(): NodeJS.Signals[] {
+  const holder = globalThis as { __rqctlEarlySignals?: EarlySignals };
+  const early = holder.__rqctlEarlySignals;
+  if (!early) return [];
+  delete holder.__rqctlEarlySignals;
+  process.off('SIGTERM', early.listener);
+  process.off('SIGINT', early.listener);
+  return early.signals;
 }
 
 /**

@@ -11,6 +11,8 @@ export interface DockerEnvironment {
   certPath?: string;
   /** `SSH_AUTH_SOCK`: the agent that holds the key for an ssh:// host. */
   sshAuthSock?: string;
+  /** `DOCKER_SSH_KNOWN_HOSTS`: the known_hosts file ssh:// host keys are checked against (default ~/.ssh/known_hosts). */
+  sshKnownHosts?: string;
   /** `COMPOSE_PROJECT_NAME`, which compose itself would use when no -p is given. */
   composeProjectName?: string;
   /**
@@ -29,6 +31,7 @@ export function resolveDockerEnvironment(env: NodeJS.ProcessEnv = process.env): 
     tlsVerify: env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '' && env.DOCKER_TLS_VERIFY !== '0',
     certPath: nonEmpty(env.DOCKER_CERT_PATH),
     sshAuthSock: nonEmpty(env.SSH_AUTH_SOCK),
+    sshKnownHosts: nonEmpty(env.DOCKER_SSH_KNOWN_HOSTS),
     composeProjectName: nonEmpty(env.COMPOSE_PROJECT_NAME),
     processEnv,
   };

@@ -78,6 +78,14 @@ export const ENV_MAP: Record<string, string> = {
   REDIS_ACL_OPERATOR_PASSWORD: 'acl.operatorPassword',
   REDIS_ACL_HEALTHCHECK_PASSWORD: 'acl.healthcheckPassword',
   REDIS_ACL_SESSION_KEYS: 'acl.sessionKeys',
+  RQCTL_METRICS_COUNTERS: 'metrics.counters',
+  ALERT_WEBHOOK_URL: 'alerts.notify.webhook',
+  ALERT_MAIL_TO: 'alerts.notify.mail',
+  DASHBOARD_HOST: 'dashboard.host',
+  DASHBOARD_PORT: 'dashboard.port',
+  DASHBOARD_USER: 'dashboard.user',
+  DASHBOARD_PASSWORD: 'dashboard.password',
+  DASHBOARD_READ_ONLY: 'dashboard.readOnly',
 };
 
 /** Values that make Redis "configured" (otherwise `rqctl up` starts an embedded server). */

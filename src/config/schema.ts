@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema, metricsSchema } from './alerts-schema.js';
 
 /**
  * The one configuration schema. Every field has its default and a description; `rqctl config show`
@@ -199,6 +200,16 @@ export const aclSchema = z.object({
     ),
 });
 
+export const dashboardSchema = z.object({
+  host: z
+    .preprocess(toOptionalString, z.string().default('127.0.0.1'))
+    .describe('DASHBOARD_HOST: the interface `rqctl dashboard` listens on; any but loopback needs DASHBOARD_USER and DASHBOARD_PASSWORD'),
+  port: int(0, 65535, 'a port').default(7780).describe('DASHBOARD_PORT (0 = any free port)'),
+  user: optString().describe('DASHBOARD_USER: HTTP basic auth user; with DASHBOARD_PASSWORD every route but /healthz needs it'),
+  password: optString().describe('DASHBOARD_PASSWORD: HTTP basic auth password'),
+  readOnly: bool().default(false).describe('DASHBOARD_READ_ONLY: no retry/remove/clean controls, and the server refuses anything but GET and HEAD (403)'),
+});
+
 export const scheduleEntrySchema = z
   .object({
     name: z.string().min(1),
@@ -242,6 +253,9 @@ export const configSchema = z.object({
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
   acl: aclSchema.prefault({}),
+  metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
+  alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
+  dashboard: dashboardSchema.prefault({}),
   /** The old stack's driver names; informational, `rqctl doctor` warns when one is not `redis`. */
   env: z.object({ queueConnection: optString(), cacheStore: optString(), sessionDriver: optString() }).prefault({}),
 });

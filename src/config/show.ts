@@ -1,5 +1,6 @@
 import type { Config } from './resolve.js';
 import { maskSecrets } from './endpoints.js';
+import { maskWebhookUrl } from '../util/url-mask.js';
 
 const SECRET_KEYS = /password|apikey|api_key|secret|token/i;
 
@@ -8,6 +9,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   const mask = (v: unknown, key = ''): unknown => {
     if (v === undefined) return undefined;
     if (SECRET_KEYS.test(key) && v !== null && v !== '') return '****';
+    if (key === 'webhook' && typeof v === 'string') return maskWebhookUrl(v);
     if (typeof v === 'string') return maskSecrets(v);
     if (Array.isArray(v)) return v.map((x) => mask(x));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, k)]));

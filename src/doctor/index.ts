@@ -9,6 +9,7 @@ import { providerChecks } from './provider-checks.js';
 import { schedulerChecks } from './scheduler-checks.js';
 import { workerChecks } from './worker-checks.js';
 import { aclChecks } from './acl-checks.js';
+import { workerProgressChecks } from './progress-checks.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 
 export type { CheckResult } from './types.js';
@@ -17,7 +18,7 @@ export type { CheckResult } from './types.js';
  * Every check family, in the order they are reported. A feature that needs a health check adds its
  * group here (workers alive, scheduler heartbeat, cache TTLs…).
  */
-export const checkGroups: CheckGroup[] = [redisChecks, aclChecks, cacheChecks, workerChecks, envChecks, schedulerChecks, providerChecks];
+export const checkGroups: CheckGroup[] = [redisChecks, aclChecks, cacheChecks, workerChecks, workerProgressChecks, envChecks, schedulerChecks, providerChecks];
 
 export interface DoctorReport {
   checks: CheckResult[];

@@ -1,6 +1,6 @@
 import { ROLES, sameServer, type Role } from '../config/endpoints.js';
 import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
-import type { RedisClient } from '../redis/connect.js';
+import { serverAddress, type RedisClient } from '../redis/connect.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
 import { EVICTION_FIX, evictionProblem, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction } from '../redis/facts.js';
 
@@ -12,6 +12,8 @@ export interface ServerFacts {
   /** CONFIG GET results; empty when CONFIG is renamed away or denied. */
   config: Record<string, string>;
   authenticated: boolean;
+  /** The server's `host:port` as connected (through Sentinel: the master it named). */
+  address?: string;
 }
 
 const cache = new WeakMap<DoctorContext, Promise<ServerFacts[]>>();
@@ -38,7 +40,7 @@ export function serverFacts(ctx: DoctorContext): Promise<ServerFacts[]> {
           } catch {
             /* CONFIG renamed or denied: fine on a hardened server */
           }
-          return { roles, client, info, config, authenticated: !!ctx.config.roles[roles[0]].password };
+          return { roles, client, info, config, authenticated: !!ctx.config.roles[roles[0]].password, address: serverAddress(client) };
         }),
       );
     })();
@@ -54,7 +56,8 @@ function idFor(name: string, s: ServerFacts): string {
 
 function label(ctx: DoctorContext, s: ServerFacts): string {
   const ep = ctx.config.roles[s.roles[0]];
-  return `${ep.kind === 'standalone' ? `${ep.host}:${ep.port}` : ep.display} (${s.roles.join(', ')})`;
+  const at = ep.kind === 'standalone' ? `${ep.host}:${ep.port}` : ep.kind === 'sentinel' && s.address ? `${ep.display}, master ${s.address}` : ep.display;
+  return `${at} (${s.roles.join(', ')})`;
 }
 
 function isLoopback(addr: string): boolean {
@@ -77,6 +80,45 @@ async function flushCommandsAllowed(client: RedisClient): Promise<'disabled' | '
   }
 }
 
+/**
+ * Every role writes (BullMQ and the scheduler the queue, the app its sessions, the fetch jobs the
+ * cache): a read-only replica answers PING and INFO like a master, then refuses each write (READONLY).
+ */
+function writableCheck(where: string, s: ServerFacts): CheckResult {
+  const id = idFor('writable', s);
+  if (s.info.role !== 'slave') return { id, status: 'ok', message: `${where} is a master: it takes writes` };
+  const of = `${s.info.master_host ?? '?'}:${s.info.master_port ?? '?'}`;
+  const fix =
+    'point the role at the master (REDIS_URL / REDIS_HOST), or connect through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER) so rqctl follows a failover';
+  if (s.config['replica-read-only'] === 'no')
+    return {
+      id,
+      status: 'warn',
+      message: `${where} is a writable replica of ${of} (replica-read-only no): what rqctl writes here is lost at the next sync with the master`,
+      fix,
+    };
+  return {
+    id,
+    status: 'fail',
+    message: `${where} is a read-only replica of ${of}: workers, the scheduler and the app cannot write to it (READONLY)`,
+    fix,
+  };
+}
+
+/** A server at its maxmemory under noeviction refuses every write (OOM): queued jobs cannot move. */
+function memoryFullCheck(where: string, s: ServerFacts, policy: string): CheckResult | undefined {
+  const maxmemory = Number(s.info.maxmemory ?? s.config.maxmemory ?? 0);
+  const used = Number(s.info.used_memory ?? 0);
+  if (!(maxmemory > 0) || policy !== 'noeviction') return undefined;
+  const id = idFor('memory-full', s);
+  const pct = Math.round((used / maxmemory) * 100);
+  const shown = `${s.info.used_memory_human ?? used} of maxmemory ${s.info.maxmemory_human ?? maxmemory} (${pct}%)`;
+  const fix = 'raise maxmemory (below the container limit), free memory (`rqctl failed flush --hours 24`, `rqctl keys big`), and keep noeviction';
+  if (used >= maxmemory) return { id, status: 'fail', message: `${where} is full: ${shown} under noeviction, so it refuses every write (OOM)`, fix };
+  if (used >= maxmemory * 0.9) return { id, status: 'warn', message: `${where} is nearly full: ${shown}; under noeviction it will refuse writes`, fix };
+  return { id, status: 'ok', message: `${where}: ${shown} used` };
+}
+
 export const redisChecks: CheckGroup = async (ctx) => {
   const out: CheckResult[] = [];
   const servers = await serverFacts(ctx);
@@ -94,7 +136,10 @@ export const redisChecks: CheckGroup = async (ctx) => {
       });
     else out.push({ id: idFor('version', s), status: 'ok', message: `${where} runs Redis ${version}` });
 
+    out.push(writableCheck(where, s));
     const policy = s.info.maxmemory_policy ?? s.config['maxmemory-policy'] ?? 'unknown';
+    const full = memoryFullCheck(where, s, policy);
+    if (full) out.push(full);
     const atRisk = rolesAtRiskOfEviction(s.roles, policy);
     if (s.roles.includes('queue') || s.roles.includes('session')) {
       if (!atRisk.length) out.push({ id: idFor('eviction-policy', s), status: 'ok', message: `${where}: maxmemory-policy ${policy}` });

@@ -18,6 +18,16 @@ export interface JobContext {
   };
   /** One structured log line (the worker adds job id, name and duration). */
   log(event: string, fields?: Record<string, unknown>): void;
+  /** The worker's metrics counters (docs/metrics.md); absent with `metrics.counters: false` or outside a worker. */
+  metrics?: JobMetrics;
+}
+
+/** The status class of a provider request: its HTTP status, or `error` when no answer came (timeout, network). */
+export type ProviderStatus = '2xx' | '4xx' | '429' | '5xx' | 'error';
+
+/** What a job may count; the worker batches it into Redis with its own counters. */
+export interface JobMetrics {
+  providerRequest(provider: string, status: ProviderStatus): void;
 }
 
 /**

@@ -1,10 +1,6 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { bullConnectionOptions, type ConnectionUse, type RedisClient } from '../redis/connect.js';
-import { globEscape } from '../redis/keyname.js';
-
-/** The queues rqctl's bundled jobs use. Workers consume these by default. */
-export const DEFAULT_QUEUES = ['default', 'emails'] as const;
 
 /**
  * BullMQ connection for the queue role. Pass an open client to share it (one-shot commands); without
@@ -58,28 +54,5 @@ export async function withQueues<T>(config: Config, client: RedisClient, fn: (qu
   }
 }
 
-/** The queues a command looks at: the ones asked for (each once), else every queue found in Redis. */
-export async function resolveQueues(config: Config, client: RedisClient, asked?: readonly string[]): Promise<string[]> {
-  if (asked && asked.length) return [...new Set(asked)];
-  return discoverQueues(config, client);
-}
-
-/**
- * Every queue that exists in Redis under the prefix (BullMQ writes `<prefix>:<name>:meta`), plus the
- * default ones. SCAN, never KEYS.
- */
-export async function discoverQueues(config: Config, client: RedisClient): Promise<string[]> {
-  const names = new Set<string>(DEFAULT_QUEUES);
-  const prefix = config.queue.prefix;
-  const scanOne = async (node: RedisClient) => {
-    let cursor = '0';
-    do {
-      const [next, keys] = (await node.scan(cursor, 'MATCH', `${globEscape(prefix).toString('utf8')}:*:meta`, 'COUNT', 1000)) as [string, string[]];
-      cursor = next;
-      for (const k of keys) names.add(k.slice(prefix.length + 1, -':meta'.length));
-    } while (cursor !== '0');
-  };
-  if ('nodes' in client && typeof client.nodes === 'function') await Promise.all(client.nodes('master').map((n) => scanOne(n)));
-  else await scanOne(client);
-  return [...names].sort();
-}
+// Finding the queues needs no BullMQ (a read-only walk never loads it): see discover.ts.
+export { discoverQueues, resolveQueues } from './discover.js';

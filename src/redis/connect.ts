@@ -12,8 +12,11 @@ export type RedisClient = Redis | Cluster;
  *   a down Redis is reported within seconds instead of hanging.
  * - `worker`: workers, QueueEvents, the scheduler. `maxRetriesPerRequest: null` (BullMQ requires it
  *   for blocking commands) and reconnect forever, so a Redis restart is survived.
+ * - `watch`: long-lived readers that answer requests (the dashboard): reconnect forever like a worker,
+ *   but a command sent while disconnected fails at once instead of waiting in a queue, so a page
+ *   can say "Redis unreachable" instead of hanging.
  */
-export type ConnectionUse = 'oneshot' | 'worker';
+export type ConnectionUse = 'oneshot' | 'worker' | 'watch';
 
 export interface ConnectOptions {
   use?: ConnectionUse;
@@ -22,6 +25,17 @@ export interface ConnectOptions {
   /** For diagnostics in CLIENT LIST. */
   connectionName?: string;
 }
+
+/**
+ * Long-lived connections through Sentinel follow a failover (docs/topology.md): a killed master's
+ * connections drop and ioredis asks the Sentinels for the new one. A master that was demoted but
+ * is still up answers READONLY on a stale connection: that reconnects (asking the Sentinels again)
+ * and resends the command. (ioredis' failoverDetector is left off: its Sentinel subscriptions keep a
+ * stopped worker's process alive.)
+ */
+const SENTINEL_WORKER_OPTIONS: RedisOptions = {
+  reconnectOnError: (err) => (/^READONLY\b/.test(err.message) ? 2 : false),
+};
 
 function baseOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number, name?: string): RedisOptions {
   const common: RedisOptions = {
@@ -41,12 +55,14 @@ function baseOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number, na
   if (use === 'worker') {
     return {
       ...common,
+      ...(ep.kind === 'sentinel' ? SENTINEL_WORKER_OPTIONS : {}),
       maxRetriesPerRequest: null,
       enableReadyCheck: true,
       // Back off up to 5 s between reconnects, forever: a worker must outlive a Redis restart.
       retryStrategy: (times) => Math.min(200 * times, 5000),
     };
   }
+  if (use === 'watch') return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) };
   return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null };
 }
 
@@ -254,6 +270,13 @@ async function diagnoseClusterNode(ep: RoleEndpoint, timeoutMs: number): Promise
 
 export async function connectRole(config: Config, role: Role, options: ConnectOptions = {}): Promise<RedisClient> {
   return connectEndpoint(config.roles[role], { ...options, timeoutMs: options.connectTimeoutMs ?? config.redis.connectTimeoutMs });
+}
+
+/** The address of the server a connected client talks to (`host:port`): through Sentinel, the master it found. */
+export function serverAddress(client: RedisClient): string | undefined {
+  const stream = (client as Redis).stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  if (!stream?.remoteAddress) return undefined;
+  return `${stream.remoteAddress.includes(':') ? `[${stream.remoteAddress}]` : stream.remoteAddress}:${stream.remotePort}`;
 }
 
 /** Closes a client politely (QUIT), falling back to a hard disconnect if Redis is gone. */

@@ -1,7 +1,7 @@
 import type { Config } from '../config/resolve.js';
 import { ROLES, type Role } from '../config/endpoints.js';
 import { RqctlError } from '../errors.js';
-import { closeClient, connectRole, type RedisClient } from './connect.js';
+import { closeClient, connectRole, serverAddress, type RedisClient } from './connect.js';
 import { parseInfo } from './info.js';
 import { isConnectionError, lostConnection } from './pipeline.js';
 
@@ -12,6 +12,8 @@ export interface PingResult {
   latencyMs: number | null;
   version: string | null;
   db: number;
+  /** Through Sentinel: the master it named, as `host:port` (after a failover, the new one). */
+  master?: string;
   error?: { code: string; message: string; hint?: string };
 }
 
@@ -28,7 +30,8 @@ export async function pingRoles(config: Config, roles: readonly Role[] = ROLES):
         await client.ping();
         const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
         const info = parseInfo(String(await client.info('server')));
-        return { ...base, ok: true, latencyMs: Math.round(latencyMs * 100) / 100, version: info.redis_version ?? null };
+        const master = ep.kind === 'sentinel' ? serverAddress(client) : undefined;
+        return { ...base, ok: true, latencyMs: Math.round(latencyMs * 100) / 100, version: info.redis_version ?? null, ...(master ? { master } : {}) };
       } catch (caught) {
         // A connection lost after connecting (PING, INFO) is this role's failure too: exit 3.
         const e = isConnectionError(caught) ? lostConnection(caught) : caught;

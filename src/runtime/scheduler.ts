@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { AlertEvaluator } from '../alerts/evaluator.js';
 import type { Config } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
@@ -18,6 +19,7 @@ import { withFallback } from '../util/timeout.js';
  * - Command entries run here, through `/bin/sh -c`. Every process computes the same ticks; the one
  *   whose `SET NX` on `tick:<entry>:<tickMs>` succeeds runs the tick, the others skip it.
  * - A heartbeat key with a TTL lets `rqctl doctor` tell whether any scheduler is alive.
+ * - The daemon evaluates the alert rules every minute, once for the deployment (docs/alerts.md).
  */
 
 export interface SchedulerEvent {
@@ -95,6 +97,8 @@ class Scheduler {
   private closing?: Promise<void>;
   private resolveDone!: () => void;
   private lastRedisError = 0;
+  /** The alert evaluator (daemon only), loaded after start-up: its modules must not delay the signal handlers. */
+  private alerts: Promise<AlertEvaluator | undefined> | undefined;
 
   constructor(
     private readonly config: Config,
@@ -124,6 +128,11 @@ class Scheduler {
     await this.sync();
     await this.beat();
     if (!this.once) this.heartbeatTimer = setInterval(() => void this.beat(), HEARTBEAT_EVERY_MS);
+    if (!this.once)
+      this.alerts = this.startAlerts().catch((e: Error) => {
+        this.log({ level: 'error', event: 'alerts.failed', msg: `alert evaluation not started: ${e.message}` });
+        return undefined;
+      });
     this.log({
       event: 'scheduler.started',
       id: this.id,
@@ -131,6 +140,14 @@ class Scheduler {
       jobs: this.entries.length - this.commands.length,
       commands: this.commands.length,
     });
+  }
+
+  private async startAlerts(): Promise<AlertEvaluator | undefined> {
+    const { AlertEvaluator } = await import('../alerts/evaluator.js');
+    if (this.stopping) return undefined;
+    const alerts = new AlertEvaluator(this.config, this.client, this.id, this.log);
+    alerts.start();
+    return alerts;
   }
 
   /** Job entries → BullMQ job schedulers. Orphans that rqctl created earlier are removed; others are reported. */
@@ -344,6 +361,7 @@ class Scheduler {
           undefined,
         );
       }
+      await (await this.alerts)?.close();
       // A `--once` run leaves its heartbeat to expire: cron starts the next one within the minute.
       if (!this.once) await withFallback(removeSchedulerHeartbeat(this.client, this.keys, this.id), 2000, undefined).catch(() => {});
       await closeClient(this.client);

@@ -8,6 +8,7 @@ import { planEntries } from '../schedule/entries.js';
 import { nextRuns } from '../schedule/timing.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import type { EventLog } from './events.js';
+import type { DashboardOptions } from '../dashboard/options.js';
 import { StatusPoller, type UpStatus } from './up/status-poller.js';
 import { WorkerPool } from './up/worker-pool.js';
 
@@ -46,6 +47,8 @@ export interface UpOptions {
   onStatus?: (status: UpStatus) => void;
   /** Tests and other callers may inject the scheduler; by default it is looked up (see StartScheduler). */
   startScheduler?: StartScheduler | null;
+  /** The dashboard on 127.0.0.1 (docs/dashboard.md); `port` is the first one tried. Omitted: none. */
+  dashboard?: DashboardOptions & { rqctlVersion: string };
 }
 
 export interface UpInfo {
@@ -54,6 +57,8 @@ export interface UpInfo {
   workers: { count: number; concurrency: number; pids: number[] };
   scheduler: 'running' | 'disabled' | 'unavailable';
   nextRuns: { name: string; next: string }[];
+  /** The dashboard's URL; null when it is off or could not start. */
+  dashboard: { url: string } | null;
 }
 
 export interface RunningUp {
@@ -118,7 +123,8 @@ export async function startUp(baseConfig: Config, options: UpOptions): Promise<R
     const scheduler = await startSchedulerIfWanted(config, options, started);
     const poller = new StatusPoller({ queues, cacheClient, pool, intervalMs: options.statusIntervalMs, onStatus: options.onStatus });
     started.add(async () => poller.close());
-    const info = upInfo(config, options, embedded, pool, scheduler);
+    const dashboard = await startDashboardIfWanted(config, options, started);
+    const info = { ...upInfo(config, options, embedded, pool, scheduler), dashboard };
     const stop = new UpStop(pool, started, options.log);
     if (embedded) stop.onEmbeddedExit(embedded);
     poller.start();
@@ -181,7 +187,29 @@ async function startSchedulerIfWanted(config: Config, options: UpOptions, starte
   return 'running';
 }
 
-function upInfo(config: Config, options: UpOptions, embedded: EmbeddedRedis | undefined, pool: WorkerPool, scheduler: UpInfo['scheduler']): UpInfo {
+/** The dashboard, on the next free port from the one asked for; `up` goes on without it if none is free. */
+async function startDashboardIfWanted(config: Config, options: UpOptions, started: StartedParts): Promise<UpInfo['dashboard']> {
+  if (!options.dashboard) return null;
+  const { DashboardServer } = await import('../dashboard/server.js');
+  const server = new DashboardServer(config, { ...options.dashboard, log: options.log, portAttempts: 20 });
+  try {
+    const { url } = await server.start();
+    started.add(() => server.close());
+    return { url };
+  } catch (e) {
+    await server.close().catch(() => {});
+    options.log({ level: 'warn', event: 'dashboard-unavailable', msg: `no dashboard: ${(e as Error).message}` });
+    return null;
+  }
+}
+
+function upInfo(
+  config: Config,
+  options: UpOptions,
+  embedded: EmbeddedRedis | undefined,
+  pool: WorkerPool,
+  scheduler: UpInfo['scheduler'],
+): Omit<UpInfo, 'dashboard'> {
   const url = config.roles.queue.display;
   return {
     redis: embedded

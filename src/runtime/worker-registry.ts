@@ -39,6 +39,8 @@ export interface WorkerRecord {
   running: number;
   /** ISO time of the last heartbeat. */
   lastSeen: string;
+  /** ISO time a job last finished in this process (its start before the first): doctor's stuck-worker check. */
+  progressAt?: string;
   version?: string;
 }
 

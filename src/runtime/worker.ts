@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { jobTypes } from '../jobs/registry.js';
+import { CounterStore } from '../metrics/counter-store.js';
 import type { EventLog } from './events.js';
 import { ControlLoop } from './worker/control-loop.js';
 import { startConsumers } from './worker/consumers.js';
@@ -11,6 +12,7 @@ import { WorkerHeartbeat } from './worker/heartbeat.js';
 import { JobRunner } from './worker/job-runner.js';
 import { connectWorker, type WorkerRedis } from './worker/redis.js';
 import { RunningJobs } from './worker/running-jobs.js';
+import { WriteRefusals } from './worker/refusals.js';
 import {
   validateWorkerSettings,
   type RunningWorker,
@@ -67,6 +69,7 @@ class WorkerProcess implements StopSwitch {
   private stopRequested = false;
   private stopResult: Promise<WorkerStop> | undefined;
   private readonly control: ControlLoop;
+  private readonly counters: CounterStore | undefined;
   private readonly parts: ShutdownParts;
 
   constructor(config: Config, settings: WorkerSettings, identity: WorkerIdentity, redis: WorkerRedis, restartBaseline: string | null, log: EventLog) {
@@ -75,12 +78,24 @@ class WorkerProcess implements StopSwitch {
     const jobs = new RunningJobs(log);
     const slots = new Slots(settings.concurrency);
     const heartbeat = new WorkerHeartbeat(config, redis.queue, identity, settings, stats, log);
-    const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline });
+    let consumers: Worker[] = [];
+    const refusals = new WriteRefusals({
+      client: redis.queue,
+      probeKey: `${config.queue.prefix}:${settings.queues[0]}:rqctl-write-probe`,
+      where: `Redis at ${config.roles.queue.display} (queue role)`,
+      consumers: () => consumers,
+      progress: () => stats.jobsDone + stats.jobsFailed,
+      log,
+      stop: this,
+    });
+    const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline, refusals });
     const deadlines = new JobDeadlines(settings, log, this);
-    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this });
-    const consumers: Worker[] = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log });
+    const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
+    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this, counters });
+    consumers = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log, refusals });
     this.control = control;
-    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis };
+    this.counters = counters;
+    this.parts = { log, stats, slots, jobs, control, heartbeat, consumers, redis, counters, refusals };
   }
 
   get stopping(): boolean {
@@ -88,6 +103,7 @@ class WorkerProcess implements StopSwitch {
   }
 
   start(): Promise<void> {
+    this.counters?.start();
     return this.control.start();
   }
 
@@ -104,4 +120,15 @@ class WorkerProcess implements StopSwitch {
     this.requestStop(reason, message);
     return this.stopResult!;
   }
+}
+
+/** The worker's counters for `rqctl metrics` (docs/metrics.md), kept in the queue role. */
+function workerCounters(config: Config, settings: WorkerSettings, redis: WorkerRedis, log: EventLog): CounterStore {
+  return new CounterStore({
+    client: redis.queue,
+    queuePrefix: config.queue.prefix,
+    queues: settings.queues,
+    jobNames: jobTypes().map((t) => t.name),
+    onError: (e) => log({ level: 'debug', event: 'metrics-flush-failed', error: e.message }),
+  });
 }

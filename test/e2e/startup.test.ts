@@ -18,7 +18,24 @@ describe('start-up stays light', () => {
     // The trace works (it saw the entry point); --help/--version answer without commander at all.
     expect(loaded).toContain('bin/rqctl.js');
     if (args.length > 1) expect(loaded).toContain('commander');
-    for (const heavy of ['bullmq', 'ioredis', 'dockerode', 'zod', '/yaml/', 'execa', 'nodemailer', 'ajv', 'cli-table3', 'chalk', 'ora', '@inquirer']) {
+    for (const heavy of [
+      'bullmq',
+      'ioredis',
+      'dockerode',
+      'zod',
+      '/yaml/',
+      'execa',
+      'nodemailer',
+      'ajv',
+      'cli-table3',
+      'chalk',
+      'ora',
+      '@inquirer',
+      '/hono/',
+      '@hono',
+      '@bull-board',
+      'uplot',
+    ]) {
       expect(loaded, `${heavy} loaded by rqctl ${args.join(' ')}`).not.toContain(`node_modules/${heavy.replace(/^\//, '')}`);
     }
   });

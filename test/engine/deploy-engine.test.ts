@@ -35,6 +35,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
   const ports: Record<string, number> = {};
   let appService = 'app';
   let appCommand: string[] = [];
+  let dashboardPort = 0;
 
   const deployCli = (args: string[], timeoutMs = 240_000): Promise<CliResult> =>
     runCli(['deploy', ...files.flatMap((f) => ['-f', f]), '-p', PROJECT, ...args], {
@@ -80,7 +81,8 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     // `${REDIS_PASSWORD…}` where the file has it.
     const composeText = readFileSync(join(dir, 'docker-compose.e2e.yml'), 'utf8');
     for (const n of redisServiceNames(composeText)) ports[n] = await freePort();
-    const override = hostNetworkOverride({ config: composeText, baseImage: BASE_IMAGE, ports, password: PASSWORD });
+    dashboardPort = await freePort();
+    const override = hostNetworkOverride({ config: composeText, baseImage: BASE_IMAGE, ports, password: PASSWORD, dashboardPort });
     writeFileSync(join(dir, 'e2e-host-network.yml'), override.yaml);
     const parsed = parseYaml(composeText, { merge: true }) as { services: Record<string, { command?: string | string[] }> };
     appService = override.appServices.find((n) => /supervisord/.test(String(parsed.services[n].command ?? ''))) ?? override.appServices[0];
@@ -129,6 +131,20 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     expect(workers.map((p) => p.name).sort()).toEqual(['rqctl-worker:rqctl-worker_00', 'rqctl-worker:rqctl-worker_01', 'rqctl-worker:rqctl-worker_02']);
     expect(workers.every((p) => p.state === 'RUNNING')).toBe(true);
     expect(processes.filter((p) => p.name.startsWith('rqctl-scheduler'))).toEqual([expect.objectContaining({ state: 'RUNNING' })]);
+    expect(processes.filter((p) => p.name.startsWith('rqctl-dashboard'))).toEqual([expect.objectContaining({ state: 'RUNNING' })]);
+    // The dashboard answers /healthz inside the app container (the queue role reachable from there).
+    const app = engine
+      .docker(['ps', '--filter', `label=com.docker.compose.service=${appService}`, '--format', '{{.Names}}'])
+      .stdout.split('\n')
+      .filter(Boolean)[0];
+    const health = engine.docker([
+      'exec',
+      app,
+      'node',
+      '-e',
+      `fetch('http://127.0.0.1:${dashboardPort}/healthz').then(async (r) => { console.log(r.status, await r.text()); process.exit(r.ok ? 0 : 1); }, (e) => { console.log(String(e)); process.exit(2); })`,
+    ]);
+    expect(health.stdout.trim()).toBe('200 {"ok":true}');
     expect(result.doctor).toMatchObject({ ok: true, exitCode: 0 });
     expect(result.doctor.checks.some((c: { id: string; status: string }) => c.id === 'queue.reachable' && c.status === 'ok')).toBe(true);
 

@@ -75,6 +75,8 @@ export interface OverrideInput {
   password?: string;
   /** ACL stacks: the user the compose healthcheck logs in as (its password stays in the compose file's REDISCLI_AUTH). */
   healthcheckUser?: string;
+  /** The app's rqctl-dashboard: on the host network it listens on 127.0.0.1 and this port. */
+  dashboardPort?: number;
 }
 
 export function hostNetworkOverride(input: OverrideInput): { yaml: string; redisServices: string[]; appServices: string[] } {
@@ -128,6 +130,10 @@ export function hostNetworkOverride(input: OverrideInput): { yaml: string; redis
             }
           }
           if (nv !== v) rewritten[k] = nv;
+        }
+        if (input.dashboardPort && 'DASHBOARD_PORT' in env) {
+          rewritten.DASHBOARD_HOST = '127.0.0.1';
+          rewritten.DASHBOARD_PORT = String(input.dashboardPort);
         }
         if (Object.keys(rewritten).length) o.environment = rewritten;
       }

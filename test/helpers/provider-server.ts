@@ -67,6 +67,7 @@ export class ProviderServer {
   readonly requests: RecordedRequest[] = [];
   private readonly queued = new Map<string, Answer[]>();
   private readonly fixed = new Map<string, Answer>();
+  private readonly deciders = new Map<string, (query: URLSearchParams) => Answer | undefined>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(
@@ -102,9 +103,15 @@ export class ProviderServer {
     this.fixed.set(`${provider}${path}`, answer);
   }
 
+  /** Answer `provider` + `path` by the request's query (e.g. 500 for some symbols); undefined falls through to the usual answer. */
+  answerBy(provider: 'coingecko' | 'finnhub', path: string, decide: (query: URLSearchParams) => Answer | undefined): void {
+    this.deciders.set(`${provider}${path}`, decide);
+  }
+
   reset(): void {
     this.queued.clear();
     this.fixed.clear();
+    this.deciders.clear();
     this.requests.length = 0;
   }
 
@@ -123,7 +130,7 @@ export class ProviderServer {
     this.requests.push({ method, path, provider, query: u.searchParams, headers, at: Date.now() });
     const key = `${provider}${path}`;
     const q = this.queued.get(key);
-    const answer = q?.length ? q.shift()! : (this.fixed.get(key) ?? defaultAnswer(provider, path));
+    const answer = q?.length ? q.shift()! : (this.deciders.get(key)?.(u.searchParams) ?? this.fixed.get(key) ?? defaultAnswer(provider, path));
     const send = () => {
       if (res.destroyed) return;
       const body = answer.fixture ? fixture(answer.fixture) : Buffer.from(answer.body ?? '');

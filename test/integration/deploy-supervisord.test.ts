@@ -83,11 +83,11 @@ async function waitFor<T>(what: string | (() => string), fn: () => Promise<T | u
   }
 }
 
-const EXPECTED = ['rqctl-scheduler', 'rqctl-worker:rqctl-worker_00', 'rqctl-worker:rqctl-worker_01', 'rqctl-worker:rqctl-worker_02'];
+const EXPECTED = ['rqctl-dashboard', 'rqctl-scheduler', 'rqctl-worker:rqctl-worker_00', 'rqctl-worker:rqctl-worker_01', 'rqctl-worker:rqctl-worker_02'];
 
 async function allRunning(s: Supervisor): Promise<Record<string, string>> {
   return waitFor(
-    () => `3 rqctl-worker processes and rqctl-scheduler RUNNING (supervisord said:\n${s.output().slice(-1500)})`,
+    () => `3 rqctl-worker processes, rqctl-scheduler and rqctl-dashboard RUNNING (supervisord said:\n${s.output().slice(-1500)})`,
     async () => {
       const st = await states(s);
       return EXPECTED.every((n) => st[n] === 'RUNNING') ? st : undefined;
@@ -139,9 +139,12 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
           STANDIN_JOB_MS: '500',
           REDIS_URL: redis.url(0),
           QUEUE_PREFIX: `svs-${process.pid}`,
+          // Any free port: 7780 may be another test's.
+          DASHBOARD_PORT: '0',
           NO_COLOR: '1',
         });
         await allRunning(s);
+        await waitFor('the scheduler to start', async () => /"event":"scheduler\.started"/.test(s.output()));
         const stop = await ctl(s, 'stop', 'rqctl-scheduler');
         expect(stop.stdout).toMatch(/rqctl-scheduler: stopped/);
         expect(s.output()).toMatch(/stopped: rqctl-scheduler \(exit status 0\)/);
@@ -158,11 +161,22 @@ describe.skipIf(!HAVE_SUPERVISORD)('supervisord runs the generated supervisord.p
     async () => {
       const redis = await RedisServer.start({ password: 'supervisord-test' });
       try {
-        const s = await startSupervisor(`${process.execPath} ${BIN}`, { REDIS_URL: redis.url(0), QUEUE_PREFIX: `sv-${process.pid}`, NO_COLOR: '1' });
+        const s = await startSupervisor(`${process.execPath} ${BIN}`, {
+          REDIS_URL: redis.url(0),
+          QUEUE_PREFIX: `sv-${process.pid}`,
+          DASHBOARD_PORT: '0',
+          NO_COLOR: '1',
+        });
         await allRunning(s);
+        // RUNNING is supervisord's 3 s; on a loaded host a process may still be loading then. Stop
+        // them once they said they run, as a deploy would find them.
+        await waitFor(
+          'the scheduler and the dashboard to start',
+          async () => /"event":"scheduler\.started"/.test(s.output()) && /"event":"listening"/.test(s.output()),
+        );
         const stop = await ctl(s, 'stop', 'all');
         expect(stop.exitCode).toBe(0);
-        for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler'])
+        for (const n of ['rqctl-worker_00', 'rqctl-worker_01', 'rqctl-worker_02', 'rqctl-scheduler', 'rqctl-dashboard'])
           expect(s.output()).toMatch(new RegExp(`stopped: ${n} \\(exit status 0\\)`));
       } finally {
         for (const s of running.splice(0)) await shutdown(s);

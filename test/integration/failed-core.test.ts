@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveConfig, type Config } from '../../src/config/resolve.js';
 import { closeClient, connectRole, type RedisClient } from '../../src/redis/connect.js';
-import { FailedSetCursor } from '../../src/queue/failed/set-cursor.js';
+import { ZsetCursor } from '../../src/queue/walk/zset-cursor.js';
 import { listFailed } from '../../src/queue/failed/list.js';
 import { exportFailed } from '../../src/queue/failed/detail.js';
 import { retryFailed } from '../../src/queue/failed/retry.js';
@@ -56,7 +56,7 @@ describe('failed-set walking at more than one page', () => {
   });
 
   it('the cursor visits every id once, newest first, with ties across pages', async () => {
-    const cursor = new FailedSetCursor(client, key(), { pageSize: 97 });
+    const cursor = new ZsetCursor(client, key(), { pageSize: 97 });
     const seen: string[] = [];
     let last = Infinity;
     for (let page = await cursor.next(); page; page = await cursor.next()) {
@@ -73,7 +73,7 @@ describe('failed-set walking at more than one page', () => {
   it('the cursor stays exact when the caller removes members as it goes', async () => {
     const tmpKey = `${fx.prefix}:cursor-copy`;
     await fx.redis.zunionstore(tmpKey, 1, key());
-    const cursor = new FailedSetCursor(client, tmpKey, { pageSize: 50 });
+    const cursor = new ZsetCursor(client, tmpKey, { pageSize: 50 });
     const seen = new Set<string>();
     let removed = 0;
     for (let page = await cursor.next(); page; page = await cursor.next()) {
@@ -97,7 +97,7 @@ describe('failed-set walking at more than one page', () => {
     for (let i = 0; i < 30; i++) pipe.zadd(k, 500 + i, `other-${i}`);
     await pipe.exec();
     for (const removeEvery of [0, 3]) {
-      const cursor = new FailedSetCursor(client, k, { pageSize: 40 });
+      const cursor = new ZsetCursor(client, k, { pageSize: 40 });
       const seen = new Set<string>();
       for (let page = await cursor.next(); page; page = await cursor.next()) {
         for (const e of page) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileFilter, errorMatcher, nameMatcher, parseSince } from '../../src/queue/failed/filter.js';
-import { parseJobHash } from '../../src/queue/failed/job-hash.js';
+import { parseJobHash } from '../../src/queue/walk/job-hash.js';
 import { RqctlError } from '../../src/errors.js';
 
 describe('--name: what operators type', () => {

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
+import * as alerts from './alerts.js';
 import * as cache from './cache.js';
+import * as completion from './completion.js';
 import * as config from './config.js';
+import * as dashboard from './dashboard.js';
 import * as deploy from './deploy.js';
 import * as dispatch from './dispatch.js';
 import * as doctor from './doctor.js';
 import * as failed from './failed.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
+import * as metrics from './metrics.js';
 import * as ping from './ping.js';
 import * as queue from './queue.js';
 import * as raffles from './raffles.js';
@@ -32,7 +36,11 @@ export const commandModules: { register(program: Command): void }[] = [
   stats,
   ping,
   doctor,
+  metrics,
+  alerts,
+  dashboard,
   config,
   deploy,
   raffles,
+  completion,
 ];

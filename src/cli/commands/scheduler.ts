@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { usageError } from '../../errors.js';
 import { withQueueClient } from '../clients.js';
 import { action, intOption, type CommandContext } from '../context.js';
 import { onSignals } from '../signals.js';
@@ -20,10 +21,17 @@ export function register(program: Command): void {
   schedule
     .command('list')
     .description('entries with their next runs in their timezone, and the last run where known')
+    .argument('[entries...]', 'only these entries (by name)')
     .option('--next <n>', 'upcoming runs per entry', intOption('--next', 1, 1000), 3)
     .action(
-      action(async ({ out, config }, opts: { next: number }) => {
+      action(async ({ out, config }, names: string[], opts: { next: number }) => {
         const cfg = await config();
+        const unknown = names.filter((n) => !cfg.schedule.some((e) => e.name === n));
+        if (unknown.length)
+          throw usageError(
+            `no schedule entry named ${unknown.map((n) => `"${n}"`).join(', ')}`,
+            `entries: ${cfg.schedule.map((e) => e.name).join(', ') || 'none'}`,
+          );
         const [{ listSchedule }, { connectRole, closeClient }, { RqctlError }] = await Promise.all([
           import('../../schedule/list.js'),
           import('../../redis/connect.js'),
@@ -38,7 +46,8 @@ export function register(program: Command): void {
           out.warn(`${e.message}: last runs unknown`);
         }
         try {
-          const entries = await listSchedule(cfg, { count: opts.next, client });
+          const all = await listSchedule(cfg, { count: opts.next, client });
+          const entries = names.length ? all.filter((e) => names.includes(e.name)) : all;
           out.result({ entries }, () => renderList(out, entries, !!client));
         } finally {
           await closeClient(client);
@@ -74,16 +83,22 @@ export function register(program: Command): void {
  * finish (each within its timeout); a second signal stops them too and exits 130. `--once`: one tick.
  */
 async function runScheduler({ out, config }: CommandContext, opts: { once?: boolean }): Promise<number> {
-  const cfg = await config();
-  const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
-  const log = eventLogger(out);
-  const scheduler = await startScheduler(cfg, { log, once: opts.once });
-  if (opts.once) return 0;
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    // Not the default second-signal exit: a second signal still waits for the running commands to be stopped.
-    const removeSignals = onSignals(
-      (signal) => {
+  // Signals are taken from the start (a supervisorctl stop may come while it connects) and acted on
+  // once the scheduler runs. Not the default second-signal exit: a second signal still waits for the
+  // running commands to be stopped.
+  const pending: NodeJS.Signals[] = [];
+  let react: ((signal: NodeJS.Signals) => void) | undefined;
+  const removeSignals = opts.once ? () => {} : onSignals((signal) => (react ? react(signal) : pending.push(signal)), { secondExits: false });
+  try {
+    const cfg = await config();
+    const [{ startScheduler }, { eventLogger }] = await Promise.all([import('../../runtime/scheduler.js'), import('../render.js')]);
+    const log = eventLogger(out);
+    const scheduler = await startScheduler(cfg, { log, once: opts.once });
+    if (opts.once) return 0;
+    void scheduler.done.then(removeSignals);
+    return await new Promise<number>((resolve) => {
+      let signals = 0;
+      react = (signal) => {
         signals++;
         if (signals === 1) {
           log({ event: 'scheduler.stopping', signal, msg: 'finishing running commands (signal again to stop them)' });
@@ -92,11 +107,12 @@ async function runScheduler({ out, config }: CommandContext, opts: { once?: bool
           log({ level: 'warn', event: 'scheduler.stopping', signal, msg: 'stopping running commands' });
           void scheduler.close({ force: true }).then(() => resolve(130));
         }
-      },
-      { secondExits: false },
-    );
-    void scheduler.done.then(removeSignals);
-  });
+      };
+      for (const s of pending.splice(0)) react(s);
+    });
+  } finally {
+    removeSignals();
+  }
 }
 
 function renderSync(out: Output, r: SyncResult): void {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createRequire } from 'node:module';
 import { action, durationOption, intOption, MIN_INTERVAL_MS, type CommandContext } from '../context.js';
 import { queuesFromFlag } from '../queue-flag.js';
 import type { LogEvent } from '../render.js';
@@ -14,6 +15,7 @@ interface UpFlags {
   queue?: string;
   redisPort?: number;
   statusInterval?: number;
+  dashboard: boolean;
 }
 
 /** The main job: `rqctl up`. */
@@ -26,6 +28,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker processes (default 1)', intOption('--workers', 1, 64))
     .option('--concurrency <n>', 'jobs at a time per worker process (default 3)', intOption('--concurrency', 1, 10_000))
     .option('--no-scheduler', 'do not run the scheduler')
+    .option('--no-dashboard', 'do not serve the dashboard (default: on 127.0.0.1, the first free port from DASHBOARD_PORT, 7780)')
     .option('--queue <names>', 'queues the workers consume, comma-separated (default: worker.queues, i.e. default,emails)')
     .option(
       '--redis-port <port>',
@@ -52,7 +55,13 @@ async function runUp(ctx: CommandContext, flags: UpFlags): Promise<number> {
     const { loadJobTypes } = await import('../../jobs/load.js');
     await loadJobTypes(cfg, process.cwd());
     const { startUp } = await import('../../runtime/up.js');
-    const up = await startUp(cfg, upOptions(ctx, flags, cfg, screen));
+    const options = upOptions(ctx, flags, cfg, screen);
+    if (flags.dashboard) {
+      const { dashboardOptions } = await import('../../dashboard/options.js');
+      const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+      options.dashboard = { ...dashboardOptions(cfg, { host: '127.0.0.1' }), rqctlVersion: version };
+    }
+    const up = await startUp(cfg, options);
     signals.stopWith(() => void up.close());
     screen.ready(up.info);
     const code = await up.done;

@@ -7,12 +7,9 @@ import type { RetryResult } from '../../queue/failed/retry.js';
 import { isDeclined, type Declined } from '../../util/confirm.js';
 import { formatAgo } from '../../util/duration.js';
 import { printDeclined } from './declined.js';
+import { printJobDetail } from './job-detail.js';
 
 /** What the `failed` commands print: tables and summaries on a terminal, their results as JSON with --json. */
-
-function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
-}
 
 /** The first line of a text, cut to `n` characters. */
 function truncate(s: string, n: number): string {
@@ -60,42 +57,7 @@ export function printFailedList(out: Output, list: FailedList, opts: { filtered:
 
 /** `failed show <id>`: the fields, then reason, payload, the last stack trace and the logs. */
 export function printFailedJob(out: Output, job: FailedJobDetail, now = Date.now()): void {
-  out.result(job, () => {
-    out.line(
-      out.kv([
-        ['id', job.id],
-        ['queue', job.queue],
-        ['job', job.method ? `${job.name} ${job.method}` : job.name],
-        ['state', job.corrupt ? out.c.red('failed, corrupt') : out.c.red('failed')],
-        ['attempts', job.corrupt ? job.attemptsMade : `${job.attemptsMade} of ${job.attempts}`],
-        ['added', `${iso(job.timestamp) ?? '-'}${job.delay ? ` (delay ${job.delay} ms)` : ''}`],
-        ['processed', iso(job.processedOn)],
-        ['failed', job.finishedOn ? `${iso(job.finishedOn)} (${formatAgo(job.finishedOn, now)})` : null],
-        ...(job.parentKey ? ([['parent', job.parentKey]] as [string, string][]) : []),
-      ]),
-    );
-    if (job.corrupt) {
-      out.line();
-      out.line(out.c.red(`corrupt: ${job.corrupt}`));
-    }
-    out.line();
-    out.line(out.c.bold('reason'));
-    out.line(`  ${job.failedReason || '-'}`);
-    out.line();
-    out.line(out.c.bold(job.corrupt ? 'payload (raw, as stored)' : 'payload'));
-    const payload = job.corrupt ? String(job.data) : JSON.stringify(job.data, null, 2);
-    out.line(payload.replace(/^/gm, '  '));
-    if (job.stacktrace.length) {
-      out.line();
-      out.line(out.c.bold(`stack trace${job.stacktrace.length > 1 ? ` (last of ${job.stacktrace.length} attempts)` : ''}`));
-      out.line(job.stacktrace[job.stacktrace.length - 1].replace(/^/gm, '  '));
-    }
-    if (job.logCount) {
-      out.line();
-      out.line(out.c.bold(`logs (${job.logs.length < job.logCount ? `last ${job.logs.length} of ${job.logCount}` : job.logCount})`));
-      for (const l of job.logs) out.line(`  ${l}`);
-    }
-  });
+  printJobDetail(out, job, now);
 }
 
 /** Corrupt jobs a retry left alone: they stay in the failed set (a worker could not load them). */

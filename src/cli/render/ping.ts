@@ -7,7 +7,13 @@ export function printPing(out: Output, roles: PingResult[]): void {
     out.line(
       out.table(
         ['role', 'url', 'status', 'latency', 'version'],
-        roles.map((r) => [r.role, r.url, r.ok ? out.c.green('ok') : out.c.red('failed'), r.latencyMs === null ? null : `${r.latencyMs} ms`, r.version]),
+        roles.map((r) => [
+          r.role,
+          r.master ? `${r.url} → master ${r.master}` : r.url,
+          r.ok ? out.c.green('ok') : out.c.red('failed'),
+          r.latencyMs === null ? null : `${r.latencyMs} ms`,
+          r.version,
+        ]),
       ),
     );
     // Roles on one server fail the same way: say it once.

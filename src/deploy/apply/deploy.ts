@@ -8,7 +8,7 @@ import { validateFiles } from '../validate/index.js';
 import { displayName } from '../validate/model.js';
 import { declaredPrograms, type DeclaredProgram } from '../validate/supervisord.js';
 import { composeCommandLine, detectCompose, mergedServices, runCompose, type ComposeCli, type ComposeInvocation, type MergedService } from './compose-cli.js';
-import { connectEngine, engineDisplay } from './engine.js';
+import { connectEngine, engineDisplay, plainTcpWarning } from './engine.js';
 import { renderAclFiles, writeAclFile } from '../acl/aclfiles.js';
 import { aclServerOfFile, type AclServer } from '../../redis/acl/users.js';
 import { resolveDeployInputs, type DeployInputs, type DeployOptions, type StepName } from './plan.js';
@@ -132,6 +132,8 @@ export async function deploy(options: DeployOptions, emit: (e: DeployEvent) => v
   let target: { docker: Docker; cli: ComposeCli } | undefined;
   if (!options.check) {
     const docker = await connectEngine(options.docker);
+    const clearText = plainTcpWarning(options.docker);
+    if (clearText) emit({ type: 'warning', step: 'up', message: clearText });
     const cli = await detectCompose(env, options.cwd);
     run.result.compose = { command: cli.display, version: cli.version };
     target = { docker, cli };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { ExitCode, RqctlError } from '../../errors.js';
+import { entriesFor, hostKeyAlgorithms, knownHostName, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 
 /**
  * The Docker engine rqctl deploys to, reached the way the docker CLI would reach it: `DOCKER_HOST`
@@ -16,6 +17,27 @@ export interface EngineTarget {
   tlsVerify?: boolean;
   certPath?: string;
   sshAuthSock?: string;
+  /** `DOCKER_SSH_KNOWN_HOSTS`: the known_hosts file for ssh:// hosts (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts). */
+  sshKnownHosts?: string;
+}
+
+/** Filled in by the ssh:// host-key check: what the server presented and what known_hosts said. */
+export interface HostKeyCheck {
+  verdict?: HostKeyVerdict;
+}
+
+/** The known_hosts files an ssh:// DOCKER_HOST is checked against, as ssh reads them. */
+export function knownHostsFiles(target: EngineTarget): string[] {
+  return target.sshKnownHosts ? [target.sshKnownHosts] : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+}
+
+/** A warning for a DOCKER_HOST that talks to the engine in clear text (tcp:// without TLS), else undefined. */
+export function plainTcpWarning(target: EngineTarget): string | undefined {
+  const host = target.host ?? '';
+  if (!/^(tcp|http):\/\//.test(host)) return undefined;
+  const { protocol } = dockerOptions(target);
+  if (protocol !== 'http') return undefined;
+  return `DOCKER_HOST ${host} is plain TCP without TLS: anyone who can reach that port controls the Docker engine (root on the host), and the deploy can be read or altered on the way; use ssh://user@host, or TLS (port 2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)`;
 }
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
@@ -25,7 +47,7 @@ export function engineDisplay(target: EngineTarget): string {
   return target.host ?? `unix://${DEFAULT_DOCKER_SOCKET}`;
 }
 
-export function dockerOptions(target: EngineTarget): Docker.DockerOptions {
+export function dockerOptions(target: EngineTarget, hostKeys: HostKeyCheck = {}): Docker.DockerOptions {
   const host = target.host ?? `unix://${DEFAULT_DOCKER_SOCKET}`;
   // docker-modem also reads DOCKER_HOST itself and lets these options override it: every field is
   // set explicitly so that what the CLI resolved is what is used.
@@ -41,7 +63,7 @@ export function dockerOptions(target: EngineTarget): Docker.DockerOptions {
     });
   }
   if (url.protocol === 'ssh:') {
-    const sshOptions: Record<string, unknown> = { readyTimeout: 15_000 };
+    const sshOptions: Record<string, unknown> = { readyTimeout: 15_000, ...hostKeyOptions(target, url, hostKeys) };
     if (target.sshAuthSock) sshOptions.agent = target.sshAuthSock;
     else {
       // Without an agent, the key ssh itself would try first.
@@ -73,12 +95,64 @@ export function dockerOptions(target: EngineTarget): Docker.DockerOptions {
 }
 
 /**
+ * ssh2 accepts any host key unless told otherwise, so a server in the middle could play the engine
+ * and fake the containers' states that verify reads. Like ssh: only a key listed for the host in a
+ * known_hosts file is accepted, and the host's known key types are asked for first.
+ */
+function hostKeyOptions(target: EngineTarget, url: URL, check: HostKeyCheck): Record<string, unknown> {
+  const files = knownHostsFiles(target);
+  const entries = readKnownHosts(files);
+  const name = knownHostName(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 22));
+  const preferred = [...new Set(entriesFor(entries, name).flatMap((e) => hostKeyAlgorithms(e.keyType)))];
+  return {
+    hostVerifier: (key: Buffer) => {
+      check.verdict = verifyHostKey(entries, files, name, key);
+      return check.verdict.status === 'known';
+    },
+    ...(preferred.length ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } } } : {}),
+  };
+}
+
+/** The one-line refusal for a host key that is not known (exit 3), naming the fingerprint as ssh does. */
+function hostKeyError(target: EngineTarget, v: HostKeyVerdict): RqctlError {
+  const at = `DOCKER_HOST ${engineDisplay(target)}`;
+  const key = `${v.keyType} key fingerprint ${v.fingerprint}`;
+  const where = v.files.map((f) => f.replace(homedir(), '~')).join(' or ');
+  const details = { hostName: v.hostName, keyType: v.keyType, fingerprint: v.fingerprint, status: v.status };
+  if (v.status === 'changed')
+    return new RqctlError(
+      'SSH_HOST_KEY_CHANGED',
+      ExitCode.unreachable,
+      `${at}: the host key of ${v.hostName} does not match ${v.entry!.file.replace(homedir(), '~')}:${v.entry!.line} (${key}); someone may be impersonating the host, or its key was replaced`,
+      {
+        hint: `if the key was replaced on purpose, check the new fingerprint with the host's administrator, then \`ssh-keygen -R '${v.hostName}'\` and add the new key`,
+        details,
+      },
+    );
+  if (v.status === 'revoked')
+    return new RqctlError('SSH_HOST_KEY_REVOKED', ExitCode.unreachable, `${at}: the host key of ${v.hostName} is marked @revoked (${key})`, {
+      hint: 'the host must be given a new key; do not deploy to it until then',
+      details,
+    });
+  return new RqctlError(
+    'SSH_HOST_KEY_UNKNOWN',
+    ExitCode.unreachable,
+    `${at}: the host key of ${v.hostName} is not in ${where} (${key}); rqctl does not trust an unknown host`,
+    {
+      hint: "check the fingerprint with the host's administrator (`ssh-keygen -lf` on the host's key), then add the key to known_hosts (`ssh` to the host once and answer yes), or point DOCKER_SSH_KNOWN_HOSTS at a known_hosts file that lists it",
+      details,
+    },
+  );
+}
+
+/**
  * Connects and pings. Any failure is the one-line "no engine" error (exit 3): in CI it almost always
  * means a wrong DOCKER_HOST, a missing SSH key, or a daemon that is not running.
  */
 export async function connectEngine(target: EngineTarget, timeoutMs = 20_000): Promise<Docker> {
   const { default: DockerClass } = await import('dockerode');
-  const docker = new DockerClass(dockerOptions(target));
+  const hostKeys: HostKeyCheck = {};
+  const docker = new DockerClass(dockerOptions(target, hostKeys));
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -88,6 +162,7 @@ export async function connectEngine(target: EngineTarget, timeoutMs = 20_000): P
       }),
     ]);
   } catch (e) {
+    if (hostKeys.verdict && hostKeys.verdict.status !== 'known') throw hostKeyError(target, hostKeys.verdict);
     throw new RqctlError('DOCKER_UNREACHABLE', ExitCode.unreachable, `no Docker engine reachable at ${engineDisplay(target)}: ${oneLine(e)}`, { cause: e });
   } finally {
     clearTimeout(timer);

@@ -90,7 +90,7 @@ export function deployPlan(options: DeployOptions): DeployPlan {
     });
     steps.push({
       name: 'verify',
-      description: `within ${Math.round(options.timeoutMs / 1000)}s: every service running and healthy; in the app container every rqctl-worker and rqctl-scheduler RUNNING (supervisorctl status); rqctl doctor passes`,
+      description: `within ${Math.round(options.timeoutMs / 1000)}s: every service running and healthy; in the app container every rqctl-worker, rqctl-scheduler and rqctl-dashboard RUNNING (supervisorctl status); rqctl doctor passes`,
     });
   }
   return { project: r.project, files, supervisorFile: sup, engine: engineDisplay(options.docker), steps, notes };

@@ -6,9 +6,9 @@ import type { DeclaredProgram } from '../validate/supervisord.js';
  * file declares (read by src/deploy/validate/supervisord.ts).
  */
 
-/** The rqctl programs of interest: every `rqctl-worker*` and `rqctl-scheduler*`. */
+/** The rqctl programs of interest: every `rqctl-worker*`, `rqctl-scheduler*` and `rqctl-dashboard*`. */
 export function isRqctlProgram(name: string): boolean {
-  return name.startsWith('rqctl-worker') || name.startsWith('rqctl-scheduler');
+  return name.startsWith('rqctl-worker') || name.startsWith('rqctl-scheduler') || name.startsWith('rqctl-dashboard');
 }
 
 export type ProcessState = 'RUNNING' | 'STARTING' | 'BACKOFF' | 'STOPPING' | 'STOPPED' | 'EXITED' | 'FATAL' | 'UNKNOWN';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
-import { providerGet } from '../../providers/http.js';
+import { ProviderError, providerGet } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
 import { cleartextRemoteUrl } from '../../util/url.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
 import { toJobError } from '../retry.js';
-import type { JobContext, JobType } from '../types.js';
+import type { JobContext, JobType, ProviderStatus } from '../types.js';
 import {
   cacheDuration,
   FETCH_METHODS,
@@ -62,6 +62,15 @@ export function keyOf(config: Config, payload: FetchPayload): { key: string; fam
   return { key: fetchCacheKey(config.cache.prefix, method, payload.params), family: method.family, ttl: cacheDuration(config, method) };
 }
 
+/** rqctl_provider_requests_total's status label (docs/metrics.md). */
+function statusClass(status: number): ProviderStatus {
+  if (status === 429) return '429';
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 200 && status < 300) return '2xx';
+  return 'error';
+}
+
 /**
  * One fetch: GET from the provider, and on success `SET key body EX ttl` in the cache role with the
  * body byte for byte. On any failure nothing is written, so the last good value stays readable.
@@ -93,7 +102,9 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
       timeoutMs: endpoint.timeoutMs,
       signal: ctx.signal,
     });
+    ctx.metrics?.providerRequest(method.provider, statusClass(res.status));
   } catch (err) {
+    ctx.metrics?.providerRequest(method.provider, err instanceof ProviderError && err.status !== undefined ? statusClass(err.status) : 'error');
     throw toJobError(err, ctx.job);
   }
   await ctx.redis.cache.set(key, res.body, 'EX', ttl);

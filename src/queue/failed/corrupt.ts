@@ -1,6 +1,6 @@
 import { Cluster, ReplyError } from 'ioredis';
 import type { RedisClient } from '../../redis/connect.js';
-import { failedKey, jobKey, readJobs, type CorruptJob } from './job-hash.js';
+import { failedKey, jobKey, readJobs, type CorruptJob } from '../walk/job-hash.js';
 import { PAGE_SIZE, walkFailed } from './walk.js';
 
 /**

@@ -2,90 +2,19 @@ import type { Config } from '../../config/resolve.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { resolveQueues } from '../queues.js';
 import { compileFilter, type FailedFilter } from './filter.js';
-import { jobKey, readJobs, type ReadResult } from './job-hash.js';
+import { jobDetail, type JobDetail } from '../walk/detail.js';
+import { jobKey, readJobs, type ReadResult } from '../walk/job-hash.js';
 import { locateFailed } from './locate.js';
 import { walkFailed } from './walk.js';
 
 /** Everything about failed jobs, one (`failed show`) or all that match (`failed export`); read-only. */
 
-export interface FailedJobDetail {
-  id: string;
-  queue: string;
+export interface FailedJobDetail extends JobDetail {
   state: 'failed';
-  name: string;
-  method?: string;
-  data: unknown;
-  opts: Record<string, unknown>;
-  failedReason: string;
-  stacktrace: string[];
-  attemptsMade: number;
-  attempts: number;
-  timestamp: number | null;
-  processedOn: number | null;
-  finishedOn: number | null;
-  delay: number;
-  priority: number;
-  parentKey?: string;
-  logs: string[];
-  logCount: number;
-  /** Set when the hash cannot be loaded; `raw` then holds its fields as stored. */
-  corrupt?: string;
-  raw?: Record<string, string>;
-}
-
-function parseStack(text: string | undefined): string[] {
-  if (!text) return [];
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) ? v.map(String) : [String(v)];
-  } catch {
-    return [text];
-  }
 }
 
 function detailFrom(queue: string, id: string, read: ReadResult, raw: Record<string, string> | null): ExportRecord {
-  const r = raw ?? {};
-  if (!read.ok) {
-    return {
-      id,
-      queue,
-      state: 'failed',
-      name: r.name ?? '',
-      data: r.data ?? null,
-      opts: {},
-      failedReason: r.failedReason ?? '',
-      stacktrace: parseStack(r.stacktrace),
-      attemptsMade: Number(r.atm ?? r.attemptsMade ?? 0) || 0,
-      attempts: 0,
-      timestamp: r.timestamp ? Number(r.timestamp) : null,
-      processedOn: r.processedOn ? Number(r.processedOn) : null,
-      finishedOn: r.finishedOn ? Number(r.finishedOn) : null,
-      delay: Number(r.delay ?? 0) || 0,
-      priority: Number(r.priority ?? 0) || 0,
-      corrupt: read.corrupt.error,
-      raw: r,
-    };
-  }
-  const j = read.job;
-  return {
-    id,
-    queue,
-    state: 'failed',
-    name: j.name,
-    ...(j.method ? { method: j.method } : {}),
-    data: j.data,
-    opts: j.opts,
-    failedReason: j.failedReason,
-    stacktrace: parseStack(r.stacktrace),
-    attemptsMade: j.attemptsMade,
-    attempts: j.attempts,
-    timestamp: j.timestamp,
-    processedOn: j.processedOn,
-    finishedOn: j.finishedOn,
-    delay: j.delay,
-    priority: j.priority,
-    ...(r.parentKey ? { parentKey: r.parentKey } : {}),
-  };
+  return jobDetail(queue, id, 'failed', read, raw);
 }
 
 /** `failed show <id>`: everything about one failed job, corrupt ones included (raw fields). */

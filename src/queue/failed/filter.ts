@@ -1,6 +1,6 @@
 import { usageError } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
-import type { FailedJob } from './job-hash.js';
+import type { JobRecord } from '../walk/job-hash.js';
 
 /**
  * The filters of `failed list|retry|export`, as operators type them.
@@ -24,7 +24,7 @@ export interface CompiledFilter {
   queues?: string[];
   since?: number;
   /** Null when no --name/--error: every readable job matches. */
-  match: ((job: FailedJob) => boolean) | null;
+  match: ((job: JobRecord) => boolean) | null;
   /** Anything besides --queue: `retry all` then cannot use BullMQ's server-side bulk move. */
   narrows: boolean;
 }
@@ -71,21 +71,21 @@ export function errorMatcher(source: string): RegExp {
   }
 }
 
-/** `--since`: a duration back from `now`, or an absolute date/time. */
-export function parseSince(text: string, now = Date.now()): number {
+/** `--since` (or `--until`, named by `flag`): a duration back from `now`, or an absolute date/time. */
+export function parseSince(text: string, now = Date.now(), flag = '--since'): number {
   const ms = parseDuration(text);
   if (ms !== undefined) return now - ms;
   if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
     const t = Date.parse(text.trim());
     if (Number.isFinite(t)) return t;
   }
-  throw usageError(`--since must be a duration like 30m, 1h, 2d or a date like 2024-05-01T10:00 (got "${text}")`);
+  throw usageError(`${flag} must be a duration like 30m, 1h, 2d or a date like 2024-05-01T10:00 (got "${text}")`);
 }
 
 export function compileFilter(filter: FailedFilter): CompiledFilter {
   const byName = filter.name !== undefined ? nameMatcher(filter.name) : null;
   const byError = filter.error !== undefined ? errorMatcher(filter.error) : null;
-  const match = byName || byError ? (job: FailedJob) => (!byName || byName(job.name, job.method)) && (!byError || byError.test(job.failedReason)) : null;
+  const match = byName || byError ? (job: JobRecord) => (!byName || byName(job.name, job.method)) && (!byError || byError.test(job.failedReason)) : null;
   return {
     queues: filter.queues && filter.queues.length ? filter.queues : undefined,
     since: filter.since,

@@ -2,7 +2,7 @@ import type { Config } from '../../config/resolve.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { resolveQueues } from '../queues.js';
 import { compileFilter, type FailedFilter } from './filter.js';
-import type { CorruptJob, FailedJob } from './job-hash.js';
+import type { CorruptJob, JobRecord } from '../walk/job-hash.js';
 import { walkFailed } from './walk.js';
 
 /** `failed list`: the newest failed jobs, their reasons, and the hashes BullMQ cannot load. */
@@ -30,7 +30,7 @@ export interface FailedList {
   queues: string[];
 }
 
-function listItem(job: FailedJob): FailedListItem {
+function listItem(job: JobRecord): FailedListItem {
   return {
     id: job.id,
     queue: job.queue,

@@ -3,7 +3,7 @@ import { ExitCode, RqctlError } from '../../errors.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
 import { resolveQueues } from '../queues.js';
-import { failedKey, jobKey } from './job-hash.js';
+import { failedKey, jobKey } from '../walk/job-hash.js';
 
 /** A failed job id and the queue whose failed set holds it. */
 export interface Located {

@@ -3,7 +3,7 @@ import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
 import { DECLINED, type Confirm, type Declined } from '../../util/confirm.js';
 import { resolveQueues, withQueues } from '../queues.js';
-import { failedKey } from './job-hash.js';
+import { failedKey } from '../walk/job-hash.js';
 import { groupByQueue, locateFailed, type Located } from './locate.js';
 import { skipReason, type SkippedJob } from './retry.js';
 import { PAGE_SIZE } from './walk.js';

@@ -4,7 +4,7 @@ import type { RedisClient } from '../../redis/connect.js';
 import { execPipeline } from '../../redis/pipeline.js';
 import { resolveQueues, withQueues } from '../queues.js';
 import { compileFilter, type CompiledFilter, type FailedFilter } from './filter.js';
-import { failedKey, readJobs, type CorruptJob, type FailedJob } from './job-hash.js';
+import { failedKey, readJobs, type CorruptJob, type JobRecord as FailedJob } from '../walk/job-hash.js';
 import { groupByQueue, locateFailed, type Located } from './locate.js';
 import { PAGE_SIZE, walkFailed } from './walk.js';
 import { findCorruptFailed, parkCorrupt, restoreParked } from './corrupt.js';

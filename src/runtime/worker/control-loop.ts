@@ -6,6 +6,7 @@ import { withTimeout } from '../../util/timeout.js';
 import { readRestart } from '../worker-registry.js';
 import type { WorkerHeartbeat } from './heartbeat.js';
 import type { RunningJobs } from './running-jobs.js';
+import type { WriteRefusals } from './refusals.js';
 import type { StopSwitch, WorkerSettings, WorkerStats } from './settings.js';
 
 /** How often the worker looks at the restart key, its memory and its queues. */
@@ -21,6 +22,7 @@ export interface ControlContext {
   stop: StopSwitch;
   /** The restart key's value when the worker started: another value means `rqctl worker restart`. */
   restartBaseline: string | null;
+  refusals: WriteRefusals;
 }
 
 /**
@@ -79,7 +81,8 @@ export class ControlLoop {
       this.checkMemory();
       // Asked of Redis, not inferred from BullMQ's `drained` events: with concurrency > 1 they can
       // arrive out of order with `active`.
-      if (settings.stopWhenEmpty && stats.running === 0 && jobs.size === 0 && (await this.queuesEmpty())) {
+      // A worker that cannot write sees empty queues it cannot take from: not done, refused (exit 3).
+      if (settings.stopWhenEmpty && !this.ctx.refusals.suspected && stats.running === 0 && jobs.size === 0 && (await this.queuesEmpty())) {
         stop.requestStop('empty', 'the queues are empty (--stop-when-empty)');
       }
       const restart = await readRestart(config, client);

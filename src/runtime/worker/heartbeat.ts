@@ -15,6 +15,9 @@ export class WorkerHeartbeat {
   private lastAt = 0;
   /** The counts last written: `done/failed/running`. */
   private lastOf = '';
+  /** When a job last finished (or the worker started): `rqctl doctor` spots a worker that stopped making progress. */
+  private progressAt = this.startedAt;
+  private finished = 0;
 
   constructor(
     private readonly config: Config,
@@ -47,6 +50,10 @@ export class WorkerHeartbeat {
 
   private record(): WorkerRecord {
     const { identity, settings, stats } = this;
+    if (stats.jobsDone + stats.jobsFailed !== this.finished) {
+      this.finished = stats.jobsDone + stats.jobsFailed;
+      this.progressAt = Date.now();
+    }
     return {
       id: identity.id,
       name: identity.name,
@@ -59,6 +66,7 @@ export class WorkerHeartbeat {
       jobsFailed: stats.jobsFailed,
       running: stats.running,
       lastSeen: new Date().toISOString(),
+      progressAt: new Date(this.progressAt).toISOString(),
       version: settings.version,
     };
   }

@@ -3,6 +3,7 @@ import type { Config } from '../../config/resolve.js';
 import { formatIssues } from '../../jobs/define.js';
 import { findJobType, jobTypes } from '../../jobs/registry.js';
 import type { JobContext, JobType } from '../../jobs/types.js';
+import type { CounterStore } from '../../metrics/counter-store.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { EventLog } from '../events.js';
 import type { ControlLoop } from './control-loop.js';
@@ -23,10 +24,18 @@ export interface RunnerContext {
   deadlines: JobDeadlines;
   control: ControlLoop;
   stop: StopSwitch;
+  /** Metrics counters (docs/metrics.md); undefined with `metrics.counters: false`. */
+  counters?: CounterStore;
 }
 
 /** What BullMQ calls for each job of one queue. */
 export type QueueProcessor = (job: Job, token?: string) => Promise<unknown>;
+
+/** How long the job waited to start, ms: from when it was ready (added, plus its delay) to its start. */
+function waitMs(job: Job): number | undefined {
+  if (!job.processedOn || !job.timestamp) return undefined;
+  return Math.max(0, job.processedOn - job.timestamp - (job.delay || 0));
+}
 
 /** Returns a job this worker will not run to its queue, at the front (it was next in line). */
 async function giveBack(job: Job, token: string | undefined): Promise<never> {
@@ -50,6 +59,7 @@ export class JobRunner {
   private readonly deadlines: JobDeadlines;
   private readonly control: ControlLoop;
   private readonly stop: StopSwitch;
+  private readonly counters: CounterStore | undefined;
 
   constructor(ctx: RunnerContext) {
     this.config = ctx.config;
@@ -62,6 +72,7 @@ export class JobRunner {
     this.deadlines = ctx.deadlines;
     this.control = ctx.control;
     this.stop = ctx.stop;
+    this.counters = ctx.counters;
   }
 
   processorFor(queue: string): QueueProcessor {
@@ -104,7 +115,9 @@ export class JobRunner {
   completed(job: Job, queue: string): void {
     this.stats.jobsDone++;
     this.jobs.settle(job);
-    this.log({ event: 'processed', ...jobFields(job, queue), durationMs: this.jobs.durationMs(job) });
+    const durationMs = this.jobs.durationMs(job);
+    this.counters?.completed(queue, job.name, durationMs, waitMs(job));
+    this.log({ event: 'processed', ...jobFields(job, queue), durationMs });
   }
 
   /** BullMQ recorded a failed attempt (`job` is missing when BullMQ could not even read it). */
@@ -115,13 +128,15 @@ export class JobRunner {
     }
     this.stats.jobsFailed++;
     this.jobs.settle(job);
+    const durationMs = this.jobs.durationMs(job);
+    this.counters?.failed(queue, job.name, durationMs, waitMs(job));
     const attempts = job.opts.attempts || 1;
     const final = err?.name === 'UnrecoverableError' || err instanceof UnrecoverableError || job.attemptsMade >= attempts;
     this.log({
       level: final ? 'error' : 'warn',
       event: 'failed',
       ...jobFields(job, queue),
-      durationMs: this.jobs.durationMs(job),
+      durationMs,
       attempt: job.attemptsMade,
       attempts,
       retry: !final,
@@ -170,6 +185,7 @@ export class JobRunner {
       job,
       redis: { queue: this.redis.queue, cache: this.redis.cache },
       log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
+      metrics: this.counters,
     };
   }
 }

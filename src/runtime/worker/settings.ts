@@ -39,11 +39,14 @@ export interface WorkerSettings {
   version?: string;
 }
 
-export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job';
+export type StopReason = 'signal' | 'max-time' | 'max-jobs' | 'memory' | 'empty' | 'restart' | 'stuck-job' | 'refused';
 
 export interface WorkerStop {
   reason: StopReason;
-  /** What the process should exit with: 0, or 1 when a job ignored its timeout (supervisord restarts it). */
+  /**
+   * What the process should exit with: 0; 1 when a job ignored its timeout (supervisord restarts it);
+   * 3 when Redis kept refusing its writes (READONLY, NOPERM: see refusals.ts).
+   */
   exitCode: number;
   message: string;
   /** BullMQ did not close in time and its connections were dropped: it may still hold the event loop. */

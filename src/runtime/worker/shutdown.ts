@@ -1,10 +1,13 @@
 import type { Worker } from 'bullmq';
+import type { CounterStore } from '../../metrics/counter-store.js';
 import { withTimeout } from '../../util/timeout.js';
 import type { EventLog } from '../events.js';
 import type { ControlLoop } from './control-loop.js';
 import type { WorkerHeartbeat } from './heartbeat.js';
 import { closeWorkerRedis, type WorkerRedis } from './redis.js';
 import type { RunningJobs } from './running-jobs.js';
+import type { WriteRefusals } from './refusals.js';
+import { ExitCode } from '../../errors.js';
 import type { StopReason, WorkerStats, WorkerStop } from './settings.js';
 import type { Slots } from './slots.js';
 
@@ -21,6 +24,9 @@ export interface ShutdownParts {
   heartbeat: WorkerHeartbeat;
   consumers: Worker[];
   redis: WorkerRedis;
+  refusals: WriteRefusals;
+  /** The metrics counters (absent with `metrics.counters: false`): their last counts go before the connections close. */
+  counters?: CounterStore;
 }
 
 /**
@@ -30,6 +36,7 @@ export interface ShutdownParts {
 export async function shutDown(parts: ShutdownParts, reason: StopReason, message: string): Promise<WorkerStop> {
   const { log, stats } = parts;
   parts.control.halt();
+  parts.refusals.close();
   parts.slots.cancelWaiters();
   log({ event: 'stopping', reason, msg: message, running: stats.running });
   // close() stops fetching at once and resolves when the worker's jobs are done.
@@ -39,11 +46,22 @@ export async function shutDown(parts: ShutdownParts, reason: StopReason, message
   await parts.control.settled();
   if (parts.jobs.anyStuck()) return leaveStuck(parts, reason, message);
   const closed = await closeConsumers(parts, closes);
+  await parts.counters?.close();
   await parts.heartbeat.remove();
   await parts.control.close();
   await closeWorkerRedis(parts.redis);
-  log({ event: 'stopped', reason, msg: message, exitCode: 0, jobsDone: stats.jobsDone, jobsFailed: stats.jobsFailed });
-  return { reason, exitCode: 0, message, ...(closed ? {} : { forced: true }) };
+  // Refused writes are not a clean stop: exit 3 makes supervisord (FATAL) and deploy's verify see it.
+  const exitCode = reason === 'refused' ? ExitCode.unreachable : 0;
+  log({
+    ...(exitCode ? { level: 'error' as const } : {}),
+    event: 'stopped',
+    reason,
+    msg: message,
+    exitCode,
+    jobsDone: stats.jobsDone,
+    jobsFailed: stats.jobsFailed,
+  });
+  return { reason, exitCode, message, ...(closed ? {} : { forced: true }) };
 }
 
 /**
@@ -52,6 +70,7 @@ export async function shutDown(parts: ShutdownParts, reason: StopReason, message
  */
 async function leaveStuck(parts: ShutdownParts, reason: StopReason, message: string): Promise<WorkerStop> {
   const { log, stats } = parts;
+  await parts.counters?.close();
   await parts.heartbeat.remove();
   const result: WorkerStop = { reason: 'stuck-job', exitCode: 1, message: reason === 'stuck-job' ? message : `${message}; a job ignored its timeout` };
   log({

@@ -121,7 +121,7 @@ describe('config generate', () => {
       expect(a).toMatch(/rqctl|\/tmp/);
       expect(b).toMatch(/node \/x\/bin\/rqctl\.js|\bme\b|\/tmp\/run/);
     }
-    expect(local.filter((l) => l.startsWith('command=node /x/bin/rqctl.js '))).toHaveLength(2);
+    expect(local.filter((l) => l.startsWith('command=node /x/bin/rqctl.js '))).toHaveLength(3);
     expect(local).toContain('user=me');
     expect(local).toContain('file=/tmp/run/supervisor.sock');
   });

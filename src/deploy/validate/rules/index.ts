@@ -24,6 +24,7 @@ import { fileTooLarge, notChecked } from './coverage.js';
 import { composeConsistency } from './compose-consistency.js';
 import { redisConfVersion } from './parse.js';
 import { ACL_RULES } from './acl.js';
+import { dashboardExposed } from './dashboard.js';
 import type { Rule } from './types.js';
 
 /** The rule catalogue, in the order of docs/validate.md, then rqctl's additions. */
@@ -63,6 +64,7 @@ export const RULES: readonly Rule[] = [
   fileTooLarge,
   // Redis ACL users (docs/acl.md):
   ...ACL_RULES,
+  dashboardExposed,
 ];
 
 /** A rule as `rqctl config rules` shows it. */

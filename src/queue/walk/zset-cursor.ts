@@ -2,21 +2,22 @@ import type { RedisClient } from '../../redis/connect.js';
 
 export interface CursorEntry {
   id: string;
-  /** The failed set's score: when the job failed (ms). */
+  /** The set's score: when the job failed or completed (ms); when it is due (delayed); its priority rank (prioritized). */
   score: string;
 }
 
 /**
- * Walks a failed sorted set newest first, one page at a time, so memory stays flat however many
- * failed jobs there are (100,000 is BullMQ's default cap per queue; rqctl's retention keeps that many).
+ * Walks one of a queue's sorted sets (failed, completed, delayed, prioritized, waiting-children)
+ * from the highest score down, one page at a time, so memory stays flat however many jobs there are.
  *
  * The cursor is a score plus an offset among the members holding exactly that score (bulk failures
- * share milliseconds), not a rank: jobs that fail while we walk get newer scores and never shift
- * the pages still ahead, and callers that take jobs out of the set (retry, forget) say so with
- * `removed()` so the offset stays right. Walking newest first also means a retried job that fails
+ * share milliseconds), not a rank: jobs that finish while we walk get newer scores and never shift
+ * the pages still ahead, workers taking prioritized jobs from the low end shift nothing either, and
+ * callers that take jobs out of the set (retry, remove, promote) say so with `removed()` so the offset
+ * stays right. Walking failed and completed sets newest first also means a retried job that fails
  * again at once is never met a second time.
  */
-export class FailedSetCursor {
+export class ZsetCursor {
   private max: string;
   private offset = 0;
   private lastPage: CursorEntry[] = [];
