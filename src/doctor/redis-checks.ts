@@ -2,6 +2,7 @@ import { ROLES, sameServer, type Role } from '../config/endpoints.js';
 import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
 import { serverAddress, type RedisClient } from '../redis/connect.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
+import { mayRun } from '../redis/acl/probes.js';
 import { EVICTION_FIX, evictionProblem, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction } from '../redis/facts.js';
 
 /** The roles that share one server, and the facts read from it once. */
@@ -36,7 +37,8 @@ export function serverFacts(ctx: DoctorContext): Promise<ServerFacts[]> {
           const info = parseInfo(String(await client.info()));
           let config: Record<string, string> = {};
           try {
-            config = pairsToObject(await client.call('CONFIG', 'GET', '*'));
+            const user = ctx.config.roles[roles[0]].username ?? 'default';
+            if (await mayRun(client, user, ['config', 'get', '*'])) config = pairsToObject(await client.call('CONFIG', 'GET', '*'));
           } catch {
             /* CONFIG renamed or denied: fine on a hardened server */
           }

@@ -9,6 +9,7 @@ import { runCli, type CliResult } from '../helpers/cli.js';
 import { ProviderServer } from '../helpers/provider-server.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { TestSmtp } from '../helpers/smtp.js';
+import { DashboardProcess } from '../helpers/dashboard.js';
 import { CliProcess } from '../helpers/worker-process.js';
 
 /**
@@ -266,6 +267,34 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
     provider.reset();
     expect(await unexpectedRefusals()).toEqual([]);
   }, 180_000);
+
+  it('rqctl dashboard as rqctl-worker (as the app container runs it): overview, job browser, metrics, a retry', async () => {
+    provider.always('finnhub', '/stock/candle', { status: 403, fixture: 'finnhub/error_403.json' });
+    const worker = new CliProcess(['worker', '--queue', 'default', '--sleep', '1'], envAs('rqctl-worker'), dir);
+    let failedId: string;
+    try {
+      await worker.waitFor((e) => e.event === 'started', 20_000, 'the worker to start');
+      const r = await cli('app', ['dispatch', 'FetchStockData', 'getStockChart', '--param', 'symbol=NVDA', '--wait', '--json'], 90_000);
+      expect(r.exitCode, r.stderr).toBe(4);
+      failedId = r.json.id;
+    } finally {
+      await worker.stop();
+      provider.reset();
+    }
+    const dash = await DashboardProcess.start([], envAs('rqctl-worker'), dir);
+    try {
+      const overview = await dash.fetch('api/overview');
+      expect(overview.status).toBe(200);
+      const o = (await overview.json()) as { queues: { name: string }[] };
+      expect(o.queues.map((q) => q.name)).toContain('default');
+      for (const path of ['', 'queues/', 'queues/api/queues', 'metrics', 'healthz']) expect((await dash.fetch(path)).status, path).toBe(200);
+      const retry = await dash.fetch(`queues/api/queues/default/${failedId}/retry`, { method: 'PUT', headers: { origin: new URL(dash.url).origin } });
+      expect(retry.status).toBe(204);
+    } finally {
+      await dash.stop();
+    }
+    expect(await unexpectedRefusals()).toEqual([]);
+  }, 120_000);
 
   it('FLUSHALL, KEYS, DEBUG and CONFIG SET are refused with NOPERM for rqctl-worker and app', async () => {
     for (const user of ['rqctl-worker', 'app'] as const) {

@@ -100,15 +100,19 @@ export const BULLMQ_SCRIPT_COMMANDS = [
 export const BULLMQ_CLIENT_COMMANDS = ['bzpopmin', 'xread', 'multi', 'exec'] as const;
 
 /**
- * rqctl's own calls in the queue role besides the above (all but SCAN are in BULLMQ_SCRIPT_COMMANDS
- * too): worker and scheduler heartbeats (SET … EX, ZADD, ZREMRANGEBYSCORE, PEXPIRE in MULTI), `worker
- * restart` (TIME, SET), tick and refresh locks (SET NX PX, scripts), the raffle jobs (SSCAN, HGETALL,
- * SCARD, LLEN, scripts) and queue discovery (SCAN for `<prefix>:*:meta`).
+ * rqctl's own calls in the queue role besides the above (all but SCAN and EXPIRE are in
+ * BULLMQ_SCRIPT_COMMANDS too): worker and scheduler heartbeats (SET … EX, ZADD, ZREMRANGEBYSCORE,
+ * PEXPIRE in MULTI), the workers' metrics counters (HINCRBY, and EXPIRE of the per-minute hash, in
+ * MULTI), `worker restart` (TIME, SET), tick, refresh and alert locks (SET NX PX, scripts), the raffle
+ * jobs (SSCAN, HGETALL, SCARD, LLEN, scripts) and queue discovery (SCAN for `<prefix>:*:meta`).
  */
-export const RQCTL_QUEUE_COMMANDS = ['scan'] as const;
+export const RQCTL_QUEUE_COMMANDS = ['scan', 'expire'] as const;
 
-/** The fetch jobs' cache writes (`SET key value EX ttl`), and the reads and key inspection `rqctl doctor` does there (SCAN, TTL sampling). */
-export const CACHE_WRITER_COMMANDS = ['set', 'get', 'exists', 'type', 'ttl', 'pttl', 'scan', 'strlen'] as const;
+/**
+ * The fetch jobs' cache writes (`SET key value EX ttl`), and the reads the app container's other
+ * programs make there: `rqctl doctor`'s key sampling (SCAN, TTL), the dashboard's key count (DBSIZE).
+ */
+export const CACHE_WRITER_COMMANDS = ['set', 'get', 'exists', 'type', 'ttl', 'pttl', 'scan', 'strlen', 'dbsize'] as const;
 
 /** `rqctl doctor`, run inside the app container as rqctl-worker by `rqctl deploy`: who am I, and may I run what my role needs. */
 export const DOCTOR_COMMANDS = ['acl|whoami', 'acl|dryrun', 'command|info'] as const;

@@ -56,6 +56,17 @@ export const MUST_NOT: AclProbe[] = [
 
 export type DryRunVerdict = 'allowed' | 'denied' | 'missing';
 
+/**
+ * Asks before running a command the user may lack and the caller can do without (CONFIG GET, CLIENT
+ * LIST): a refused command costs nothing but lands in the server's ACL LOG, where a dashboard
+ * refreshing every few seconds would bury real refusals. Unknown (no ACL DRYRUN: old server, or not
+ * allowed to ask) means try.
+ */
+export async function mayRun(client: { call(...args: string[]): Promise<unknown> }, user: string, args: string[]): Promise<boolean> {
+  const reply = await client.call('ACL', 'DRYRUN', user, ...args).then(String, () => undefined);
+  return reply === undefined || dryRunVerdict(reply) === 'allowed';
+}
+
 /** ACL DRYRUN's reply: `OK`, a sentence saying why not, or "ERR Command 'x' not found" for a command renamed away. */
 export function dryRunVerdict(reply: string): DryRunVerdict {
   if (reply === 'OK') return 'allowed';
