@@ -11,6 +11,9 @@ import { renderMetrics, wantsOpenMetrics } from './exposition.js';
 /** How often the server looks whether the queue list or the cache key count is due (each under its own period and lock). */
 const DISCOVERY_EVERY_MS = 60_000;
 
+/** The longest a scrape waits for the exporter's first connections. */
+const FIRST_CONNECTION_WAIT_MS = 3_000;
+
 export interface MetricsServerOptions {
   host: string;
   port: number;
@@ -96,6 +99,7 @@ export class MetricsServer {
       return;
     }
     try {
+      await this.firstConnection();
       const m = await renderMetrics(this.config, this.clients, {
         openMetrics: wantsOpenMetrics(req.headers.accept),
         onError: (what, e) => this.report(what, e),
@@ -105,6 +109,33 @@ export class MetricsServer {
       this.report('scrape', e as Error);
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`scrape failed: ${(e as Error).message}\n`);
     }
+  }
+
+  /**
+   * A scrape that comes while the exporter is still making its first connections (just started)
+   * waits for them, briefly: it would otherwise report `rqctl_redis_up 0` for a Redis that is up.
+   * A client that is reconnecting (Redis away) is not waited for.
+   */
+  private async firstConnection(): Promise<void> {
+    const pending = Object.values(this.clients).filter((c) => c.status === 'connecting' || c.status === 'connect' || c.status === 'wait');
+    if (!pending.length) return;
+    const waitMs = Math.min(this.config.redis.connectTimeoutMs, FIRST_CONNECTION_WAIT_MS);
+    await Promise.all(
+      pending.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              c.off('ready', done);
+              c.off('error', done);
+              resolve();
+            };
+            const timer = setTimeout(done, waitMs);
+            c.once('ready', done);
+            c.once('error', done);
+          }),
+      ),
+    );
   }
 
   /** One line per distinct problem at most every 30 s: a scrape every 15 s must not flood the log. */

@@ -108,7 +108,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
 
   it('deploys the stack and verifies it: services healthy, 3 workers + scheduler RUNNING, doctor passing', async (ctx) => {
     if (!engine) return ctx.skip(unavailable);
-    const r = await deployCli(['--timeout', '120s', '--json']);
+    const r = await deployCli(['--timeout', '180s', '--json']);
     if (r.exitCode !== 0 || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-4000)}\n${r.stdout.slice(-4000)}`);
     expect(r.exitCode).toBe(0);
     const result = r.json;
