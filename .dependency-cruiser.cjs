@@ -12,7 +12,7 @@
  *   jobs     → providers, cache, queue, redis, config, errors, util
  *   queue, cache → redis, config, errors, util
  *   redis, providers → config, errors, util
- *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*)
+ *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*, src/redis/acl/)
  *              generate/ and validate/ never import apply/; validate/ never imports generate/
  *   config   → errors, util
  *   errors, util → nothing of rqctl
@@ -29,7 +29,7 @@ const allowed = {
   cache: 'redis|config|errors|util',
   redis: 'config|errors|util',
   providers: 'config|errors|util',
-  deploy: 'config|errors|util|redis/facts',
+  deploy: 'config|errors|util|redis/facts|redis/acl',
   config: 'errors|util',
   util: '',
 };
