@@ -13,7 +13,7 @@
  *   limits   → redis, config, errors, util   (provider rate limits in the queue role)
  *   queue, cache → redis, config, errors, util
  *   redis, providers → config, errors, util
- *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*)
+ *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*, src/redis/acl/)
  *              generate/ and validate/ never import apply/; validate/ never imports generate/
  *   config   → errors, util
  *   errors, util → nothing of rqctl
@@ -31,7 +31,7 @@ const allowed = {
   cache: 'redis|config|errors|util',
   redis: 'config|errors|util',
   providers: 'config|errors|util',
-  deploy: 'config|errors|util|redis/facts',
+  deploy: 'config|errors|util|redis/facts|redis/acl',
   config: 'errors|util',
   util: '',
 };

@@ -221,6 +221,19 @@ export const limitsSchema = z
     'limits: requests per provider, one budget in the queue role shared by every worker (docs/rate-limits.md). coingecko: COINGECKO_RATE_LIMIT (default by COINGECKO_API_PLAN: demo 30/min, pro 500/min); finnhub: FINNHUB_RATE_LIMIT, e.g. "60/min,30/s" (default 60/min and 30/s); other names are for extra job types',
   );
 
+/** ACL users of the generated stack (docs/acl.md): their passwords, only ever written to the aclfiles as SHA-256 hashes. */
+export const aclSchema = z.object({
+  workerPassword: optString().describe('REDIS_ACL_WORKER_PASSWORD: password of the rqctl-worker user (workers and scheduler)'),
+  appPassword: optString().describe('REDIS_ACL_APP_PASSWORD: password of the app user (the web application: cache reads, sessions, dispatching jobs)'),
+  operatorPassword: optString().describe('REDIS_ACL_OPERATOR_PASSWORD: password of the operator user (the rqctl CLI of a person)'),
+  healthcheckPassword: optString().describe('REDIS_ACL_HEALTHCHECK_PASSWORD: password of the healthcheck user (PING and INFO only)'),
+  sessionKeys: stringList()
+    .default(['session:*'])
+    .describe(
+      "REDIS_ACL_SESSION_KEYS: glob patterns of the app's session keys (comma-separated in the environment). ACL users cannot be limited to a DB, so the app's session rights are these key patterns",
+    ),
+});
+
 export const dashboardSchema = z.object({
   host: z
     .preprocess(toOptionalString, z.string().default('127.0.0.1'))
@@ -274,6 +287,7 @@ export const configSchema = z.object({
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
   limits: limitsSchema,
+  acl: aclSchema.prefault({}),
   metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
   alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
   dashboard: dashboardSchema.prefault({}),
