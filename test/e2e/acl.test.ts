@@ -296,6 +296,50 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
     expect(await unexpectedRefusals()).toEqual([]);
   }, 120_000);
 
+  it('provider rate limits as the ACL users: fetches throttled and paused by a 429 as rqctl-worker, rqctl limits, a permit taken by app with the shipped script', async () => {
+    // 2 requests a second for 4 fetches at once: two are throttled; the first request gets a 429 that pauses CoinGecko for 1 s.
+    const limited = { COINGECKO_RATE_LIMIT: '2/1s' };
+    provider.queue('coingecko', '/coins/bitcoin', { status: 429, headers: { 'retry-after': '1' }, fixture: 'coingecko/error_429.json' });
+    const worker = new CliProcess(['worker', '--queue', 'default', '--concurrency', '4', '--sleep', '1'], { ...envAs('rqctl-worker'), ...limited }, dir);
+    try {
+      await worker.waitFor((e) => e.event === 'started', 20_000, 'the worker to start');
+      const results = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          cli('app', ['dispatch', 'FetchCryptoData', 'getCryptoDetail', '--param', 'id=bitcoin', '--wait', '--timeout', '60s', '--json'], 90_000),
+        ),
+      );
+      for (const r of results) expect(r.json?.state, r.stderr).toBe('completed');
+      expect(worker.eventsNamed('throttled').length).toBeGreaterThan(0);
+      expect(worker.eventsNamed('rate-limited')).toHaveLength(1);
+    } finally {
+      await worker.stop();
+      provider.reset();
+    }
+    for (const user of ['rqctl-worker', 'operator'] as const) {
+      const status = await runCli(['limits', '--json'], { env: { ...envAs(user), ...limited }, cwd: dir });
+      expect(status.exitCode, status.stderr).toBe(0);
+      const cg = status.json.providers.find((p: { name: string }) => p.name === 'coingecko');
+      expect(cg, user).toMatchObject({ limits: [{ max: 2, windowMs: 1000 }], http429_1h: 1 });
+      expect(cg.throttled1h).toBeGreaterThan(0);
+    }
+
+    // The web app, as docs/rate-limits.md shows for PHP: the script rqctl ships, on the limits' keys.
+    const shipped = await cli('app', ['limits', '--script', '--json']);
+    expect(shipped.exitCode, shipped.stderr).toBe(0);
+    const base = `${queuePrefix}:rqctl:limits:php-site`;
+    const keys = [`${base}:log`, `${base}:waiting`, `${base}:paused`, `${base}:stats`];
+    const app = client('app', queueServer);
+    const run = (...args: (string | number)[]) => app.call('EVAL', shipped.json.script, keys.length, ...keys, ...args) as Promise<number[]>;
+    expect(await run('take', 1, 1, 60_000, 'php:1')).toEqual([1]);
+    const refused = await run('take', 1, 1, 60_000, 'php:2');
+    expect(refused.slice(0, 1)).toEqual([0]);
+    expect(refused[2]).toBe(1);
+    expect((await run('pause', 1000))[1]).toBeGreaterThan(0);
+    expect(await run('status', 1, 1, 60_000)).toMatchObject([expect.any(Number), 1, 1, 1]);
+    await app.del(...keys);
+    expect(await unexpectedRefusals()).toEqual([]);
+  }, 180_000);
+
   it('FLUSHALL, KEYS, DEBUG and CONFIG SET are refused with NOPERM for rqctl-worker and app', async () => {
     for (const user of ['rqctl-worker', 'app'] as const) {
       for (const server of servers()) {

@@ -2,10 +2,11 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderAclFiles, type AclSettings } from '../../src/deploy/acl/aclfiles.js';
-import { BULLMQ_SCRIPT_COMMANDS, PRODUCER_COMMANDS } from '../../src/redis/acl/commands.js';
+import { BULLMQ_SCRIPT_COMMANDS, PRODUCER_COMMANDS, PROVIDER_LIMIT_COMMANDS } from '../../src/redis/acl/commands.js';
 import { CACHE_FAMILY_STARTS } from '../../src/redis/acl/users.js';
 import { CACHE_FAMILIES } from '../../src/cache/families.js';
 import { RedisServer } from '../helpers/redis-server.js';
@@ -47,6 +48,12 @@ describe('the ACL rules cover what the code calls', () => {
     expect(producer).toHaveLength(7);
     const needed = new Set(producer.flatMap((f) => [...luaCommands(join(COMMANDS_DIR, f))]));
     expect([...needed].filter((c) => !(PRODUCER_COMMANDS as readonly string[]).includes(c)).sort()).toEqual([]);
+  });
+
+  it('every command of the provider-limit script is in the list the worker and the app get for it', () => {
+    const needed = luaCommands(fileURLToPath(new URL('../../src/limits/provider-limit.lua', import.meta.url)));
+    expect(needed.size).toBeGreaterThan(10);
+    expect([...needed].filter((c) => !(PROVIDER_LIMIT_COMMANDS as readonly string[]).includes(c)).sort()).toEqual([]);
   });
 
   it('every cache key family starts with one of the patterns a shared server tells the cache apart by', () => {
@@ -119,6 +126,15 @@ describe('ACL DRYRUN on a redis-server started with the single topology’s aclf
     expect(await dryRun('app', 'get', 'stock_quote_0')).toBe('OK');
     expect(await dryRun('app', 'set', 'stock_quote_0')).not.toBe('OK');
     expect(await dryRun('app', 'hset', 'raffle:1')).not.toBe('OK');
+  });
+
+  it('rqctl-worker and app may run every provider-limit script command on the limits’ keys; app on no other queue key', async () => {
+    for (const cmd of PROVIDER_LIMIT_COMMANDS) {
+      if (cmd === 'time') continue; // no key
+      for (const user of ['rqctl-worker', 'app']) expect(await dryRun(user, cmd, 'bull:rqctl:limits:coingecko:log'), `${user} ${cmd}`).toBe('OK');
+    }
+    for (const user of ['rqctl-worker', 'app']) expect(await dryRun(user, 'time', 'x'), user).toBe('OK');
+    for (const cmd of ['zremrangebyscore', 'hkeys', 'hincrby', 'zcount']) expect(await dryRun('app', cmd, 'bull:default:x'), cmd).not.toBe('OK');
   });
 
   it('healthcheck may run PING and INFO and no other command of the server', async () => {

@@ -109,6 +109,36 @@ export const BULLMQ_CLIENT_COMMANDS = ['bzpopmin', 'xread', 'multi', 'exec'] as 
 export const RQCTL_QUEUE_COMMANDS = ['scan', 'expire'] as const;
 
 /**
+ * Every command the provider-limit script (src/limits/provider-limit.lua) calls: one permit per
+ * request (TIME, the log and line zsets), the pause after a 429 (SET … PX, DEL), the throttle and 429
+ * counts (HINCRBY, PEXPIRE; HLEN, HKEYS, HDEL to drop old minutes) and `rqctl limits` (HGETALL,
+ * ZCOUNT). All but HKEYS are in BULLMQ_SCRIPT_COMMANDS too. The worker runs it on its queue keys; the
+ * app (the PHP site taking its calls from the same budget) only on `<prefix>:rqctl:limits:*`.
+ * test/integration/acl-rules.test.ts reads the script and fails when it calls a command this lacks.
+ */
+export const PROVIDER_LIMIT_COMMANDS = [
+  'time',
+  'get',
+  'set',
+  'del',
+  'exists',
+  'hincrby',
+  'pexpire',
+  'hlen',
+  'hkeys',
+  'hdel',
+  'hgetall',
+  'zadd',
+  'zcard',
+  'zcount',
+  'zrange',
+  'zrangebyscore',
+  'zrem',
+  'zremrangebyscore',
+  'zscore',
+] as const;
+
+/**
  * The fetch jobs' cache writes (`SET key value EX ttl`), and the reads the app container's other
  * programs make there: `rqctl doctor`'s key sampling (SCAN, TTL), the dashboard's key count (DBSIZE).
  */

@@ -41,6 +41,10 @@ export function roleNeeds(role: Role, scope: AclScope & { db: number }): AclProb
     { what: `read jobs (HGETALL ${q}:1)`, args: ['hgetall', `${q}:1`] },
     { what: `write rqctl's control keys (SET ${scope.queuePrefix}:rqctl:restart)`, args: ['set', `${scope.queuePrefix}:rqctl:restart`, '1'] },
     { what: 'find queues (SCAN)', args: ['scan', '0', 'MATCH', `${scope.queuePrefix}:*:meta`] },
+    {
+      what: `keep provider rate limits (HKEYS ${scope.queuePrefix}:rqctl:limits:<provider>:stats)`,
+      args: ['hkeys', `${scope.queuePrefix}:rqctl:limits:probe:stats`],
+    },
     { what: 'update raffles (HSET raffle:<id>)', args: ['hset', 'raffle:probe', 'status', 'active'] },
     { what: 'list raffles (SSCAN raffles)', args: ['sscan', 'raffles', '0'] },
     { what: 'write winners (RPUSH raffle:<id>:winners)', args: ['rpush', 'raffle:probe:winners', 'x'] },

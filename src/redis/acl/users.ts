@@ -8,6 +8,7 @@ import {
   DOCTOR_COMMANDS,
   OPERATOR_DENIED,
   PRODUCER_COMMANDS,
+  PROVIDER_LIMIT_COMMANDS,
   RQCTL_QUEUE_COMMANDS,
   SCRIPT_COMMANDS,
   SESSION_COMMANDS,
@@ -69,6 +70,11 @@ function literal(prefix: string): string {
   return globEscape(prefix).toString('utf8');
 }
 
+/** The provider rate limits' keys (docs/rate-limits.md): `<QUEUE_PREFIX>:rqctl:limits:<provider>:…`. */
+function limitKeyPattern(scope: AclScope): string {
+  return `${literal(scope.queuePrefix)}:rqctl:limits:*`;
+}
+
 export function queueKeyPatterns(scope: AclScope): string[] {
   return [`${literal(scope.queuePrefix)}:*`, 'raffles', 'raffle:*'];
 }
@@ -81,7 +87,15 @@ export function cacheKeyPatterns(scope: AclScope, server: AclServer): string[] {
 
 const unique = (...lists: (readonly string[])[]) => [...new Set(lists.flat())];
 
-const WORKER_QUEUE = unique(CONNECTION_COMMANDS, SCRIPT_COMMANDS, BULLMQ_SCRIPT_COMMANDS, BULLMQ_CLIENT_COMMANDS, RQCTL_QUEUE_COMMANDS, DOCTOR_COMMANDS);
+const WORKER_QUEUE = unique(
+  CONNECTION_COMMANDS,
+  SCRIPT_COMMANDS,
+  BULLMQ_SCRIPT_COMMANDS,
+  BULLMQ_CLIENT_COMMANDS,
+  RQCTL_QUEUE_COMMANDS,
+  PROVIDER_LIMIT_COMMANDS,
+  DOCTOR_COMMANDS,
+);
 const WORKER_CACHE = unique(CONNECTION_COMMANDS, CACHE_WRITER_COMMANDS, DOCTOR_COMMANDS);
 const APP_QUEUE = unique(CONNECTION_COMMANDS, SCRIPT_COMMANDS, PRODUCER_COMMANDS);
 const APP_CACHE = unique(CONNECTION_COMMANDS, CACHE_READER_COMMANDS);
@@ -99,8 +113,10 @@ function app(server: AclServer, scope: AclScope): AclUserRules {
   const sessions: AclSelector = { keys: tilde([...scope.sessionKeys]), commands: SESSION_COMMANDS };
   const cacheReads: AclSelector = { keys: tilde(cacheKeyPatterns(scope, server), '%R'), commands: CACHE_READER_COMMANDS };
   if (server === 'cache') return { name: 'app', root: { keys: cacheReads.keys, commands: APP_CACHE }, selectors: [] };
+  // The provider-limit script's commands on its keys only: a permit from the app's budget never lets it trim a queue's zsets.
+  const permits: AclSelector = { keys: tilde([limitKeyPattern(scope)]), commands: PROVIDER_LIMIT_COMMANDS };
   const root = { keys: tilde([`${literal(scope.queuePrefix)}:*`]), commands: APP_QUEUE };
-  return { name: 'app', root, selectors: server === 'queue' ? [sessions] : [sessions, cacheReads] };
+  return { name: 'app', root, selectors: server === 'queue' ? [sessions, permits] : [sessions, permits, cacheReads] };
 }
 
 /** The users of one server's aclfile, in the order they are written (the default user, off, is written before them). */

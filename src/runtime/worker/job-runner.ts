@@ -3,6 +3,7 @@ import type { Config } from '../../config/resolve.js';
 import { formatIssues } from '../../jobs/define.js';
 import { findJobType, jobTypes } from '../../jobs/registry.js';
 import type { JobContext, JobType } from '../../jobs/types.js';
+import type { ProviderLimits } from '../../limits/provider-limits.js';
 import type { CounterStore } from '../../metrics/counter-store.js';
 import type { RedisClient } from '../../redis/connect.js';
 import type { EventLog } from '../events.js';
@@ -17,6 +18,7 @@ export interface RunnerContext {
   config: Config;
   settings: WorkerSettings;
   redis: { queue: RedisClient; cache: RedisClient };
+  limits: ProviderLimits;
   log: EventLog;
   stats: WorkerStats;
   slots: Slots;
@@ -52,6 +54,7 @@ export class JobRunner {
   private readonly config: Config;
   private readonly settings: WorkerSettings;
   private readonly redis: { queue: RedisClient; cache: RedisClient };
+  private readonly limits: ProviderLimits;
   private readonly log: EventLog;
   private readonly stats: WorkerStats;
   private readonly slots: Slots;
@@ -65,6 +68,7 @@ export class JobRunner {
     this.config = ctx.config;
     this.settings = ctx.settings;
     this.redis = ctx.redis;
+    this.limits = ctx.limits;
     this.log = ctx.log;
     this.stats = ctx.stats;
     this.slots = ctx.slots;
@@ -184,6 +188,7 @@ export class JobRunner {
       },
       job,
       redis: { queue: this.redis.queue, cache: this.redis.cache },
+      limits: this.limits,
       log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
       metrics: this.counters,
     };
