@@ -3,33 +3,35 @@
  * `npm run lint` runs this; a violation fails CI.
  *
  *   cli      → anything
- *   runtime  → jobs, schedule, queue, cache, redis, metrics, alerts, dashboard (for up), config, errors, util   (long-running processes)
+ *   runtime  → jobs, schedule, queue, cache, limits, redis, metrics, alerts, dashboard (for up), config, errors, util   (long-running processes)
  *   dashboard → queue, cache, redis, schedule, doctor, jobs, metrics, runtime's worker registry and event type, config, errors, util
  *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
  *   metrics  → jobs (types), schedule, queue, cache, redis, runtime's worker registry and event type, config, errors, util
  *   alerts   → metrics, schedule, queue, redis, providers (mail, user agent), runtime's worker registry and event type, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
- *   jobs     → providers, cache, queue, redis, config, errors, util
+ *   jobs     → providers, cache, queue, limits, redis, config, errors, util
+ *   limits   → redis, config, errors, util   (provider rate limits in the queue role)
  *   queue, cache → redis, config, errors, util
  *   redis, providers → config, errors, util
- *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*)
+ *   deploy   → config, errors, util, and the Redis facts it shares with doctor (src/redis/facts*, src/redis/acl/)
  *              generate/ and validate/ never import apply/; validate/ never imports generate/
  *   config   → errors, util
  *   errors, util → nothing of rqctl
  */
 const allowed = {
-  runtime: 'jobs|schedule|queue|cache|redis|metrics|alerts|dashboard|config|errors|util',
+  runtime: 'jobs|schedule|queue|cache|limits|redis|metrics|alerts|dashboard|config|errors|util',
   metrics: 'jobs|schedule|queue|cache|redis|runtime/(worker-registry|events)|config|errors|util',
   alerts: 'metrics|schedule|queue|redis|providers|runtime/(worker-registry|events)|config|errors|util',
   dashboard: 'queue|cache|redis|schedule|doctor|jobs|metrics|runtime/worker-registry|runtime/events|config|errors|util',
   doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
-  jobs: 'providers|cache|queue|redis|config|errors|util',
+  jobs: 'providers|cache|queue|limits|redis|config|errors|util',
+  limits: 'redis|config|errors|util',
   queue: 'redis|config|errors|util',
   cache: 'redis|config|errors|util',
   redis: 'config|errors|util',
   providers: 'config|errors|util',
-  deploy: 'config|errors|util|redis/facts',
+  deploy: 'config|errors|util|redis/facts|redis/acl',
   config: 'errors|util',
   util: '',
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rqctl needs and is missing on this machine: redis-server (and supervisord for the
-# deployment tests; chromium for the dashboard's browser tests with RQCTL_SETUP_BROWSER=1), then the
+# deployment tests; Python's redis module for the test that shares a rate-limit budget with another
+# application; chromium for the dashboard's browser tests with RQCTL_SETUP_BROWSER=1), then the
 # npm dependencies and the build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ "${RQCTL_SETUP_SUPERVISOR:-1}" = 1 ]; then command -v supervisord >/dev/null 2>&1 || need+=(supervisor); fi
+# Debian's python3-redis goes to the system python (/usr/bin/python3), which the test also tries.
+python3 -c 'import redis' >/dev/null 2>&1 || /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || need+=(python3-redis)
 # The dashboard's browser tests drive Debian's chromium (playwright-core never downloads a browser).
 if [ "${RQCTL_SETUP_BROWSER:-0}" = 1 ]; then command -v chromium >/dev/null 2>&1 || need+=(chromium); fi
 # ssh-keygen (openssh-client): the ssh:// host-key tests hash a known_hosts file and compute fingerprints with it.
@@ -28,7 +31,7 @@ if [ ${#need[@]} -gt 0 ]; then
     if [ -z "$SUDO" ] && [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   elif command -v brew >/dev/null 2>&1; then
-    for p in "${need[@]}"; do case "$p" in redis-server) brew install redis ;; supervisor) brew install supervisor ;; chromium) echo "setup: the browser tests need /usr/bin/chromium (Debian); they are skipped here" >&2 ;; *) brew install "$p" ;; esac; done
+    for p in "${need[@]}"; do case "$p" in redis-server) brew install redis ;; supervisor) brew install supervisor ;; chromium) echo "setup: the browser tests need /usr/bin/chromium (Debian); they are skipped here" >&2 ;; python3-redis) python3 -m pip install --user redis ;; *) brew install "$p" ;; esac; done
   else
     echo "setup: please install ${need[*]} with your package manager" >&2
     exit 3

@@ -82,10 +82,11 @@ const REDIS_REFUSALS: { prefix: RegExp; code: string; what: string; hint: string
     hint: 'point the role at the master, or connect through Sentinel (REDIS_SENTINELS)',
   },
   {
-    prefix: /^NOPERM\b/,
+    // Redis 7.0 words a refusal inside a Lua script without the NOPERM prefix.
+    prefix: /^NOPERM\b|^ERR (The user executing the script can't|ACL failure in script)/,
     code: 'REDIS_NOPERM',
     what: 'refused the command: the ACL user lacks the permission',
-    hint: 'grant the user the commands and keys rqctl needs (see README: ACL), or use another user',
+    hint: 'grant the user what rqctl needs (docs/acl.md), or log in as a user that has it (REDIS_USERNAME / REDIS_PASSWORD)',
   },
   {
     prefix: /^MISCONF\b/,
@@ -110,8 +111,23 @@ export function redisRefusal(err: unknown, where = 'Redis', outcome?: string): R
   }
   const r = REDIS_REFUSALS.find((x) => x.prefix.test(message));
   if (!r) return undefined;
-  return new RqctlError(r.code, ExitCode.unreachable, `${where} ${r.what} (${message.split(/[.\n]/)[0]})${outcome ? `; ${outcome}` : ''}`, {
+  const what = r.code === 'REDIS_NOPERM' ? missingPermission(message, (err as { command?: { name?: string; args?: unknown[] } }).command) : r.what;
+  return new RqctlError(r.code, ExitCode.unreachable, `${where} ${what} (${message.split(/[.\n]/)[0]})${outcome ? `; ${outcome}` : ''}`, {
     hint: r.hint,
     cause: err,
   });
+}
+
+/**
+ * Which permission an ACL refusal is about, from Redis' reply ("…to run the 'scan' command", "…to
+ * access one of the keys…") and the command ioredis attaches to the error: `refused SCAN (the ACL user
+ * lacks +scan)`, `refused HSET raffle:1 (a key outside the ACL user's key patterns)`.
+ */
+function missingPermission(reply: string, command?: { name?: string; args?: unknown[] }): string {
+  const sent = command?.name ? `${command.name.toUpperCase()}${typeof command.args?.[0] === 'string' ? ` ${command.args[0].slice(0, 60)}` : ''}` : undefined;
+  const cmd = /to run the '([^']+)' command/.exec(reply)?.[1];
+  if (cmd) return `refused ${cmd.replace('|', ' ').toUpperCase()}: the ACL user lacks +${cmd}`;
+  if (/keys?\b/i.test(reply)) return `refused ${sent ?? 'the command'}: it names a key outside the ACL user's key patterns (~…)`;
+  if (/channels?\b/i.test(reply)) return `refused ${sent ?? 'the command'}: a channel outside the ACL user's channel patterns (&…)`;
+  return `refused ${sent ?? 'the command'}: the ACL user lacks the permission`;
 }

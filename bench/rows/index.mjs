@@ -8,11 +8,13 @@ import jobsFind from './jobs-find.mjs';
 import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
 import { workerC50, worker3x10, workerC50Counters, workerC50Retention } from './worker.mjs';
+import workerLimits from './worker-limits.mjs';
 
 export const rows = [
   workerC50,
   worker3x10,
   workerC50Counters,
+  workerLimits,
   workerC50Retention,
   dispatch,
   dashboardOverview,

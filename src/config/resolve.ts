@@ -6,6 +6,7 @@ import { ConfigError, usageError } from '../errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { deriveRoles, type RoleEndpoints } from './endpoints.js';
 import { validateScheduleEntries } from './cron.js';
+import { defaultRateLimits } from './rate-limits.js';
 import { findUnknownKeys } from './unknown-keys.js';
 
 /**
@@ -61,6 +62,8 @@ export const ENV_MAP: Record<string, string> = {
   COINGECKO_API_PLAN: 'providers.coingecko.plan',
   FINNHUB_BASE_URL: 'providers.finnhub.baseUrl',
   FINNHUB_API_KEY: 'providers.finnhub.apiKey',
+  COINGECKO_RATE_LIMIT: 'limits.coingecko',
+  FINNHUB_RATE_LIMIT: 'limits.finnhub',
   MAIL_HOST: 'mail.host',
   MAIL_PORT: 'mail.port',
   MAIL_USERNAME: 'mail.username',
@@ -73,6 +76,11 @@ export const ENV_MAP: Record<string, string> = {
   CACHE_STORE: 'env.cacheStore',
   SESSION_DRIVER: 'env.sessionDriver',
   RQCTL_EXTRA_JOBS: 'jobs.modules',
+  REDIS_ACL_WORKER_PASSWORD: 'acl.workerPassword',
+  REDIS_ACL_APP_PASSWORD: 'acl.appPassword',
+  REDIS_ACL_OPERATOR_PASSWORD: 'acl.operatorPassword',
+  REDIS_ACL_HEALTHCHECK_PASSWORD: 'acl.healthcheckPassword',
+  REDIS_ACL_SESSION_KEYS: 'acl.sessionKeys',
   RQCTL_METRICS_COUNTERS: 'metrics.counters',
   ALERT_WEBHOOK_URL: 'alerts.notify.webhook',
   ALERT_MAIL_TO: 'alerts.notify.mail',
@@ -193,6 +201,9 @@ export function resolveConfig(options: ResolveOptions = {}): Config {
   if (!cfg.providers.coingecko.baseUrl) {
     cfg.providers.coingecko.baseUrl = cfg.providers.coingecko.plan === 'pro' ? 'https://pro-api.coingecko.com/api/v3' : 'https://api.coingecko.com/api/v3';
   }
+
+  // Providers the configuration leaves out keep their plan's published limits.
+  cfg.limits = { ...defaultRateLimits(cfg.providers.coingecko.plan), ...cfg.limits };
 
   const explicitlySet = (path: string) => sources.has(path);
   const derived = deriveRoles(cfg.redis, explicitlySet, (path) => sources.get(path));

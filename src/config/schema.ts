@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertsSchema, metricsSchema } from './alerts-schema.js';
+import { parseRateLimit, type RateLimit } from './rate-limits.js';
 
 /**
  * The one configuration schema. Every field has its default and a description; `rqctl config show`
@@ -187,6 +188,52 @@ export const refreshSchema = z.object({
     .prefault({}),
 });
 
+/**
+ * One provider's limits: `30/min`, a list `[60/min, 30/s]`, or (from the environment) `60/min,30/s`.
+ * Issues are reported on the provider's path, so the message names the setting (and its variable).
+ */
+const rateLimitList = z.preprocess(
+  (v) => (typeof v === 'string' ? toList(v) : v),
+  z
+    .array(z.string({ error: 'must be a rate limit like 30/min, or a list of them' }), { error: 'must be a rate limit like 30/min, or a list of them' })
+    .min(1, { error: 'needs at least one rate limit, like 30/min' })
+    .transform((texts, ctx): RateLimit[] => {
+      const limits: RateLimit[] = [];
+      for (const text of texts) {
+        const r = parseRateLimit(text);
+        if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem, path: [] });
+        else limits.push(r);
+      }
+      return limits;
+    }),
+);
+
+export const limitsSchema = z
+  .record(z.string(), rateLimitList.describe('N/WINDOW: 30/min, 30/s, 20/2s, 1000/h, 10/1500ms; several in a list all hold'))
+  .superRefine((limits, ctx) => {
+    // The name is part of Redis key names (<prefix>:rqctl:limits:<name>:…).
+    for (const name of Object.keys(limits))
+      if (!/^[a-z0-9][a-z0-9_-]*$/.test(name))
+        ctx.addIssue({ code: 'custom', path: [name], message: 'a provider name is lower-case letters, digits, - and _' });
+  })
+  .default({})
+  .describe(
+    'limits: requests per provider, one budget in the queue role shared by every worker (docs/rate-limits.md). coingecko: COINGECKO_RATE_LIMIT (default by COINGECKO_API_PLAN: demo 30/min, pro 500/min); finnhub: FINNHUB_RATE_LIMIT, e.g. "60/min,30/s" (default 60/min and 30/s); other names are for extra job types',
+  );
+
+/** ACL users of the generated stack (docs/acl.md): their passwords, only ever written to the aclfiles as SHA-256 hashes. */
+export const aclSchema = z.object({
+  workerPassword: optString().describe('REDIS_ACL_WORKER_PASSWORD: password of the rqctl-worker user (workers and scheduler)'),
+  appPassword: optString().describe('REDIS_ACL_APP_PASSWORD: password of the app user (the web application: cache reads, sessions, dispatching jobs)'),
+  operatorPassword: optString().describe('REDIS_ACL_OPERATOR_PASSWORD: password of the operator user (the rqctl CLI of a person)'),
+  healthcheckPassword: optString().describe('REDIS_ACL_HEALTHCHECK_PASSWORD: password of the healthcheck user (PING and INFO only)'),
+  sessionKeys: stringList()
+    .default(['session:*'])
+    .describe(
+      "REDIS_ACL_SESSION_KEYS: glob patterns of the app's session keys (comma-separated in the environment). ACL users cannot be limited to a DB, so the app's session rights are these key patterns",
+    ),
+});
+
 export const dashboardSchema = z.object({
   host: z
     .preprocess(toOptionalString, z.string().default('127.0.0.1'))
@@ -239,6 +286,8 @@ export const configSchema = z.object({
   jobs: jobsSchema.prefault({}),
   refresh: refreshSchema.prefault({}),
   schedule: z.array(scheduleEntrySchema).default(DEFAULT_SCHEDULE as never),
+  limits: limitsSchema,
+  acl: aclSchema.prefault({}),
   metrics: metricsSchema.describe('worker counters for `rqctl metrics` (docs/metrics.md)'),
   alerts: alertsSchema.describe('alert rules, evaluated every minute by the scheduler (docs/alerts.md)'),
   dashboard: dashboardSchema.prefault({}),

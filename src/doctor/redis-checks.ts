@@ -2,6 +2,7 @@ import { ROLES, sameServer, type Role } from '../config/endpoints.js';
 import { compareVersions, pairsToObject, parseInfo } from '../redis/info.js';
 import { serverAddress, type RedisClient } from '../redis/connect.js';
 import type { CheckGroup, CheckResult, DoctorContext } from './types.js';
+import { mayRun } from '../redis/acl/probes.js';
 import { EVICTION_FIX, evictionProblem, needsAppendOnly, PERSISTENCE_FIX, rolesAtRiskOfEviction } from '../redis/facts.js';
 
 /** The roles that share one server, and the facts read from it once. */
@@ -36,7 +37,8 @@ export function serverFacts(ctx: DoctorContext): Promise<ServerFacts[]> {
           const info = parseInfo(String(await client.info()));
           let config: Record<string, string> = {};
           try {
-            config = pairsToObject(await client.call('CONFIG', 'GET', '*'));
+            const user = ctx.config.roles[roles[0]].username ?? 'default';
+            if (await mayRun(client, user, ['config', 'get', '*'])) config = pairsToObject(await client.call('CONFIG', 'GET', '*'));
           } catch {
             /* CONFIG renamed or denied: fine on a hardened server */
           }
@@ -66,11 +68,13 @@ function isLoopback(addr: string): boolean {
 }
 
 async function flushCommandsAllowed(client: RedisClient): Promise<'disabled' | 'acl-denied' | 'allowed' | 'unknown'> {
-  const info = (await client.call('COMMAND', 'INFO', 'FLUSHDB', 'FLUSHALL')) as unknown[];
+  // A user without COMMAND INFO (an ACL user of docs/acl.md) is asked through ACL DRYRUN below.
+  const info = (await client.call('COMMAND', 'INFO', 'FLUSHDB', 'FLUSHALL').catch(() => undefined)) as unknown[] | undefined;
   if (Array.isArray(info) && info.every((x) => x === null)) return 'disabled';
   try {
     const user = String(await client.call('ACL', 'WHOAMI'));
     const results = await Promise.all(['FLUSHDB', 'FLUSHALL'].map((c) => client.call('ACL', 'DRYRUN', user, c).then(String, (e: Error) => e.message)));
+    if (results.every((r) => /not found|unknown command/i.test(r))) return 'disabled';
     if (results.every((r) => r !== 'OK')) return 'acl-denied';
     return 'allowed';
   } catch {

@@ -1,5 +1,6 @@
 import { discoverQueues, openQueue } from '../queue/queues.js';
 import { listWorkers } from '../runtime/worker-registry.js';
+import { mayRun } from '../redis/acl/probes.js';
 import type { CheckGroup, CheckResult } from './types.js';
 
 /**
@@ -12,13 +13,14 @@ export const workerChecks: CheckGroup = async (ctx) => {
   if (!client) return [];
   const out: CheckResult[] = [];
   const [queues, workers] = await Promise.all([discoverQueues(ctx.config, client), listWorkers(ctx.config, client)]);
+  const mayListClients = mayRun(client, ctx.config.roles.queue.username ?? 'default', ['client', 'list']);
   for (const name of queues) {
     const queue = openQueue(ctx.config, name, client);
     try {
       const counts = await queue.getJobCounts('wait', 'prioritized');
       const waiting = (counts.wait ?? 0) + (counts.prioritized ?? 0);
       const ours = workers.filter((w) => w.queues.includes(name));
-      const others = ours.length ? 0 : await queue.getWorkersCount().catch(() => 0);
+      const others = ours.length || !(await mayListClients) ? 0 : await queue.getWorkersCount().catch(() => 0);
       const alive = ours.length + others;
       const paused = waiting > 0 ? await queue.isPaused().catch(() => false) : false;
       const id = `workers.${name}`;

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { ZodType } from 'zod';
 import type { Config } from '../config/resolve.js';
+import type { ProviderLimits } from '../limits/provider-limits.js';
 import type { RedisClient } from '../redis/connect.js';
 
 /** What a running job may use. Opened once per worker, shared by its jobs. */
@@ -8,7 +9,7 @@ export interface JobContext {
   config: Config;
   /** Fires when the job's timeout (the type's own, capped by worker --timeout) runs out. A graceful stop lets running jobs finish. */
   signal: AbortSignal;
-  /** The BullMQ job (id, attemptsMade, parent/children for flows, updateProgress). */
+  /** The BullMQ job (id, attemptsMade, parent/children for flows, updateProgress; its lock token is `job.token`). */
   job: Job;
   redis: {
     /** The queue role: raffles, rqctl's control keys. */
@@ -16,6 +17,11 @@ export interface JobContext {
     /** The cache role: fetch results. */
     cache: RedisClient;
   };
+  /**
+   * Provider rate limits (`limits:` in the config, docs/rate-limits.md): `await ctx.limits.permit(ctx, 'myapi')`
+   * before each request; shared by the worker's jobs.
+   */
+  limits: ProviderLimits;
   /** One structured log line (the worker adds job id, name and duration). */
   log(event: string, fields?: Record<string, unknown>): void;
   /** The worker's metrics counters (docs/metrics.md); absent with `metrics.counters: false` or outside a worker. */

@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 
 /**
  * HTTP for the market-data providers. Node's global fetch (undici), a per-request timeout combined
@@ -97,6 +99,30 @@ function describeNetworkError(err: unknown): string {
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+let warm: Promise<void> | undefined;
+
+/**
+ * Runs one request through the same path as a provider request (URL, signals, Node's fetch and its
+ * HTTP parser, the body, the JSON check) against a throwaway server on 127.0.0.1, once per process.
+ * A fetch job awaits it before taking its rate-limit permit: the first requests of a fresh process
+ * otherwise leave hundreds of milliseconds after their permits (undici loads and compiles on first
+ * use), which the provider, counting arrivals, would see bunched against the next ones.
+ */
+export function warmUpHttp(): Promise<void> {
+  warm ??= (async () => {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await providerGet({ provider: 'warm-up', baseUrl: `http://127.0.0.1:${port}`, path: '/', query: [], headers: {}, timeoutMs: 5000 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  })().catch(() => {});
+  return warm;
+}
 
 const isRedirect = (status: number) => status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 

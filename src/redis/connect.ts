@@ -48,6 +48,9 @@ function baseOptions(ep: RoleEndpoint, use: ConnectionUse, timeoutMs: number, na
     lazyConnect: true,
     // How long disconnect() waits for the socket to close before destroying it (ioredis' default: 2 s).
     disconnectTimeout: 500,
+    // No CLIENT SETINFO: Redis 7.0 does not know it, and an ACL user without it (docs/acl.md) would
+    // fill ACL LOG with refusals on 7.2+. The connection name (CLIENT SETNAME) still identifies us.
+    disableClientInfo: true,
   };
   if (use === 'worker') {
     return {

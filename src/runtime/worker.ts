@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { jobTypes } from '../jobs/registry.js';
+import { ProviderLimits } from '../limits/provider-limits.js';
 import { CounterStore } from '../metrics/counter-store.js';
 import type { EventLog } from './events.js';
 import { ControlLoop } from './worker/control-loop.js';
@@ -91,7 +92,8 @@ class WorkerProcess implements StopSwitch {
     const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline, refusals });
     const deadlines = new JobDeadlines(settings, log, this);
     const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
-    const runner = new JobRunner({ config, settings, redis, log, stats, slots, jobs, deadlines, control, stop: this, counters });
+    const limits = new ProviderLimits(config, redis.queue);
+    const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this, counters });
     consumers = startConsumers({ config, settings, name: identity.name, queueClient: redis.queue, runner, jobs, log, refusals });
     this.control = control;
     this.counters = counters;

@@ -93,6 +93,8 @@ describe('the cache server full under allkeys-lru (docs/reliability.md)', () => 
       REDIS_CACHE_URL: cache.url(),
       FINNHUB_BASE_URL: provider.finnhubUrl,
       FINNHUB_API_KEY: 'k',
+      // The local stand-in has no plan: Finnhub's default 60/min would spread 200 fetches over minutes.
+      FINNHUB_RATE_LIMIT: '100000/s',
       STOCK_CACHE_DURATION: '600',
     };
 

@@ -114,6 +114,10 @@ describe('jobs find over every bundled job type in every state', () => {
         FINNHUB_API_KEY: 'fh-key',
         COINGECKO_BASE_URL: server.coingeckoUrl,
         COINGECKO_API_KEY: 'cg-key',
+        // The local stand-in has no plan: without this, the plans' rate limits (docs/rate-limits.md)
+        // would spread 1,600 fetches over half an hour.
+        FINNHUB_RATE_LIMIT: '100000/s',
+        COINGECKO_RATE_LIMIT: '100000/s',
         MAIL_HOST: '127.0.0.1',
         MAIL_PORT: String(smtp.port),
         MAIL_ENCRYPTION: 'none',
@@ -437,7 +441,8 @@ describe('jobs find --retry while a worker completes and fails jobs', () => {
       const symbol = q.get('symbol') ?? '';
       return symbol === 'RACE0' || (flaky && /^RACE[12]$/.test(symbol)) ? { status: 500, body: '{"error":"down"}' } : undefined;
     });
-    env = await jobEnv(redisUrl, { label: 'race', env: { FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-key' } });
+    // No plan on the local stand-in: Finnhub's default rate limits would spread 2,400 fetches over 40 minutes.
+    env = await jobEnv(redisUrl, { label: 'race', env: { FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-key', FINNHUB_RATE_LIMIT: '100000/s' } });
   });
 
   afterAll(async () => {

@@ -44,7 +44,8 @@ describe('item 13: refusals inside MULTI, and a user without INFO', () => {
     expect(r.exitCode, r.stderr).toBe(3);
     const error = JSON.parse(r.stderr.trim().split('\n').pop()!).error;
     expect(error.code).toBe('REDIS_NOPERM');
-    expect(error.message).toMatch(/ACL user lacks the permission \(NOPERM .*unlink/);
+    // The refusal names the permission (docs/acl.md, "Refusals").
+    expect(error.message).toMatch(/refused UNLINK: the ACL user lacks \+unlink \(NOPERM .*unlink/);
     expect(r.stderr).not.toMatch(/EXECABORT|internal error/);
     const c = master.client(1);
     expect(await c.dbsize()).toBe(20);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -91,6 +92,8 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     console.log(`[deploy-engine] generated files; Redis services ${JSON.stringify(ports)}; dockerd ${engine.host}`);
   }, 300_000);
 
+  const aclDirs: string[] = [];
+
   afterAll(async () => {
     const t = Date.now();
     if (engine) {
@@ -99,6 +102,7 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
       await engine.stop();
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const d of aclDirs) rmSync(d, { recursive: true, force: true });
     if (engine) console.log(`[deploy-engine] torn down (containers, dockerd, temporary files) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
   }, 120_000);
 
@@ -238,4 +242,115 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     expect(r.stdout).toMatch(/no-such-option-e2e|unknown (option|command)|gave up: rqctl-worker_0\d entered FATAL/);
     expect(r.stdout).toMatch(/deploy failed at verify/);
   }, 300_000);
+
+  it('deploys the --acl stack: aclfiles written before up (0600), Redis healthy as healthcheck, workers as rqctl-worker, doctor passing its ACL checks', async (ctx) => {
+    if (!engine) return ctx.skip(unavailable);
+    const aclDir = mkdtempSync(join(tmpdir(), 'rqctl-deploy-acl-'));
+    aclDirs.push(aclDir);
+    const pw = { worker: `w${PASSWORD}`, app: `a${PASSWORD}`, operator: `o${PASSWORD}`, healthcheck: `h${PASSWORD}` };
+    const aclEnv = {
+      REDIS_ACL_WORKER_PASSWORD: pw.worker,
+      REDIS_ACL_APP_PASSWORD: pw.app,
+      REDIS_ACL_OPERATOR_PASSWORD: pw.operator,
+      REDIS_ACL_HEALTHCHECK_PASSWORD: pw.healthcheck,
+    };
+    const generate = await runCli(['config', 'generate', '--acl', '--out', aclDir], { cwd: aclDir });
+    expect(generate.exitCode, generate.stderr).toBe(0);
+    expect(readFileSync(join(aclDir, '.gitignore'), 'utf8')).toMatch(/^docker\/\*\.acl$/m);
+    copyBuildContext(aclDir);
+    writeFileSync(join(aclDir, 'docker-compose.e2e.yml'), withoutPorts(readFileSync(join(aclDir, 'docker-compose.prod.yml'), 'utf8')));
+    const composeText = readFileSync(join(aclDir, 'docker-compose.e2e.yml'), 'utf8');
+    const aclPorts: Record<string, number> = {};
+    for (const n of redisServiceNames(composeText)) aclPorts[n] = await freePort();
+    const override = hostNetworkOverride({ config: composeText, baseImage: BASE_IMAGE, ports: aclPorts, healthcheckUser: 'healthcheck' });
+    writeFileSync(join(aclDir, 'e2e-host-network.yml'), override.yaml);
+    const aclFiles = ['docker-compose.e2e.yml', 'e2e-host-network.yml'];
+
+    // No REDIS_PASSWORD anywhere: the users' passwords only.
+    const r = await runCli(['deploy', ...aclFiles.flatMap((f) => ['-f', f]), '-p', `${PROJECT}-acl`, '--timeout', '150s', '--json'], {
+      cwd: aclDir,
+      env: { DOCKER_HOST: engine.host, ...aclEnv },
+      // The image is built again when this test runs alone (a busy machine: minutes).
+      timeoutMs: 480_000,
+    });
+    if (r.exitCode !== 0 || process.env.RQCTL_ENGINE_VERBOSE) console.log(`${r.stderr.slice(-4000)}\n${r.stdout.slice(-4000)}`);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/wrote docker\/users-queue\.acl \(mode 0600\)/);
+    for (const f of ['users-queue.acl', 'users-cache.acl']) expect(statSync(join(aclDir, 'docker', f)).mode & 0o777).toBe(0o600);
+    const services = r.json.services as { service: string; state: string; health?: string; ok: boolean }[];
+    for (const name of Object.keys(aclPorts)) expect(services.find((x) => x.service === name)).toMatchObject({ state: 'running', health: 'healthy' });
+    const checks = r.json.doctor.checks as { id: string; status: string }[];
+    for (const role of ['queue', 'cache', 'session']) {
+      expect(checks.find((c) => c.id === `${role}.acl-needs`)).toMatchObject({ status: 'ok' });
+      expect(checks.find((c) => c.id === `${role}.acl-denies`)).toMatchObject({ status: 'ok' });
+    }
+
+    // From this host: no login without a user, each user only with its own password.
+    const queuePort = aclPorts['redis-queue'];
+    const as = (username: string | undefined, password: string | undefined) =>
+      new Redis({ host: '127.0.0.1', port: queuePort, username, password, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const anonymous = spawnSync('redis-cli', ['-p', String(queuePort), 'ping'], { encoding: 'utf8' });
+    expect(`${anonymous.stdout}${anonymous.stderr}`).toMatch(/NOAUTH/);
+    const hc = as('healthcheck', pw.healthcheck);
+    try {
+      await hc.connect();
+      expect(await hc.ping()).toBe('PONG');
+      await expect(hc.get('x')).rejects.toThrow(/NOPERM/);
+    } finally {
+      hc.disconnect();
+    }
+
+    // The app dispatches; the workers in the container (rqctl-worker) run the job.
+    const dispatched = await runCli(['dispatch', 'UpdateRaffleStatuses', '--wait', '--timeout', '60s', '--json'], {
+      env: {
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(queuePort),
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: pw.app,
+        REDIS_CACHE_URL: `redis://127.0.0.1:${aclPorts['redis-cache']}/0`,
+      },
+      timeoutMs: 90_000,
+    });
+    if (dispatched.exitCode !== 0) console.log(dispatched.stdout, dispatched.stderr);
+    expect(dispatched.exitCode).toBe(0);
+
+    // An aclfile owned by another user than root (a CI deploy user), still 0600: Redis restarts healthy.
+    for (const f of ['users-queue.acl', 'users-cache.acl']) chownSync(join(aclDir, 'docker', f), 1000, 1000);
+    const queueContainer = engine
+      .docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}-acl`, '--filter', 'label=com.docker.compose.service=redis-queue'])
+      .stdout.trim();
+    expect(engine.docker(['restart', queueContainer]).status).toBe(0);
+    let health = '';
+    for (let i = 0; i < 60 && health !== 'healthy'; i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      health = engine.docker(['inspect', '--format', '{{.State.Health.Status}}', queueContainer]).stdout.trim();
+    }
+    expect(health, engine.docker(['logs', '--tail', '20', queueContainer]).stderr).toBe('healthy');
+
+    // New passwords: deploy rewrites the aclfiles and restarts the Redis servers before `up`.
+    const rotated = { ...aclEnv, REDIS_ACL_APP_PASSWORD: `a2${PASSWORD}`, REDIS_ACL_WORKER_PASSWORD: `w2${PASSWORD}` };
+    const again = await runCli(['deploy', ...aclFiles.flatMap((f) => ['-f', f]), '-p', `${PROJECT}-acl`, '--no-build', '--timeout', '150s'], {
+      cwd: aclDir,
+      env: { DOCKER_HOST: engine.host, ...rotated },
+      timeoutMs: 300_000,
+    });
+    if (again.exitCode !== 0) console.log(again.stderr.slice(-4000), again.stdout.slice(-4000));
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toMatch(/restarted redis-(queue|cache), redis-(queue|cache): their ACL users changed/);
+    const appEnv = (password: string) => ({
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(queuePort),
+      REDIS_USERNAME: 'app',
+      REDIS_PASSWORD: password,
+      REDIS_CACHE_URL: `redis://127.0.0.1:${aclPorts['redis-cache']}/0`,
+    });
+    const stale = await runCli(['dispatch', 'UpdateRaffleStatuses', '--json'], { env: appEnv(pw.app) });
+    expect(stale.exitCode).toBe(3);
+    expect(JSON.parse(stale.stderr).error).toMatchObject({ code: 'REDIS_AUTH', message: expect.stringContaining('refused the password for user "app"') });
+    const fresh = await runCli(['dispatch', 'UpdateRaffleStatuses', '--wait', '--timeout', '60s', '--json'], {
+      env: appEnv(rotated.REDIS_ACL_APP_PASSWORD),
+      timeoutMs: 90_000,
+    });
+    expect(fresh.exitCode, fresh.stderr).toBe(0);
+  }, 900_000);
 });

@@ -71,7 +71,10 @@ export interface OverrideInput {
   baseImage: string;
   /** A free port per Redis service. */
   ports: Record<string, number>;
-  password: string;
+  /** The password the healthcheck gives; with `healthcheckUser`, REDISCLI_AUTH of the compose file gives it instead. */
+  password?: string;
+  /** ACL stacks: the user the compose healthcheck logs in as (its password stays in the compose file's REDISCLI_AUTH). */
+  healthcheckUser?: string;
   /** The app's rqctl-dashboard: on the host network it listens on 127.0.0.1 and this port. */
   dashboardPort?: number;
 }
@@ -90,11 +93,15 @@ export function hostNetworkOverride(input: OverrideInput): { yaml: string; redis
       if (!port) throw new Error(`no port for Redis service ${name}`);
       o.image = input.baseImage;
       const extra = ['--port', String(port), '--bind', '127.0.0.1'];
-      if (Array.isArray(svc.command)) o.command = [...svc.command.map(String), ...extra];
+      const cmd = Array.isArray(svc.command) ? svc.command.map(String) : undefined;
+      // `sh -c "… redis-server conf"` (the ACL stack): the flags go at the end of the script.
+      if (cmd && cmd[0] === 'sh' && cmd[1] === '-c') o.command = [...cmd.slice(0, -1), `${cmd.at(-1)} ${extra.join(' ')}`];
+      else if (cmd) o.command = [...cmd, ...extra];
       else if (typeof svc.command === 'string') o.command = `${svc.command} ${extra.join(' ')}`;
       else o.command = ['redis-server', ...extra];
+      const login = input.healthcheckUser ? `--user ${input.healthcheckUser}` : `-a '${input.password}' --no-auth-warning`;
       o.healthcheck = {
-        test: ['CMD-SHELL', `redis-cli -p ${port} -a '${input.password}' --no-auth-warning ping | grep -q PONG`],
+        test: ['CMD-SHELL', `redis-cli -p ${port} ${login} ping | grep -q PONG`],
         interval: '1s',
         timeout: '3s',
         retries: 30,

@@ -250,7 +250,22 @@ const BASE_BINARIES = [
   'wc',
   'sort',
   'uname',
+  'setpriv',
 ];
+
+/**
+ * The official redis image's entrypoint, for the base image: as root, give /data to redis and start
+ * redis-server as redis (setpriv instead of gosu), so the generated stack's privilege handling — a
+ * 0600 aclfile copied for the redis user before the drop — runs as it does in production.
+ */
+const REDIS_ENTRYPOINT = `#!/bin/sh
+set -e
+if [ "$1" = 'redis-server' ] && [ "$(id -u)" = '0' ]; then
+  find . \\! -user redis -exec chown redis '{}' +
+  exec setpriv --reuid=redis --regid=redis --clear-groups "$@"
+fi
+exec "$@"
+`;
 
 /** System directories only: a developer's PATH (pyenv shims, nvm) must not decide what goes in. */
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -375,9 +390,13 @@ export function assembleRootfs(root: string, extraPaths: string[] = []): void {
   writeFileSync(join(root, 'etc/gshadow'), 'root:*::\nredis:!::\nnode:!::\nnogroup:*::\n', { mode: 0o640 });
   for (const f of ['/etc/login.defs', '/etc/nsswitch.conf']) if (existsSync(f)) copyIn(root, f, f);
   spawnSync('chown', ['-R', '1000:1000', join(root, 'home/node')]);
+  writeFileSync(join(root, 'usr/local/bin/docker-entrypoint.sh'), REDIS_ENTRYPOINT, { mode: 0o755 });
   // Redis' data directory: writable whoever runs redis-server (the official image drops to `redis`;
   // here it may stay root, without CAP_DAC_OVERRIDE when compose drops every capability).
   chmodSync(join(root, 'data'), 0o1777);
+  // …and owned by redis, as in the official image, whose entrypoint then has nothing to chown there
+  // (it could not: the cache server's root filesystem is read-only and has no volume on /data).
+  spawnSync('chown', ['999:999', join(root, 'data')]);
 }
 
 export function buildBaseImage(engine: Dockerd, options: BaseImageOptions): void {

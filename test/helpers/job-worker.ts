@@ -4,6 +4,7 @@ import { closeClient, connectRole, type RedisClient } from '../../src/redis/conn
 import { queueConnection } from '../../src/queue/queues.js';
 import { getJobType } from '../../src/jobs/index.js';
 import type { JobContext } from '../../src/jobs/types.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
 
 /**
  * A minimal BullMQ worker for tests of the job processors: it calls
@@ -19,12 +20,14 @@ export async function startJobWorker(config: Config, queues: string[], options: 
   const queueClient: RedisClient = await connectRole(config, 'queue', { use: 'worker' });
   const cacheClient: RedisClient = await connectRole(config, 'cache', { use: 'worker' });
   const logs: TestWorker['logs'] = [];
+  const limits = new ProviderLimits(config, queueClient);
   const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
     const ctx: JobContext = {
       config,
       signal: signal ?? new AbortController().signal,
       job,
       redis: { queue: queueClient, cache: cacheClient },
+      limits,
       log: (event, fields) => logs.push({ event, job: `${job.name}#${job.id}`, fields }),
     };
     return getJobType(job.name).process(job.data, ctx);

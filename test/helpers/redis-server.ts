@@ -25,6 +25,8 @@ export interface RedisServerOptions {
   /** Extra redis-server arguments, e.g. ['--requirepass', 'x']. */
   args?: string[];
   password?: string;
+  /** The ACL user the helper's own clients log in as (a server started with an aclfile has no default user). */
+  username?: string;
   port?: number;
   /** Data directory; a fresh temporary one by default (removed on stop). */
   dir?: string;
@@ -34,6 +36,7 @@ export interface RedisServerOptions {
 export class RedisServer {
   readonly port: number;
   readonly password?: string;
+  readonly username?: string;
   readonly dir: string;
   private readonly ownsDir: boolean;
   private proc?: ChildProcess;
@@ -42,6 +45,7 @@ export class RedisServer {
   private constructor(port: number, options: RedisServerOptions) {
     this.port = port;
     this.password = options.password;
+    this.username = options.username;
     this.ownsDir = !options.dir;
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rqctl-redis-'));
     this.args = options.args ?? [];
@@ -78,7 +82,7 @@ export class RedisServer {
       '',
       '--loglevel',
       'warning',
-      ...(this.password ? ['--requirepass', this.password] : []),
+      ...(this.password && !this.username ? ['--requirepass', this.password] : []),
       ...this.args,
     ];
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,6 +112,7 @@ export class RedisServer {
     const c = new Redis({
       host: '127.0.0.1',
       port: this.port,
+      username: this.username,
       password: this.password,
       db,
       lazyConnect: false,

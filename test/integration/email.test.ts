@@ -111,7 +111,9 @@ describe('SendEmail run twice for one job (at-least-once delivery)', () => {
     try {
       const added = await queue.add('SendEmail', { template: 'new-inquiry', data: { name: 'Fay', email: 'fay@example.org', message: 'Twice?' } });
       const job = (await Job.fromId(queue, added.id!))!;
-      const ctx = { config: env.config, signal: new AbortController().signal, job, redis: { queue: queueClient, cache: queueClient }, log: () => {} };
+      const { ProviderLimits } = await import('../../src/limits/provider-limits.js');
+      const limits = new ProviderLimits(env.config, queueClient);
+      const ctx = { config: env.config, signal: new AbortController().signal, job, redis: { queue: queueClient, cache: queueClient }, limits, log: () => {} };
       const before = smtp.messages.length;
       const first = (await getJobType('SendEmail').process(job.data, ctx)) as any;
       const second = (await getJobType('SendEmail').process(job.data, ctx)) as any;

@@ -5,6 +5,7 @@ import { cacheKeyFor } from '../../src/jobs/fetch/cache-key.js';
 import { fixture, ProviderServer } from '../helpers/provider-server.js';
 import { jobEnv, type JobEnv } from '../helpers/job-env.js';
 import { startJobWorker, type TestWorker } from '../helpers/job-worker.js';
+import { FREE_429_DELAYS } from '../../src/limits/provider-limits.js';
 
 const redisUrl = inject('plainRedisUrl');
 
@@ -185,7 +186,7 @@ describe('the ten fetch methods against recorded provider responses', () => {
     }
   });
 
-  it('a 429 is retried after Retry-After, not after the (60 s) backoff', async () => {
+  it('a 429 is retried after Retry-After, not after the (60 s) backoff, without using an attempt', async () => {
     server.queue('coingecko', '/search/trending', { status: 429, headers: { 'retry-after': '2' }, fixture: 'coingecko/error_429.json' });
     const before = server.requestsTo('coingecko', '/search/trending').length;
     const r = await run(env, 'FetchCryptoData', 'getTrendingCryptos', {}, { tries: 3, backoff: 60, waitMs: 40_000 });
@@ -195,14 +196,18 @@ describe('the ten fetch methods against recorded provider responses', () => {
     const gap = reqs[1].at - reqs[0].at;
     expect(gap).toBeGreaterThanOrEqual(1900); // waited for Retry-After…
     expect(gap).toBeLessThan(40_000); // …and not for the 60 s backoff
+    expect(r.attemptsMade).toBe(1); // the successful attempt only: the provider's pause used none
   });
 
-  it('a 429 on every try uses up the tries and reports the rate limit', async () => {
+  it('a 429 on every try: free delays first, then it uses up the tries and reports the rate limit', async () => {
     server.always('finnhub', '/news', { status: 429, headers: { 'retry-after': '1' }, fixture: 'finnhub/error_429.json' });
     try {
-      const r = await run(env, 'FetchStockData', 'getMarketNews', { category: 'forex' }, { tries: 2, backoff: 60 });
+      const before = server.requestsTo('finnhub', '/news').length;
+      const r = await run(env, 'FetchStockData', 'getMarketNews', { category: 'forex' }, { tries: 2, backoff: 60, waitMs: 40_000 });
       expect(r.state).toBe('failed');
       expect(r.attemptsMade).toBe(2);
+      // Each 429 pauses Finnhub for 1 s; the first FREE_429_DELAYS of them use no attempt.
+      expect(server.requestsTo('finnhub', '/news').length - before).toBe(FREE_429_DELAYS + 2);
       expect(r.failedReason).toMatch(/HTTP 429.*API limit reached/);
     } finally {
       server.reset();

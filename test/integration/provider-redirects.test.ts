@@ -3,6 +3,7 @@ import { Job } from 'bullmq';
 import { providerGet, ProviderError } from '../../src/providers/http.js';
 import { cleartextRemoteUrl } from '../../src/util/url.js';
 import { FetchStockData } from '../../src/jobs/fetch/job.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { runCli, tempCwd } from '../helpers/cli.js';
 import { ProviderServer } from '../helpers/provider-server.js';
@@ -92,6 +93,8 @@ describe('item 5: provider keys and redirects', () => {
       signal: AbortSignal.abort(new Error('test: no request')),
       job: { id: '1', name: 'FetchStockData' } as unknown as Job,
       redis: {} as never,
+      // No rate limits here: no permit is asked, nothing touches Redis.
+      limits: new ProviderLimits({ queue: config.queue, limits: {} }, {} as never),
       log: (event: string, fields: Record<string, unknown> = {}) => lines.push({ event, ...fields }),
     };
     const payload = { method: 'getStockQuote', params: { symbol: 'AAPL' } };

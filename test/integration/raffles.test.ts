@@ -3,6 +3,7 @@ import '../../src/jobs/index.js';
 import { getJobType } from '../../src/jobs/registry.js';
 import { dispatch, prepareDispatch, type WaitResult } from '../../src/jobs/dispatch.js';
 import { drawWinners } from '../../src/jobs/raffles/store.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
 import { closeClient, connectRole } from '../../src/redis/connect.js';
 import { jobEnv, type JobEnv } from '../helpers/job-env.js';
 import { startJobWorker, type TestWorker } from '../helpers/job-worker.js';
@@ -117,7 +118,11 @@ describe('SelectRaffleWinners', () => {
     const contexts = await Promise.all(
       [0, 1].map(async () => {
         const c = await connectRole(env.config, 'queue');
-        return { c, ctx: { config: env.config, signal: new AbortController().signal, job: undefined as never, redis: { queue: c, cache: c }, log: () => {} } };
+        const limits = new ProviderLimits(env.config, c);
+        return {
+          c,
+          ctx: { config: env.config, signal: new AbortController().signal, job: undefined as never, redis: { queue: c, cache: c }, limits, log: () => {} },
+        };
       }),
     );
     try {

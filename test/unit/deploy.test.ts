@@ -129,17 +129,37 @@ describe('compose project and services', () => {
     profiles: [debug]
 `);
     expect(services).toEqual([
-      { name: 'app', command: 'supervisord -n', hasHealthcheck: false, replicas: 2 },
-      { name: 'redis', command: 'redis-server --appendonly yes', hasHealthcheck: true, replicas: 1 },
-      { name: 'off', command: undefined, hasHealthcheck: false, replicas: 1 },
+      { name: 'app', command: 'supervisord -n', hasHealthcheck: false, replicas: 2, binds: [] },
+      { name: 'redis', command: 'redis-server --appendonly yes', hasHealthcheck: true, replicas: 1, binds: [] },
+      { name: 'off', command: undefined, hasHealthcheck: false, replicas: 1, binds: [] },
     ]);
     // docker-compose v1 starts one container whatever deploy.replicas says; an active profile counts.
     expect(
       parseMergedServices('services:\n  app:\n    deploy: { replicas: 2 }\n  debug:\n    profiles: [debug]\n', { generation: 1, activeProfiles: ['debug'] }),
     ).toEqual([
-      { name: 'app', command: undefined, hasHealthcheck: false, replicas: 1 },
-      { name: 'debug', command: undefined, hasHealthcheck: false, replicas: 1 },
+      { name: 'app', command: undefined, hasHealthcheck: false, replicas: 1, binds: [] },
+      { name: 'debug', command: undefined, hasHealthcheck: false, replicas: 1, binds: [] },
     ]);
+  });
+
+  it('reads the bind mounts of compose config output, long syntax (v2) and strings (v1)', () => {
+    const v2 = parseMergedServices(`services:
+  redis:
+    volumes:
+      - { type: bind, source: /srv/app/docker/users.acl, target: /usr/local/etc/redis/users.acl, read_only: true }
+      - { type: volume, source: data, target: /data }
+`);
+    expect(v2[0].binds).toEqual([{ source: '/srv/app/docker/users.acl', target: '/usr/local/etc/redis/users.acl' }]);
+    const v1 = parseMergedServices(
+      `services:
+  redis:
+    volumes:
+      - /srv/app/docker/users.acl:/usr/local/etc/redis/users.acl:ro
+      - data:/data:rw
+`,
+      { generation: 1 },
+    );
+    expect(v1[0].binds).toEqual([{ source: '/srv/app/docker/users.acl', target: '/usr/local/etc/redis/users.acl' }]);
   });
 });
 

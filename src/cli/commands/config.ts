@@ -8,6 +8,12 @@ interface GenerateFlags {
   workers: number;
   concurrency: number;
   force?: boolean;
+  acl?: boolean;
+}
+
+interface AclFlags {
+  topology: string;
+  out: string;
 }
 
 interface ValidateFlags {
@@ -38,14 +44,31 @@ export function register(program: Command): void {
     .option('--workers <n>', 'rqctl-worker processes (supervisord numprocs)', intOption('--workers', 1, 100), 3)
     .option('--concurrency <n>', 'jobs at a time per worker process', intOption('--concurrency', 1, 1000), 1)
     .option('--force', 'overwrite files that exist with other content')
+    .option('--acl', 'ACL users (default off, rqctl-worker, app, operator, healthcheck) instead of one password; see `rqctl config acl`')
     .action(
       action(async ({ out }, flags: GenerateFlags) => {
         const topology = flags.topology;
         if (topology !== 'split' && topology !== 'single') throw usageError(`--topology must be split or single (got "${topology}")`);
         const { generateInto } = await import('../../deploy/generate/generate.js');
-        const report = generateInto(flags.out, { topology, workers: flags.workers, concurrency: flags.concurrency }, { force: flags.force });
+        const report = generateInto(flags.out, { topology, workers: flags.workers, concurrency: flags.concurrency, acl: !!flags.acl }, { force: flags.force });
         const { printGenerated } = await import('../render/config.js');
-        printGenerated(out, report);
+        printGenerated(out, report, !!flags.acl);
+      }),
+    );
+
+  config
+    .command('acl')
+    .description('write the ACL users of the stack (users-queue.acl + users-cache.acl, or users.acl) from REDIS_ACL_*_PASSWORD, hashed, mode 0600')
+    .option('--topology <topology>', 'split (an aclfile per Redis server) or single (one server)', 'split')
+    .option('--out <dir>', 'output folder', 'docker')
+    .action(
+      action(async ({ out, config: load }, flags: AclFlags) => {
+        const topology = flags.topology;
+        if (topology !== 'split' && topology !== 'single') throw usageError(`--topology must be split or single (got "${topology}")`);
+        const { aclSettingsFrom, writeAclFiles } = await import('../../deploy/acl/aclfiles.js');
+        const report = writeAclFiles(flags.out, topology, aclSettingsFrom(await load()));
+        const { printAclFiles } = await import('../render/config.js');
+        printAclFiles(out, report);
       }),
     );
 

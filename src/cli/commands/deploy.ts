@@ -43,7 +43,7 @@ export function register(program: Command): void {
       '\nSteps: validate → build → up (-d --remove-orphans) → verify. Exit codes: 0 deployed and verified; 2 bad flags or a missing file;\n3 no Docker engine reachable (or no compose); 4 validation errors, a failed build or up, or a failed verification.\n',
     )
     .action(
-      action(async ({ out, globals }, flags: DeployFlags) => {
+      action(async ({ out, globals, config }, flags: DeployFlags) => {
         const { resolveDockerEnvironment } = await import('../../config/docker.js');
         const docker = resolveDockerEnvironment();
         // docker-modem formats ssh:// addresses through the legacy url.parse, which makes Node print a
@@ -61,6 +61,8 @@ export function register(program: Command): void {
           logLines: flags.logLines,
           cwd: process.cwd(),
           docker,
+          // Only a stack that mounts rqctl's aclfiles needs the configuration (REDIS_ACL_*_PASSWORD, prefixes).
+          aclSettings: async () => (await import('../../deploy/acl/aclfiles.js')).aclSettingsFrom(await config()),
         };
         const render = await import('../render/deploy.js');
         if (flags.dryRun) {

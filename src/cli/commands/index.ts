@@ -10,6 +10,7 @@ import * as doctor from './doctor.js';
 import * as failed from './failed.js';
 import * as jobs from './jobs.js';
 import * as keys from './keys.js';
+import * as limits from './limits.js';
 import * as metrics from './metrics.js';
 import * as ping from './ping.js';
 import * as queue from './queue.js';
@@ -34,6 +35,7 @@ export const commandModules: { register(program: Command): void }[] = [
   cache,
   keys,
   stats,
+  limits,
   ping,
   doctor,
   metrics,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Output } from '../render.js';
+import type { AclReport } from '../../deploy/acl/aclfiles.js';
 import type { GenerateReport } from '../../deploy/generate/generate.js';
 import type { Finding } from '../../deploy/validate/finding.js';
 import type { ValidateResult } from '../../deploy/validate/index.js';
@@ -7,11 +8,26 @@ import type { RuleEntry } from '../../deploy/validate/rules/index.js';
 
 /** How `rqctl config generate`, `config validate` and `config rules` print their results. */
 
-export function printGenerated(out: Output, report: GenerateReport): void {
+export function printGenerated(out: Output, report: GenerateReport, acl = false): void {
   out.result(report, () => {
     for (const f of report.files) out.line(`${f.status === 'written' ? out.c.green('wrote    ') : out.c.dim('unchanged')} ${f.path}`);
   });
-  out.info(`next: set REDIS_PASSWORD (see .env.production.example), then \`rqctl config validate\` and \`rqctl deploy\``);
+  if (acl)
+    out.info(
+      `next: set REDIS_ACL_WORKER_PASSWORD, REDIS_ACL_APP_PASSWORD, REDIS_ACL_OPERATOR_PASSWORD and REDIS_ACL_HEALTHCHECK_PASSWORD (see .env.production.example), then \`rqctl config acl${report.topology === 'single' ? ' --topology single' : ''}\` (or let \`rqctl deploy\` write the aclfiles)`,
+    );
+  else out.info(`next: set REDIS_PASSWORD (see .env.production.example), then \`rqctl config validate\` and \`rqctl deploy\``);
+}
+
+/** `rqctl config acl`: the files written, and their users. */
+export function printAclFiles(out: Output, report: AclReport): void {
+  out.result(report, () => {
+    for (const f of report.files)
+      out.line(`${f.status === 'written' ? out.c.green('wrote    ') : out.c.dim('unchanged')} ${f.path} (mode 0600): ${f.users.join(', ')}`);
+  });
+  out.info(
+    'the files hold SHA-256 hashes of the passwords, never the passwords; keep them out of git (`rqctl config generate --acl` adds docker/*.acl to .gitignore)',
+  );
 }
 
 export type ValidateFormat = 'table' | 'json' | 'sarif';

@@ -174,6 +174,24 @@ export interface MergedService {
   hasHealthcheck: boolean;
   /** Replicas compose starts (`deploy.replicas`/`scale`), 1 by default. */
   replicas: number;
+  /** Host files and folders bind-mounted into it (absolute host paths, as `compose config` resolves them). */
+  binds: { source: string; target: string }[];
+}
+
+/** Bind mounts from `compose config`: long syntax (v2) or `source:target[:mode]` strings (v1). */
+function bindsOf(volumes: unknown): MergedService['binds'] {
+  if (!Array.isArray(volumes)) return [];
+  const out: MergedService['binds'] = [];
+  for (const v of volumes) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (target && (source.startsWith('/') || source.startsWith('.'))) out.push({ source, target });
+    } else if (v && typeof v === 'object') {
+      const o = v as { type?: unknown; source?: unknown; target?: unknown };
+      if (o.type === 'bind' && typeof o.source === 'string' && typeof o.target === 'string') out.push({ source: o.source, target: o.target });
+    }
+  }
+  return out;
 }
 
 /** The services of the merged, interpolated configuration (`compose config`). */
@@ -220,7 +238,7 @@ export function parseMergedServices(yamlText: string, options: { generation?: 1 
     const command = Array.isArray(cmd) ? cmd.map(String).join(' ') : typeof cmd === 'string' ? cmd : undefined;
     const hc = svc.healthcheck as { disable?: boolean; test?: unknown } | undefined;
     const hasHealthcheck = !!hc && hc.disable !== true && !(Array.isArray(hc.test) && hc.test[0] === 'NONE');
-    services.push({ name, command, hasHealthcheck, replicas: Number.isFinite(replicas) ? replicas : 1 });
+    services.push({ name, command, hasHealthcheck, replicas: Number.isFinite(replicas) ? replicas : 1, binds: bindsOf(svc.volumes) });
   }
   return services;
 }

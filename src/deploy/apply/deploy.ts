@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { ExitCode, RqctlError, usageError } from '../../errors.js';
 import { deploymentEnvironment } from '../../config/environment.js';
@@ -9,6 +9,8 @@ import { displayName } from '../validate/model.js';
 import { declaredPrograms, type DeclaredProgram } from '../validate/supervisord.js';
 import { composeCommandLine, detectCompose, mergedServices, runCompose, type ComposeCli, type ComposeInvocation, type MergedService } from './compose-cli.js';
 import { connectEngine, engineDisplay, plainTcpWarning } from './engine.js';
+import { renderAclFiles, writeAclFile } from '../acl/aclfiles.js';
+import { aclServerOfFile, type AclServer } from '../../redis/acl/users.js';
 import { resolveDeployInputs, type DeployInputs, type DeployOptions, type StepName } from './plan.js';
 import { failingNow, verifyStack, type DoctorCheck, type FailingContainer, type ProcessCheck, type ServiceCheck } from './verify.js';
 
@@ -268,16 +270,56 @@ async function upStep(run: DeployRun, inv: ComposeInvocation, docker: Docker): P
       result.problems.push(e.message);
       return { status: 'failed', message: e.message };
     }
-    const r = await runCompose(inv, upArgs, (line) => run.emit({ type: 'output', step: 'up', line }));
+    const reload = await writeStackAclFiles(run, services);
+    const output = (line: string) => run.emit({ type: 'output', step: 'up', line });
+    // compose recreates a container when its configuration changed, not when a file it mounts did:
+    // Redis servers whose users changed restart first, so the app comes up against the new passwords.
+    const restarted = reload.length ? await runCompose(inv, ['restart', ...reload], output) : undefined;
+    const r = restarted && restarted.exitCode !== 0 ? restarted : await runCompose(inv, upArgs, output);
     if (r.exitCode !== 0) {
-      result.problems.push(`${display} up exited ${r.exitCode}`, ...r.tail.slice(-10));
+      const what = r === restarted ? `${display} restart ${reload.join(' ')} exited ${r.exitCode}` : `${display} up exited ${r.exitCode}`;
+      result.problems.push(what, ...r.tail.slice(-10));
       // "Container … is unhealthy" says little: the container's own logs say why.
       result.failing = await failingNow(docker, run.inputs.project, services, options.logLines).catch(() => []);
-      return { status: 'failed', message: `${display} up exited ${r.exitCode}` };
+      return { status: 'failed', message: what };
     }
+    if (reload.length) run.emit({ type: 'progress', step: 'up', message: `restarted ${reload.join(', ')}: their ACL users changed` });
     return { status: 'ok', message: `${services.length} service${services.length === 1 ? '' : 's'} started` };
   });
   return status === 'failed' ? undefined : services;
+}
+
+/**
+ * The aclfiles the stack mounts and rqctl writes (users-queue.acl, users-cache.acl, users.acl: docs/acl.md),
+ * written again from the passwords in the environment before `up`: they are git-ignored, so a fresh
+ * checkout has none, and a rotated password must reach them. Other .acl files are the operator's own.
+ */
+async function writeStackAclFiles(run: DeployRun, services: MergedService[]): Promise<string[]> {
+  const mounted = new Map<string, { server: AclServer; services: string[] }>();
+  for (const svc of services)
+    for (const b of svc.binds) {
+      const server = aclServerOfFile(basename(b.source));
+      if (server) mounted.set(b.source, { server, services: [...(mounted.get(b.source)?.services ?? []), svc.name] });
+    }
+  if (!mounted.size) return [];
+  if (!run.options.aclSettings) throw new RqctlError('ACL_SETTINGS', ExitCode.internal, 'the stack mounts aclfiles but deploy was given no ACL settings');
+  const files = renderAclFiles([...new Set([...mounted.values()].map((m) => m.server))], await run.options.aclSettings());
+  // Services whose aclfile had other users or passwords: Redis reads it when it starts.
+  const reload: string[] = [];
+  for (const [path, { server, services: users }] of mounted) {
+    const existed = existsSync(path);
+    const w = writeAclFile(
+      path,
+      files.find((f) => f.server === server)!,
+    );
+    if (existed && w.status === 'written') reload.push(...users);
+    run.emit({
+      type: 'progress',
+      step: 'up',
+      message: `${w.status === 'written' ? 'wrote' : 'unchanged'} ${run.shown(path)} (mode 0600): ${w.users.join(', ')}`,
+    });
+  }
+  return [...new Set(reload)];
 }
 
 /** Step 4: running, healthy, every rqctl process RUNNING, doctor passing. */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DockerEnvironment } from '../../config/docker.js';
+import type { AclSettings } from '../acl/aclfiles.js';
 import { displayName } from '../validate/model.js';
 import { composeCommandLine, projectNameFor } from './compose-cli.js';
 import { engineDisplay } from './engine.js';
@@ -29,6 +30,11 @@ export interface DeployOptions {
   docker: DockerEnvironment;
   /** Failing containers' log lines to keep. */
   logLines?: number;
+  /**
+   * The ACL users' passwords and key prefixes, asked for only when the stack mounts aclfiles rqctl
+   * writes (docs/acl.md): a missing password is then exit 2 naming the variable.
+   */
+  aclSettings?: () => Promise<AclSettings>;
 }
 
 export interface PlanStep {

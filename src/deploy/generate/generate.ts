@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RqctlError, ExitCode } from '../../errors.js';
 import { readTemplate, renderTemplate } from './templates.js';
-import { refuseSymlinksBelow, writeFileSafely } from '../../util/safe-write.js';
+import { refuseSymlink, refuseSymlinksBelow, writeFileSafely } from '../../util/safe-write.js';
 
 /**
  * `rqctl config generate` (docs/deployment.md): the deployment files, rendered from templates/ (files, not
@@ -17,9 +17,14 @@ export interface GenerateOptions {
   workers: number;
   /** `rqctl worker --concurrency`. */
   concurrency: number;
+  /** ACL users instead of one password (docs/acl.md): aclfiles mounted into each Redis, healthchecks as `healthcheck`. */
+  acl?: boolean;
 }
 
-export const GENERATE_DEFAULTS: GenerateOptions = { topology: 'split', workers: 3, concurrency: 1 };
+export const GENERATE_DEFAULTS: GenerateOptions = { topology: 'split', workers: 3, concurrency: 1, acl: false };
+
+/** What `config generate --acl` adds to .gitignore: the aclfiles `rqctl config acl` writes hold password hashes. */
+export const ACL_GITIGNORE = 'docker/*.acl';
 
 /** The old stack's job timeout (queue:work --timeout=300), and the margins the timeout chain needs. */
 export const JOB_TIMEOUT = 300;
@@ -69,6 +74,7 @@ export function generateFiles(options: Partial<GenerateOptions> = {}): Generated
   const vars = {
     ...chain(),
     topology: o.topology,
+    acl: !!o.acl,
     workers: o.workers,
     concurrency: o.concurrency,
     queueMaxmemory: '512mb',
@@ -149,11 +155,24 @@ export function generateInto(outDir: string, options: Partial<GenerateOptions> =
   const o = { ...GENERATE_DEFAULTS, ...options };
   const files = generateFiles(o);
   const result = writeGenerated(outDir, files, write);
-  return {
+  const report: GenerateReport = {
     outDir: result.outDir,
     topology: o.topology,
     workers: o.workers,
     concurrency: o.concurrency,
     files: files.map((f) => ({ path: f.path, status: result.written.includes(f.path) ? 'written' : 'unchanged' })),
   };
+  if (o.acl) report.files.push({ path: '.gitignore', status: ignoreLine(result.outDir, ACL_GITIGNORE) });
+  return report;
+}
+
+/** Adds `line` to the folder's .gitignore unless it is there already (the rest of the file is the project's own). */
+function ignoreLine(dir: string, line: string): 'written' | 'unchanged' {
+  const path = join(dir, '.gitignore');
+  refuseSymlink(path);
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  if (text.split(/\r?\n/).some((l) => l.trim() === line)) return 'unchanged';
+  const comment = "# ACL users' password hashes, written by `rqctl config acl` and `rqctl deploy`";
+  writeFileSafely(path, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${comment}\n${line}\n`);
+  return 'written';
 }

@@ -52,7 +52,7 @@ export async function validateFiles(paths: string[], options: ValidateOptions = 
     if (!kind)
       throw usageError(
         `${p}: cannot tell what kind of file this is${/sentinel/i.test(p) ? ' (Sentinel configurations are not checked)' : ''}`,
-        'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name',
+        'compose files end in .yml/.yaml; supervisord files have "supervisor" in their name; redis.conf files end in .conf and have "redis" in their name; aclfiles end in .acl',
       );
     inputs.push({ file: displayName(absPath, cwd), absPath, kind, text });
   }
@@ -124,6 +124,11 @@ export function discoverFiles(cwd: string): string[] {
     if (!existsSync(abs) || !statSync(abs).isDirectory()) continue;
     for (const name of readdirSync(abs).sort()) {
       const lower = name.toLowerCase();
+      // aclfiles (`rqctl config acl` writes them into docker/): judged by the acl-* rules.
+      if (lower.endsWith('.acl')) {
+        found.push(dir === '.' ? name : `${dir}/${name}`);
+        continue;
+      }
       if (!lower.endsWith('.conf')) continue;
       if (lower.startsWith('supervisord') || (lower.includes('redis') && !lower.startsWith('supervisor') && !lower.includes('sentinel')))
         found.push(dir === '.' ? name : `${dir}/${name}`);

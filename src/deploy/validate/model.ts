@@ -97,6 +97,7 @@ export function kindOf(file: string, text: string): FileKind | undefined {
   if (name.includes('sentinel')) return undefined;
   if (name.includes('supervisor')) return 'supervisord';
   if (name.endsWith('.conf') && name.includes('redis')) return 'redis';
+  if (name.endsWith('.acl')) return 'acl';
   if (/^\s*services\s*:/m.test(text)) return 'compose';
   if (/^\s*\[(supervisord|program:[^\]]+|unix_http_server|inet_http_server|supervisorctl)\]/m.test(text)) return 'supervisord';
   const first = text

@@ -96,7 +96,7 @@ function wordsToArgs(words: Word[]): RedisArg[] {
 }
 
 /** The host file behind a path inside the container: a bind mount of the file or of a folder above it, or a compose config. */
-function mountedSource(svc: ComposeService, containerPath: string, composeAbs: string): string | undefined {
+export function mountedSource(svc: ComposeService, containerPath: string, composeAbs: string): string | undefined {
   const base = dirname(composeAbs);
   for (const v of svc.volumes) {
     if (v.type !== 'bind' || !v.source) continue;

@@ -13,7 +13,8 @@ import type { Diagnostic, Where } from './finding.js';
  * line, or a redis.conf alone) with their roles, supervisord files with their programs and the compose
  * services they configure. Parsers leave their findings as diagnostics for the rule of that id.
  */
-export type FileKind = 'compose' | 'supervisord' | 'redis';
+/** `acl`: an aclfile of Redis ACL users (docs/acl.md). */
+export type FileKind = 'compose' | 'supervisord' | 'redis' | 'acl';
 
 export interface InputFile {
   /** As shown in findings: relative to the working directory when inside it. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/resolve.js';
-import { ProviderError, providerGet } from '../../providers/http.js';
+import { ProviderError, providerGet, warmUpHttp } from '../../providers/http.js';
 import { coingecko, finnhub } from '../../providers/market.js';
 import { cleartextRemoteUrl } from '../../util/url.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from '../define.js';
@@ -71,13 +71,15 @@ function statusClass(status: number): ProviderStatus {
   return 'error';
 }
 
-/**
- * One fetch: GET from the provider, and on success `SET key body EX ttl` in the cache role with the
- * body byte for byte. On any failure nothing is written, so the last good value stays readable.
- */
 /** Base URLs already warned about in this process: the warning is once per process, not per job. */
 const warnedCleartext = new Set<string>();
 
+/**
+ * One fetch: a permit from the provider's rate limit (docs/rate-limits.md), GET from the provider,
+ * and on success `SET key body EX ttl` in the cache role with the body byte for byte. On any failure
+ * nothing is written, so the last good value stays readable. Over the limit, or after a 429, the
+ * job goes back to `delayed` (DelayedError) without using an attempt.
+ */
 async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchResult> {
   const method = FETCH_METHODS.get(payload.method)!;
   const endpoint = method.provider === 'coingecko' ? coingecko(ctx.config) : finnhub(ctx.config);
@@ -91,6 +93,8 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
   }
   const { key, ttl } = keyOf(ctx.config, payload);
   const { path, query } = requestOf(method, payload.params);
+  await warmUpHttp();
+  await ctx.limits.permit(ctx, method.provider);
   let res;
   try {
     res = await providerGet({
@@ -105,6 +109,11 @@ async function runFetch(payload: FetchPayload, ctx: JobContext): Promise<FetchRe
     ctx.metrics?.providerRequest(method.provider, statusClass(res.status));
   } catch (err) {
     ctx.metrics?.providerRequest(method.provider, err instanceof ProviderError && err.status !== undefined ? statusClass(err.status) : 'error');
+    if (err instanceof ProviderError && err.status === 429) {
+      // Waited out for every worker (no attempt used), unless it asks for over an hour (quota gone).
+      if (err.retryable) await ctx.limits.rateLimited(ctx, method.provider, err.retryAfterMs);
+      else await ctx.limits.pause(method.provider, 0);
+    }
     throw toJobError(err, ctx.job);
   }
   await ctx.redis.cache.set(key, res.body, 'EX', ttl);

@@ -3,6 +3,7 @@ import type { Config } from '../../config/resolve.js';
 import { formatIssues } from '../../jobs/define.js';
 import { findJobType, jobTypes } from '../../jobs/registry.js';
 import type { JobContext, JobType } from '../../jobs/types.js';
+import type { ProviderLimits } from '../../limits/provider-limits.js';
 import type { CounterStore } from '../../metrics/counter-store.js';
 import type { RedisClient } from '../../redis/connect.js';
 import { JobDoneEvent, JobStartedEvent, type EventLog } from '../events.js';
@@ -17,6 +18,7 @@ export interface RunnerContext {
   config: Config;
   settings: WorkerSettings;
   redis: { queue: RedisClient; cache: RedisClient };
+  limits: ProviderLimits;
   log: EventLog;
   stats: WorkerStats;
   slots: Slots;
@@ -34,6 +36,7 @@ interface SharedByJobs {
   readonly redis: JobContext['redis'];
   readonly log: EventLog;
   readonly counters?: CounterStore;
+  readonly limits: ProviderLimits;
 }
 
 /** What BullMQ calls for each job of one queue. */
@@ -82,7 +85,7 @@ export class JobRunner {
     this.control = ctx.control;
     this.stop = ctx.stop;
     this.counters = ctx.counters;
-    this.shared = { config: ctx.config, redis: ctx.redis, log: ctx.log, counters: ctx.counters };
+    this.shared = { config: ctx.config, redis: ctx.redis, log: ctx.log, counters: ctx.counters, limits: ctx.limits };
   }
 
   processorFor(queue: string): QueueProcessor {
@@ -221,6 +224,10 @@ class RunContext implements JobContext {
 
   get metrics(): CounterStore | undefined {
     return this.runner.counters;
+  }
+
+  get limits(): ProviderLimits {
+    return this.runner.limits;
   }
 
   /** Bound once asked for, so `const { log } = ctx` works like any other field. */

@@ -23,6 +23,7 @@ import { timeoutChain } from './timeout-chain.js';
 import { fileTooLarge, notChecked } from './coverage.js';
 import { composeConsistency } from './compose-consistency.js';
 import { redisConfVersion } from './parse.js';
+import { ACL_RULES } from './acl.js';
 import { dashboardExposed } from './dashboard.js';
 import type { Rule } from './types.js';
 
@@ -61,6 +62,8 @@ export const RULES: readonly Rule[] = [
   redisConfVersion,
   notChecked,
   fileTooLarge,
+  // Redis ACL users (docs/acl.md):
+  ...ACL_RULES,
   dashboardExposed,
 ];
 
