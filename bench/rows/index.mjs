@@ -7,7 +7,7 @@ import cacheClear from './cache-clear.mjs';
 import jobsFind from './jobs-find.mjs';
 import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
-import { workerC50, worker3x10, workerC50Counters } from './worker.mjs';
+import { workerC50, worker3x10, workerC50Counters, workerC50Retention } from './worker.mjs';
 import workerLimits from './worker-limits.mjs';
 
 export const rows = [
@@ -15,6 +15,7 @@ export const rows = [
   worker3x10,
   workerC50Counters,
   workerLimits,
+  workerC50Retention,
   dispatch,
   dashboardOverview,
   cacheHit2k,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { BenchRedis } from '../lib/redis.mjs';
 import { startBackground, waitUntil } from '../lib/proc.mjs';
 import { pathToFileURL } from 'node:url';
-import { copyDb } from '../lib/queue.mjs';
+import { copyDb, fillQueue as addJobs } from '../lib/queue.mjs';
 import { benchConfig, importDist } from '../lib/rqctl.mjs';
 import { cleanEnv, distHas, hasCommand, missing } from '../lib/env.mjs';
 
@@ -42,14 +42,14 @@ function cpuMs(pid) {
   }
 }
 
-export async function runWorkers(state, ctx, spawnOne, processes) {
+export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db: FIXTURE_DB, kept: state.keepCompleted }) {
   const { redis, n } = state;
   state.logDir = mkdtempSync(join(tmpdir(), 'rqctl-bench-logs-'));
   const c = redis.client();
   const wait = `bull:${QUEUE}:wait`;
   const active = `bull:${QUEUE}:active`;
   try {
-    await copyDb(c, FIXTURE_DB, 0);
+    await copyDb(c, fixture.db, 0);
     const procs = Array.from({ length: processes }, (_, i) => spawnOne(i));
     let first;
     let cpu0;
@@ -86,7 +86,7 @@ export async function runWorkers(state, ctx, spawnOne, processes) {
       c.zcard(`bull:${QUEUE}:failed`),
       c.zcard(`bull:${QUEUE}:delayed`),
     ]);
-    if (failed || delayed || completed !== Math.min(n, state.keepCompleted))
+    if (failed || delayed || completed !== Math.min(n, fixture.kept))
       throw new Error(`after the run: ${completed} completed (kept), ${failed} failed, ${delayed} delayed`);
     // rqctl's logging is part of its path: two lines per job (processing, processed) must be there.
     const logLines = procs.reduce((sum, p) => sum + (p.logFile ? countLines(p.logFile) : 0), 0);
@@ -127,7 +127,10 @@ function makeRow({ id, title, processes, concurrency }) {
     measure: `${processes} process${processes > 1 ? 'es' : ''} × concurrency ${concurrency}, no-op jobs: rqctl worker vs raw BullMQ Worker`,
     kind: 'rate',
     unit: 'jobs',
-    target: 0.9,
+    target: 0.95,
+    extraTarget: 'CPU/job ≤ 1.1× (medians)',
+    // CPU per job is the steadier figure on a shared host: its medians, rqctl's over the raw worker's.
+    checkExtra: (_worst, mine, raw) => mine !== undefined && raw !== undefined && mine.cpuUsPerJob <= 1.1 * raw.cpuUsPerJob,
     rounds: { full: 3, quick: 1 },
     n: (ctx) => (ctx.quick ? 5_000 : 100_000),
     unavailable: (ctx) => (!distHas(ctx, 'runtime/worker.js') || !hasCommand(ctx, ['worker']) ? missing('rqctl worker') : undefined),
@@ -185,9 +188,47 @@ export const workerC50Counters = {
   ...c50,
   measure: '1 process × concurrency 50, no-op jobs: rqctl worker with metrics counters on vs the same with them off',
   target: 0.97,
+  extraTarget: undefined,
+  checkExtra: undefined,
   unavailable: (ctx) => c50.unavailable(ctx) ?? (!distHas(ctx, 'metrics/counter-store.js') ? missing('metrics counters') : undefined),
   subjects: [
     rqctlSubject('counters-off', 1, 50, { RQCTL_METRICS_COUNTERS: 'false' }, true),
     rqctlSubject('counters-on', 1, 50, { RQCTL_METRICS_COUNTERS: 'true' }),
+  ],
+};
+
+// What retention costs a bare BullMQ worker on this machine (BENCHMARKS.md): the same raw worker
+// over jobs with rqctl's retention (completed kept 24 h, at most 10,000; failed 30 days) and over
+// jobs removed as they complete. Informational: no target; it says how much of every worker row's
+// time is BullMQ trimming its completed set.
+const NO_RETENTION_DB = 14;
+const raw = makeRow({ id: 'worker-c50-retention', title: 'raw BullMQ c50: retention vs none', processes: 1, concurrency: 50 });
+const rawSubject = (name, fixture, baseline = false) => ({
+  name,
+  ...(baseline ? { baseline: true } : {}),
+  run: (state, ctx) =>
+    runWorkers(
+      state,
+      ctx,
+      () => startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, '50'], { env: cleanEnv() }),
+      1,
+      fixture(state),
+    ),
+});
+export const workerC50Retention = {
+  ...raw,
+  measure: "1 process × concurrency 50, no-op jobs, raw BullMQ Worker: jobs with rqctl's retention vs jobs removed on completion (informational)",
+  target: undefined,
+  extraTarget: 'informational',
+  checkExtra: undefined,
+  unavailable: () => undefined,
+  async setup(ctx) {
+    const state = await raw.setup(ctx);
+    await addJobs(state.redis.url(NO_RETENTION_DB), QUEUE, state.n, 'BenchNoop', { attempts: 3, removeOnComplete: true, removeOnFail: true });
+    return state;
+  },
+  subjects: [
+    rawSubject('no-retention', () => ({ db: NO_RETENTION_DB, kept: 0 }), true),
+    rawSubject('rqctl-retention', (state) => ({ db: FIXTURE_DB, kept: state.keepCompleted })),
   ],
 };

@@ -21,7 +21,7 @@ export function formatIssues(error: unknown, root?: string): string[] {
   });
 }
 
-type Definition<S extends ZodType> = Omit<JobType<z.output<S>>, 'process' | 'schema'> & {
+type Definition<S extends ZodType> = Omit<JobType<z.output<S>>, 'process' | 'processParsed' | 'schema'> & {
   schema: S;
   run(payload: z.output<S>, ctx: JobContext): Promise<unknown>;
 };
@@ -40,5 +40,6 @@ export function defineJob<S extends ZodType>(def: Definition<S>): JobType<z.outp
       if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${def.name}: ${formatIssues(parsed.error).join('; ')}`);
       return run(parsed.data as z.output<S>, ctx);
     },
+    processParsed: run,
   } as JobType<z.output<S>>;
 }

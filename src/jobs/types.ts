@@ -62,4 +62,9 @@ export interface JobType<P = unknown> {
    */
   fromCli?(method: string | undefined, params: Record<string, string>, data?: unknown): unknown;
   process(payload: P, ctx: JobContext): Promise<unknown>;
+  /**
+   * `process` for a payload already validated with `schema` (the worker validates every payload
+   * before it runs a job): set by `defineJob`, whose `process` validates again for direct callers.
+   */
+  processParsed?(payload: P, ctx: JobContext): Promise<unknown>;
 }

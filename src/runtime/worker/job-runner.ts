@@ -6,7 +6,7 @@ import type { JobContext, JobType } from '../../jobs/types.js';
 import type { ProviderLimits } from '../../limits/provider-limits.js';
 import type { CounterStore } from '../../metrics/counter-store.js';
 import type { RedisClient } from '../../redis/connect.js';
-import type { EventLog } from '../events.js';
+import { JobDoneEvent, JobStartedEvent, type EventLog } from '../events.js';
 import type { ControlLoop } from './control-loop.js';
 import { CONTROL_ERRORS, type JobDeadlines } from './deadline.js';
 import { jobFields } from './logging.js';
@@ -28,6 +28,15 @@ export interface RunnerContext {
   stop: StopSwitch;
   /** Metrics counters (docs/metrics.md); undefined with `metrics.counters: false`. */
   counters?: CounterStore;
+}
+
+/** What every job of a worker shares (its JobContext reads these). */
+interface SharedByJobs {
+  readonly config: Config;
+  readonly redis: JobContext['redis'];
+  readonly log: EventLog;
+  readonly counters?: CounterStore;
+  readonly limits: ProviderLimits;
 }
 
 /** What BullMQ calls for each job of one queue. */
@@ -54,7 +63,6 @@ export class JobRunner {
   private readonly config: Config;
   private readonly settings: WorkerSettings;
   private readonly redis: { queue: RedisClient; cache: RedisClient };
-  private readonly limits: ProviderLimits;
   private readonly log: EventLog;
   private readonly stats: WorkerStats;
   private readonly slots: Slots;
@@ -63,12 +71,12 @@ export class JobRunner {
   private readonly control: ControlLoop;
   private readonly stop: StopSwitch;
   private readonly counters: CounterStore | undefined;
+  private readonly shared: SharedByJobs;
 
   constructor(ctx: RunnerContext) {
     this.config = ctx.config;
     this.settings = ctx.settings;
     this.redis = ctx.redis;
-    this.limits = ctx.limits;
     this.log = ctx.log;
     this.stats = ctx.stats;
     this.slots = ctx.slots;
@@ -77,6 +85,7 @@ export class JobRunner {
     this.control = ctx.control;
     this.stop = ctx.stop;
     this.counters = ctx.counters;
+    this.shared = { config: ctx.config, redis: ctx.redis, log: ctx.log, counters: ctx.counters, limits: ctx.limits };
   }
 
   processorFor(queue: string): QueueProcessor {
@@ -85,17 +94,23 @@ export class JobRunner {
     return (job, token) => this.process(job, token, queue);
   }
 
+  /**
+   * One async frame per job: the slot, then `begin` (synchronous up to the job's own work), then the
+   * outcome. (Two nested async functions cost a promise and a microtask more per job.)
+   */
   async process(job: Job, token: string | undefined, queue: string): Promise<unknown> {
     const { stats, settings, slots, stop } = this;
     if (stop.stopping) return giveBack(job, token);
-    try {
-      await slots.acquire();
-    } catch {
-      return giveBack(job, token);
-    }
-    if (stop.stopping) {
-      slots.release();
-      return giveBack(job, token);
+    if (!slots.tryAcquire()) {
+      try {
+        await slots.acquire();
+      } catch {
+        return giveBack(job, token);
+      }
+      if (stop.stopping) {
+        slots.release();
+        return giveBack(job, token);
+      }
     }
     stats.started++;
     stats.running++;
@@ -103,25 +118,25 @@ export class JobRunner {
     const t = this.jobs.add(job, queue);
     let control = false;
     try {
-      return await this.run(t);
+      return await this.begin(t);
     } catch (e) {
       control = CONTROL_ERRORS.has((e as Error)?.name);
-      throw e;
+      throw this.deadlines.failure(t, e);
     } finally {
+      this.deadlines.disarm(t);
       stats.running--;
       slots.release();
       this.jobs.returned(t, control);
-      if (settings.memoryMb > 0) this.control.checkMemory();
+      if (settings.memoryMb > 0) this.control.memoryAfterJob();
     }
   }
 
   /** BullMQ recorded the job as completed. */
   completed(job: Job, queue: string): void {
     this.stats.jobsDone++;
-    this.jobs.settle(job);
-    const durationMs = this.jobs.durationMs(job);
+    const durationMs = this.jobs.settle(job);
     this.counters?.completed(queue, job.name, durationMs, waitMs(job));
-    this.log({ event: 'processed', ...jobFields(job, queue), durationMs });
+    this.log(new JobDoneEvent(queue, job.name, job.id, durationMs));
   }
 
   /** BullMQ recorded a failed attempt (`job` is missing when BullMQ could not even read it). */
@@ -131,8 +146,7 @@ export class JobRunner {
       return;
     }
     this.stats.jobsFailed++;
-    this.jobs.settle(job);
-    const durationMs = this.jobs.durationMs(job);
+    const durationMs = this.jobs.settle(job);
     this.counters?.failed(queue, job.name, durationMs, waitMs(job));
     const attempts = job.opts.attempts || 1;
     const final = err?.name === 'UnrecoverableError' || err instanceof UnrecoverableError || job.attemptsMade >= attempts;
@@ -148,12 +162,13 @@ export class JobRunner {
     });
   }
 
-  private async run(t: RunningJob): Promise<unknown> {
+  /** Starts the job's own work: its type, the defaults it did not set, its payload, its deadline. Throws what fails the job before it runs. */
+  private begin(t: RunningJob): Promise<unknown> {
     const { job, queue } = t;
     const { settings } = this;
     const type: JobType<any> | undefined = findJobType(job.name);
-    this.jobs.began(job);
-    this.log({ event: 'processing', ...jobFields(job, queue), attempt: job.attemptsMade + 1 });
+    t.startedAt = performance.now();
+    this.log(new JobStartedEvent(queue, job.name, job.id, job.attemptsMade + 1));
     if (!type) {
       const known = jobTypes().map((x) => x.name);
       throw new UnrecoverableError(`unknown job "${job.name}": this worker knows ${known.length ? known.join(', ') : 'no job types'}`);
@@ -168,29 +183,60 @@ export class JobRunner {
 
     const ctx = this.contextFor(t);
     this.deadlines.arm(t, type);
-    try {
-      return await type.process(parsed.data, ctx);
-    } catch (e) {
-      throw this.deadlines.failure(t, e);
-    } finally {
-      this.deadlines.disarm(t);
-    }
+    // Validated above: a type that also validates inside `process` (defineJob) is not made to do it twice.
+    return type.processParsed ? type.processParsed(parsed.data, ctx) : type.process(parsed.data, ctx);
   }
 
   /** What the job sees. Its signal is made only if it asks (see RunningJob). */
   private contextFor(t: RunningJob): JobContext {
-    const { job, queue } = t;
-    const log = this.log;
-    return {
-      config: this.config,
-      get signal() {
-        return t.signal;
-      },
-      job,
-      redis: { queue: this.redis.queue, cache: this.redis.cache },
-      limits: this.limits,
-      log: (event, fields) => log({ event, ...jobFields(job, queue), ...fields }),
-      metrics: this.counters,
-    };
+    return new RunContext(t, this.shared);
+  }
+}
+
+/**
+ * The JobContext of one run: two fields, everything else read through getters from the worker's
+ * shared parts when the job asks (most jobs touch one or two), so a job costs one small object here
+ * instead of a literal with a nested object, a getter and a closure.
+ */
+class RunContext implements JobContext {
+  private boundLog: JobContext['log'] | undefined = undefined;
+
+  constructor(
+    private readonly run: RunningJob,
+    private readonly runner: SharedByJobs,
+  ) {}
+
+  get config(): Config {
+    return this.runner.config;
+  }
+
+  get signal(): AbortSignal {
+    return this.run.signal;
+  }
+
+  get job(): Job {
+    return this.run.job;
+  }
+
+  get redis(): JobContext['redis'] {
+    return this.runner.redis;
+  }
+
+  get metrics(): CounterStore | undefined {
+    return this.runner.counters;
+  }
+
+  get limits(): ProviderLimits {
+    return this.runner.limits;
+  }
+
+  /** Bound once asked for, so `const { log } = ctx` works like any other field. */
+  get log(): JobContext['log'] {
+    if (!this.boundLog) {
+      const { job, queue } = this.run;
+      const log = this.runner.log;
+      this.boundLog = (event, fields) => log({ event, ...jobFields(job, queue), ...fields });
+    }
+    return this.boundLog;
   }
 }

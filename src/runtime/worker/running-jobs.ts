@@ -17,7 +17,10 @@ export class RunningJob {
   /** The job's own timeout (its type's, capped by --timeout), seconds. */
   timeoutS = 0;
   timedOut = false;
-  timer: NodeJS.Timeout | undefined = undefined;
+  /** performance.now() at which its timeout fires (JobDeadlines' sweep). */
+  deadlineAt = Infinity;
+  /** performance.now() when the processor began the job's work; its duration counts from here. */
+  startedAt: number | undefined = undefined;
   graceTimer: NodeJS.Timeout | undefined = undefined;
   // The job's AbortSignal is made when the job first asks for it. A job that never looks at it
   // cannot honour it either, and an AbortController costs ~10 µs of CPU on Node 20 (profiled:
@@ -48,7 +51,6 @@ export class RunningJob {
 /** The jobs this worker runs, and those whose outcome BullMQ has yet to record. */
 export class RunningJobs {
   private readonly tracked = new Map<Job, RunningJob>();
-  private readonly startTimes = new WeakMap<Job, number>();
 
   constructor(private readonly log: EventLog) {}
 
@@ -62,17 +64,6 @@ export class RunningJobs {
     return t;
   }
 
-  /** The processor began the job's work: its duration counts from here. */
-  began(job: Job): void {
-    this.startTimes.set(job, performance.now());
-  }
-
-  /** Milliseconds since `began`, or undefined for a job this worker did not begin. */
-  durationMs(job: Job): number | undefined {
-    const t0 = this.startTimes.get(job);
-    return t0 === undefined ? undefined : Math.round(performance.now() - t0);
-  }
-
   /**
    * The processor returned. BullMQ records the outcome right after and then emits completed/failed;
    * a flow parent waiting for its children (a control error) emits nothing. `sweep` covers a lost lock.
@@ -82,9 +73,15 @@ export class RunningJobs {
     else t.returnedAt = Date.now();
   }
 
-  /** BullMQ recorded the job's outcome. */
-  settle(job: Job): void {
+  /**
+   * BullMQ recorded the job's outcome: it stops being tracked. Returns how long its processor ran
+   * (ms), or undefined for a job this worker did not begin.
+   */
+  settle(job: Job): number | undefined {
+    const t = this.tracked.get(job);
+    if (t === undefined) return undefined;
     this.tracked.delete(job);
+    return t.startedAt === undefined ? undefined : Math.round(performance.now() - t.startedAt);
   }
 
   /** Drops entries whose outcome BullMQ never reported (a timer per job would cost throughput). */

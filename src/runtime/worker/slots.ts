@@ -5,6 +5,12 @@ export class Slots {
   constructor(size: number) {
     this.free = size;
   }
+  /** Takes a free slot now, without a promise (the common case: a BullMQ worker never asks for more than it may run). */
+  tryAcquire(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
   acquire(): Promise<void> {
     if (this.free > 0) {
       this.free--;

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Where a worker spends its CPU per job: runs N no-op jobs through `rqctl worker` (or the raw BullMQ
+// worker of the bench) under `node --cpu-prof` and prints self time per function and per package.
+//
+//   npm run build && node bench/profile-worker.mjs [--n 30000] [--concurrency 50] [--raw] [--keep DIR]
+//
+// The profile's shares are what to read (this machine is shared and noisy): "rqctl" is rqctl's own
+// code in dist/, "bullmq"/"ioredis"/"zod" their packages, "node" Node's internals, "gc" the collector.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BenchRedis } from './lib/redis.mjs';
+import { startBackground, waitUntil } from './lib/proc.mjs';
+import { cleanEnv } from './lib/env.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const N = Number(arg('n', 30000));
+const CONCURRENCY = Number(arg('concurrency', 50));
+const RAW = process.argv.includes('--raw');
+const QUEUE = 'bench';
+
+const dist = (rel) => import(pathToFileURL(join(ROOT, 'dist', rel)).href);
+
+function category(url) {
+  if (!url) return 'node';
+  if (url.includes('/node_modules/')) return url.split('/node_modules/').pop().split('/')[0];
+  if (url.includes('/dist/')) return 'rqctl';
+  if (url.startsWith('node:')) return 'node';
+  return 'other';
+}
+
+function commandStats(info) {
+  const m = new Map();
+  for (const line of info.split('\n')) {
+    const r = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (r) m.set(r[1], Number(r[2]));
+  }
+  return m;
+}
+
+function summarise(file) {
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const dt = new Map();
+  // timeDeltas[i] is the time before samples[i]: attribute it to that sample's node.
+  prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  const byFn = new Map();
+  const byCat = new Map();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const us = dt.get(node.id) ?? 0;
+    if (!us) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)' || functionName === '(program)') continue;
+    total += us;
+    const cat = functionName === '(garbage collector)' ? 'gc' : category(url);
+    byCat.set(cat, (byCat.get(cat) ?? 0) + us);
+    const key = `${functionName || '(anonymous)'}  ${url ? url.replace(/^.*\/(node_modules|dist)\//, '$1/') : ''}:${lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  const perJob = (us) => (us / N).toFixed(2).padStart(7);
+  console.log(
+    `\nbusy CPU ${(total / 1000).toFixed(0)} ms = ${(total / N).toFixed(1)} µs/job (profiler on; N=${N}, c=${CONCURRENCY}, ${RAW ? 'raw BullMQ' : 'rqctl worker'})`,
+  );
+  console.log('\nper package (µs/job):');
+  for (const [k, v] of [...byCat].sort((a, b) => b[1] - a[1])) console.log(`  ${perJob(v)}  ${k}`);
+  console.log('\ntop functions by self time (µs/job):');
+  for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${perJob(v)}  ${k}`);
+}
+
+const redis = await BenchRedis.start();
+const profDir = arg('keep', mkdtempSync(join(tmpdir(), 'rqctl-prof-')));
+try {
+  const { resolveConfig } = await dist('config/resolve.js');
+  const config = await resolveConfig({ env: { PATH: process.env.PATH, REDIS_URL: redis.url() }, cwd: mkdtempSync(join(tmpdir(), 'rqctl-prof-cwd-')) });
+  const { registerJobType } = await dist('jobs/registry.js');
+  for (const t of (await import(pathToFileURL(join(ROOT, 'bench/jobs/noop.mjs')).href)).default) registerJobType({ ...t });
+  const { dispatchBulk } = await dist('jobs/dispatch.js');
+  for (let i = 0; i < N; i += 1000)
+    await dispatchBulk(
+      config,
+      Array.from({ length: Math.min(1000, N - i) }, (_, j) => ({ job: 'BenchNoop', data: { i: i + j } })),
+    );
+  const node = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir];
+  const logFile = join(profDir, 'worker.log');
+  const p = RAW
+    ? startBackground(node[0], [...node.slice(1), join(ROOT, 'bench/raw/worker.mjs'), redis.url(), QUEUE, String(CONCURRENCY)], { env: cleanEnv() })
+    : startBackground(node[0], [...node.slice(1), join(ROOT, 'bin/rqctl.js'), 'worker', '--queue', QUEUE, '--concurrency', String(CONCURRENCY)], {
+        env: cleanEnv({ REDIS_URL: redis.url(), RQCTL_EXTRA_JOBS: join(ROOT, 'bench/jobs/noop.mjs') }),
+        stdoutFile: logFile,
+      });
+  const c = redis.client();
+  const statsBefore = commandStats(await c.info('commandstats'));
+  const t0 = performance.now();
+  await waitUntil('the queue to drain', async () => (await c.llen(`bull:${QUEUE}:wait`)) === 0 && (await c.llen(`bull:${QUEUE}:active`)) === 0, {
+    timeoutMs: 600_000,
+    everyMs: 50,
+  });
+  const s = (performance.now() - t0) / 1000;
+  console.log(`drained ${N} jobs in ${s.toFixed(1)} s (${Math.round(N / s)} jobs/s, profiler on)`);
+  const statsAfter = commandStats(await c.info('commandstats'));
+  console.log('Redis commands per job (INFO commandstats):');
+  for (const [cmd, n] of [...statsAfter]
+    .map(([k, v]) => [k, v - (statsBefore.get(k) ?? 0)])
+    .filter(([, v]) => v / N >= 0.01)
+    .sort((a, b) => b[1] - a[1]))
+    console.log(`  ${(n / N).toFixed(2).padStart(6)}  ${cmd}`);
+  c.disconnect();
+  await p.stop();
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  summarise(join(profDir, file));
+} finally {
+  await redis.stop();
+  if (!process.argv.includes('--keep')) rmSync(profDir, { recursive: true, force: true });
+}

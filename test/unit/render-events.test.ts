@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { formatEvent, Output } from '../../src/cli/render.js';
+import { JobDoneEvent, JobStartedEvent } from '../../src/runtime/events.js';
+
+/** The log line's text without its time, which differs from call to call. */
+const untimed = (line: string | undefined) => line?.replace(/^\{"time":"[^"]+",/, '{');
+
+/** What JSON.stringify makes of an event, as rqctl wrote every line before the per-job fast path. */
+const reference = (e: object) => untimed(JSON.stringify({ time: 'T', level: 'info', ...e }));
+
+describe('event log lines (JSON, as written to a file or pipe)', () => {
+  const out = new Output({}, {}, { stdout: { write: () => true }, stderr: { write: () => true } });
+
+  it('per-job lines from the template are the text the generic serialiser makes', () => {
+    const events = [
+      new JobStartedEvent('default', 'FetchCryptoData', '12345', 1),
+      new JobStartedEvent('mail', 'SendEmail', 'refresh:crypto:2026-12-05T01:00', 3),
+      new JobDoneEvent('default', 'FetchCryptoData', '12345', 17),
+      new JobDoneEvent('default', 'FetchCryptoData', '12345', undefined),
+      // Names and ids that need escaping, or could hold a URL, take the generic path.
+      new JobStartedEvent('q"1', 'Odd\\Name', 'a/b', 1),
+      new JobDoneEvent('default', 'Job\n', undefined, 5),
+      new JobDoneEvent('default', 'Ünïcode', '1', 5),
+    ];
+    for (const e of events) expect(untimed(formatEvent(out, e)), JSON.stringify(e)).toBe(reference({ ...e }));
+  });
+
+  it('generic events: the same text as JSON.stringify, secrets in URLs masked', () => {
+    const e = { level: 'warn' as const, event: 'x', msg: 'a "q" \\ b\nc', n: Number.NaN, b: true, nul: null, u: undefined, o: { a: [1, 'x'] }, 'we"ird': 1 };
+    expect(untimed(formatEvent(out, e))).toBe(untimed(JSON.stringify({ time: 'T', ...e })));
+    expect(formatEvent(out, { event: 'y', url: 'redis://u:secret@h:1/0' })).toContain('"url":"redis://u:****@h:1/0"');
+    expect(formatEvent(out, new JobStartedEvent('q', 'redis://u:secret@h:1/0', '1', 1))).not.toContain('secret');
+  });
+
+  it('-q drops info lines, the per-job ones included', () => {
+    const quiet = new Output({ quiet: true }, {}, { stdout: { write: () => true }, stderr: { write: () => true } });
+    expect(formatEvent(quiet, new JobStartedEvent('q', 'J', '1', 1))).toBeUndefined();
+    expect(formatEvent(quiet, { level: 'warn', event: 'x' })).toBeDefined();
+  });
+});
