@@ -4,9 +4,9 @@
  *
  *   cli      → anything
  *   runtime  → jobs, schedule, queue, cache, limits, redis, metrics, alerts, dashboard (for up), config, errors, util   (long-running processes)
- *   dashboard → queue, cache, redis, schedule, doctor, jobs, metrics, runtime's worker registry and event type, config, errors, util
+ *   dashboard → queue, cache, limits, redis, schedule, doctor, jobs, metrics, runtime's worker registry and event type, config, errors, util
  *   doctor   → redis, queue, cache, schedule, jobs (the registry), runtime's worker registry, config, errors, util
- *   metrics  → jobs (types), schedule, queue, cache, redis, runtime's worker registry and event type, config, errors, util
+ *   metrics  → jobs (types), schedule, queue, cache, limits (status), redis, runtime's worker registry and event type, config, errors, util
  *   alerts   → metrics, schedule, queue, redis, providers (mail, user agent), runtime's worker registry and event type, config, errors, util
  *   schedule → jobs, queue, redis, config, errors, util
  *   jobs     → providers, cache, queue, limits, redis, config, errors, util
@@ -20,9 +20,9 @@
  */
 const allowed = {
   runtime: 'jobs|schedule|queue|cache|limits|redis|metrics|alerts|dashboard|config|errors|util',
-  metrics: 'jobs|schedule|queue|cache|redis|runtime/(worker-registry|events)|config|errors|util',
+  metrics: 'jobs|schedule|queue|cache|limits|redis|runtime/(worker-registry|events)|config|errors|util',
   alerts: 'metrics|schedule|queue|redis|providers|runtime/(worker-registry|events)|config|errors|util',
-  dashboard: 'queue|cache|redis|schedule|doctor|jobs|metrics|runtime/worker-registry|runtime/events|config|errors|util',
+  dashboard: 'queue|cache|limits|redis|schedule|doctor|jobs|metrics|runtime/worker-registry|runtime/events|config|errors|util',
   doctor: 'redis|queue|cache|schedule|jobs|runtime/worker-registry|config|errors|util',
   schedule: 'jobs|queue|redis|config|errors|util',
   jobs: 'providers|cache|queue|limits|redis|config|errors|util',

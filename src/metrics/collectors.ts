@@ -1,11 +1,13 @@
 import { DURATION_BUCKETS, WAIT_BUCKETS } from './keys.js';
 import type { HistogramTotals } from './counters-read.js';
+import type { ProviderLimitStatus } from '../limits/provider-limits.js';
 import { JOB_STATES, type ScrapeSources } from './sources.js';
 
 /**
  * Every series `rqctl metrics` exposes (docs/metrics.md: names, types and labels are contracts), each
  * with the read that fills it at scrape time. Label values are bounded: queues that exist, job names
- * of the workers' registry (others were counted as `other`), schedule entries, roles, cache families.
+ * of the workers' registry (others were counted as `other`), schedule entries, roles, cache families,
+ * the providers under `limits:` and their windows.
  */
 
 export interface Sample {
@@ -167,6 +169,72 @@ const providerAndCacheSeries: SeriesDefinition[] = [
   },
 ];
 
+/**
+ * A provider's limits by window, the `window` label in seconds (`60`, `1`, `0.5`). Two limits on one
+ * window would be one series: the stricter one is reported.
+ */
+function limitsByWindow(p: ProviderLimitStatus): { labels: Record<string, string>; max: number; used: number }[] {
+  const byWindow = new Map<string, { max: number; used: number }>();
+  for (const l of p.limits) {
+    const window = String(l.windowMs / 1000);
+    const seen = byWindow.get(window);
+    if (!seen || l.max < seen.max) byWindow.set(window, { max: l.max, used: l.used });
+  }
+  return [...byWindow].map(([window, l]) => ({ labels: { provider: p.name, window }, ...l }));
+}
+
+/** The provider rate limits as `rqctl limits` shows them (docs/rate-limits.md), from one status read per scrape. */
+const limitSeries: SeriesDefinition[] = [
+  {
+    name: 'rqctl_provider_limit',
+    type: 'gauge',
+    help: 'Requests a provider rate limit allows in any window of the labelled length in seconds (limits: in the configuration)',
+    labelNames: ['provider', 'window'],
+    async collect(s) {
+      return (await s.providerLimits()).flatMap(limitsByWindow).map((l) => ({ labels: l.labels, value: l.max }));
+    },
+  },
+  {
+    name: 'rqctl_provider_limit_used',
+    type: 'gauge',
+    help: 'Requests started in the current window of a provider rate limit, by every client of the budget',
+    labelNames: ['provider', 'window'],
+    async collect(s) {
+      return (await s.providerLimits()).flatMap(limitsByWindow).map((l) => ({ labels: l.labels, value: l.used }));
+    },
+  },
+  {
+    name: 'rqctl_provider_paused_seconds',
+    type: 'gauge',
+    help: 'Seconds left of the pause of a provider after an HTTP 429 (0 when not paused)',
+    labelNames: ['provider'],
+    async collect(s) {
+      return (await s.providerLimits()).map((p) => ({
+        labels: { provider: p.name },
+        value: p.pausedUntil ? Math.max(0, Date.parse(p.pausedUntil) - s.now) / 1000 : 0,
+      }));
+    },
+  },
+  {
+    name: 'rqctl_provider_throttled_last_hour',
+    type: 'gauge',
+    help: "Permits a provider's budget refused in the last hour (every client's)",
+    labelNames: ['provider'],
+    async collect(s) {
+      return (await s.providerLimits()).map((p) => ({ labels: { provider: p.name }, value: p.throttled1h }));
+    },
+  },
+  {
+    name: 'rqctl_provider_http429_last_hour',
+    type: 'gauge',
+    help: "HTTP 429 answers reported to a provider's budget in the last hour (every client's)",
+    labelNames: ['provider'],
+    async collect(s) {
+      return (await s.providerLimits()).map((p) => ({ labels: { provider: p.name }, value: p.http429_1h }));
+    },
+  },
+];
+
 type InfoField = 'usedMemory' | 'maxmemory' | 'evictedKeys' | 'keyspaceHits' | 'keyspaceMisses';
 
 function infoSeries(name: string, type: 'gauge' | 'counter', help: string, field: InfoField): SeriesDefinition {
@@ -200,6 +268,6 @@ const redisSeries: SeriesDefinition[] = [
 ];
 
 /** Needs the queue role (everything but the INFO series). */
-export const QUEUE_ROLE_SERIES = new Set([...queueSeries, ...scheduleSeries, ...providerAndCacheSeries].map((d) => d.name));
+export const QUEUE_ROLE_SERIES = new Set([...queueSeries, ...scheduleSeries, ...providerAndCacheSeries, ...limitSeries].map((d) => d.name));
 
-export const SERIES: SeriesDefinition[] = [...queueSeries, ...scheduleSeries, ...providerAndCacheSeries, ...redisSeries];
+export const SERIES: SeriesDefinition[] = [...queueSeries, ...scheduleSeries, ...providerAndCacheSeries, ...limitSeries, ...redisSeries];

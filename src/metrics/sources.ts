@@ -1,5 +1,6 @@
 import type { Config } from '../config/resolve.js';
 import { ROLES, type Role } from '../config/endpoints.js';
+import { ProviderLimits, type ProviderLimitStatus } from '../limits/provider-limits.js';
 import { sampleQueues, type QueueSample } from '../queue/monitor.js';
 import { DEFAULT_QUEUES } from '../queue/discover.js';
 import type { RedisClient } from '../redis/connect.js';
@@ -102,6 +103,11 @@ export class ScrapeSources {
       const newest = await this.needQueue().zrange(scheduleKeys(this.config.queue.prefix).heartbeats, '-1', '-1', 'WITHSCORES');
       return newest.length === 2 ? Number(newest[1]) : undefined;
     });
+  }
+
+  /** The provider rate limits (docs/rate-limits.md): one status read per scrape, a script call per provider, no key scan. */
+  providerLimits(): Promise<ProviderLimitStatus[]> {
+    return this.once('providerLimits', () => new ProviderLimits(this.config, this.needQueue()).status());
   }
 
   cacheKeys(): Promise<Cached<Record<string, number>> | undefined> {

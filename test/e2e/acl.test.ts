@@ -285,9 +285,13 @@ describe.each(['split', 'single'] as const)('Redis ACL users, %s topology', (top
     try {
       const overview = await dash.fetch('api/overview');
       expect(overview.status).toBe(200);
-      const o = (await overview.json()) as { queues: { name: string }[] };
+      const o = (await overview.json()) as { queues: { name: string }[]; limits: { name: string }[]; limitsError: string | null };
       expect(o.queues.map((q) => q.name)).toContain('default');
+      // The provider limits' status script runs as rqctl-worker too (the ACL LOG check below).
+      expect(o.limitsError).toBeNull();
+      expect(o.limits.map((p) => p.name)).toEqual(['coingecko', 'finnhub']);
       for (const path of ['', 'queues/', 'queues/api/queues', 'metrics', 'healthz']) expect((await dash.fetch(path)).status, path).toBe(200);
+      expect(await (await dash.fetch('metrics')).text()).toMatch(/^rqctl_provider_limit_used\{provider="finnhub",window="60"\} \d+$/m);
       const retry = await dash.fetch(`queues/api/queues/default/${failedId}/retry`, { method: 'PUT', headers: { origin: new URL(dash.url).origin } });
       expect(retry.status).toBe(204);
     } finally {

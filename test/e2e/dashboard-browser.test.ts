@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../src/jobs/index.js';
 import { dispatch, prepareDispatch } from '../../src/jobs/dispatch.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
 import { queueConnection } from '../../src/queue/queues.js';
 import { artifactPath, DashboardProcess, freshProfile } from '../helpers/dashboard.js';
 import { jobEnv, type JobEnv } from '../helpers/job-env.js';
@@ -56,7 +57,8 @@ describe.skipIf(!!skipReason)('the dashboard in Chromium', () => {
   beforeAll(async () => {
     provider = await ProviderServer.start();
     provider.always('finnhub', '/quote', { status: 500, body: '{"error":"Internal Server Error"}' });
-    env = await jobEnv(redisUrl, { label: 'dashb', env: { FINNHUB_BASE_URL: provider.finnhubUrl, FINNHUB_API_KEY: 'fh-key' } });
+    // CoinGecko's budget in an hour's window: the permits a test takes stay in it however slow the host.
+    env = await jobEnv(redisUrl, { label: 'dashb', env: { FINNHUB_BASE_URL: provider.finnhubUrl, FINNHUB_API_KEY: 'fh-key', COINGECKO_RATE_LIMIT: '100/h' } });
     queue = new Queue('default', { connection: queueConnection(env.config, 'worker'), prefix: env.config.queue.prefix });
     for (let i = 0; i < 2; i++) workers.push(new CliProcess(['worker', '--queue', 'default', '--concurrency', '2', '--sleep', '1'], env.env, env.cwd));
     await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'started', 30_000, 'the worker to start')));
@@ -106,6 +108,22 @@ describe.skipIf(!!skipReason)('the dashboard in Chromium', () => {
     await expect.poll(() => page.locator('#roles [data-role="queue"]').innerText()).toContain('reachable');
     await page.screenshot({ path: artifactPath('dashboard-overview.png'), fullPage: true });
     expect((page as Page & { foreign?: string[] }).foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('the overview shows the provider limits: use in the window, a pause after a 429', async () => {
+    const limits = new ProviderLimits(env.config, env.queueDb);
+    for (let i = 0; i < 5; i++) expect(await limits.take('coingecko')).toEqual({ granted: true });
+    await limits.pause('coingecko', 600_000);
+    const page = await open(dash.url);
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.locator('#limits-section h2').innerText()).toBe('Provider limits');
+    const coingecko = page.locator('#limits tr[data-provider="coingecko"]');
+    // provider, limit, used in window, paused until (time left), throttled (1h), 429s (1h)
+    expect(await coingecko.innerText()).toMatch(/^coingecko\s+100\/h\s+5\/100\s+.+ \(\d+ min \d+ s left\)\s+0\s+1$/);
+    // Finnhub's two limits (the workers above took some of its permits).
+    expect(await page.locator('#limits tr[data-provider="finnhub"]').innerText()).toMatch(/^finnhub\s+60\/min, 30\/s\s+\d+\/60, \d+\/30\s+–\s+0\s+0$/);
+    await page.locator('#limits-section').screenshot({ path: artifactPath('dashboard-provider-limits.png') });
     await page.close();
   });
 

@@ -2,6 +2,9 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
+import { closeClient, connectRole } from '../../src/redis/connect.js';
 import { runCli, tempCwd } from '../helpers/cli.js';
 import { DashboardProcess } from '../helpers/dashboard.js';
 import { addJob, eventually, removePrefix, testQueue, uniquePrefix } from '../helpers/queue.js';
@@ -51,7 +54,8 @@ describe('rqctl dashboard: refusals before listening', () => {
 
 describe('rqctl dashboard: auth, read-only, origins, the action log', () => {
   const prefix = uniquePrefix('dash');
-  const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix };
+  // CoinGecko's budget in an hour's window, so the permits a test takes stay in it however slow the host.
+  const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, COINGECKO_RATE_LIMIT: '100/h' };
   let open: DashboardProcess;
   let authed: DashboardProcess;
   let readOnly: DashboardProcess;
@@ -110,6 +114,28 @@ describe('rqctl dashboard: auth, read-only, origins, the action log', () => {
     expect(o.schedule.entries.map((e: { name: string }) => e.name)).toContain('refresh-crypto-cache');
     expect(o.doctor.checks.find((c: { id: string }) => c.id === 'queue.reachable')).toMatchObject({ status: 'ok' });
     expect(o.cache.error).toBeNull();
+  });
+
+  it('/api/overview has the provider limits of `rqctl limits --json`: use in the window, a pause after a 429', async () => {
+    const config = resolveConfig({ env, cwd: tempCwd() });
+    const client = await connectRole(config, 'queue');
+    try {
+      const limits = new ProviderLimits(config, client);
+      for (let i = 0; i < 4; i++) expect(await limits.take('coingecko')).toEqual({ granted: true });
+      await limits.pause('coingecko', 600_000);
+    } finally {
+      await closeClient(client);
+    }
+    const o = (await (await open.fetch('api/overview')).json()) as any;
+    expect(o.limitsError).toBeNull();
+    const coingecko = o.limits.find((p: { name: string }) => p.name === 'coingecko');
+    expect(coingecko).toMatchObject({ limits: [{ max: 100, windowMs: 3_600_000, used: 4 }], throttled1h: 0, http429_1h: 1 });
+    expect(Date.parse(coingecko.pausedUntil)).toBeGreaterThan(Date.now());
+    expect(o.limits.map((p: { name: string }) => p.name)).toEqual(['coingecko', 'finnhub']);
+    // The same fields and figures as the CLI (nothing took a permit in between).
+    const cli = await runCli(['limits', '--json'], { env });
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    expect(o.limits).toEqual(cli.json.providers);
   });
 
   it('/metrics serves the same Prometheus exposition as `rqctl metrics` (OpenMetrics when asked)', async () => {
@@ -216,6 +242,8 @@ describe('rqctl dashboard: Redis unreachable at start', () => {
       const o = (await (await dash.fetch('api/overview')).json()) as any;
       expect(o.redis.ok).toBe(false);
       expect(o.roles.every((r: { reachable: boolean }) => !r.reachable)).toBe(true);
+      expect(o.limits).toEqual([]);
+      expect(o.limitsError).toMatch(/refused the connection/);
       server = await RedisServer.start({ port });
       await eventually(async () => (await dash.fetch('healthz')).status === 200, 20_000, '/healthz to turn 200');
       expect(((await (await dash.fetch('api/overview')).json()) as any).redis).toEqual({ ok: true, error: null });

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ProviderLimits } from '../../src/limits/provider-limits.js';
 import { runCli } from '../helpers/cli.js';
 import { jobEnv, type JobEnv } from '../helpers/job-env.js';
 import { parseExposition, sampleValue, type MetricFamily } from '../helpers/prometheus.js';
@@ -21,6 +22,11 @@ const SPEC: [name: string, type: MetricFamily['type'], labels: string[]][] = [
   ['rqctl_schedule_last_run_timestamp_seconds', 'GAUGE', ['entry', 'outcome']],
   ['rqctl_scheduler_heartbeat_age_seconds', 'GAUGE', []],
   ['rqctl_provider_requests_total', 'COUNTER', ['provider', 'status']],
+  ['rqctl_provider_limit', 'GAUGE', ['provider', 'window']],
+  ['rqctl_provider_limit_used', 'GAUGE', ['provider', 'window']],
+  ['rqctl_provider_paused_seconds', 'GAUGE', ['provider']],
+  ['rqctl_provider_throttled_last_hour', 'GAUGE', ['provider']],
+  ['rqctl_provider_http429_last_hour', 'GAUGE', ['provider']],
   ['rqctl_cache_keys', 'GAUGE', ['family']],
   ['rqctl_redis_up', 'GAUGE', ['role']],
   ['rqctl_redis_used_memory_bytes', 'GAUGE', ['role']],
@@ -30,8 +36,9 @@ const SPEC: [name: string, type: MetricFamily['type'], labels: string[]][] = [
   ['rqctl_redis_keyspace_misses_total', 'COUNTER', ['role']],
 ];
 
-/** Series whose value moves by itself between two scrapes (time, memory, the scrapes' own lookups). */
-const VOLATILE = /^rqctl_(queue_oldest_ready_seconds|scheduler_heartbeat_age_seconds|redis_used_memory_bytes|redis_keyspace_(hits|misses)_total)\b/;
+/** Series whose value moves by itself between two scrapes (time, memory, the scrapes' own lookups, a rate limit's window sliding). */
+const VOLATILE =
+  /^rqctl_(queue_oldest_ready_seconds|scheduler_heartbeat_age_seconds|redis_used_memory_bytes|redis_keyspace_(hits|misses)_total|provider_limit_used|provider_paused_seconds)\b/;
 
 const started: CliProcess[] = [];
 afterEach(async () => {
@@ -48,7 +55,8 @@ describe('rqctl metrics: the exposition of a real run', () => {
     server = await ProviderServer.start();
     env = await jobEnv(plain, {
       label: 'met',
-      env: { FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-key', RQCTL_EXTRA_JOBS: TEST_JOBS },
+      // CoinGecko's budget in an hour's window, so the permits the test takes stay in it however slow the host.
+      env: { FINNHUB_BASE_URL: server.finnhubUrl, FINNHUB_API_KEY: 'fh-key', RQCTL_EXTRA_JOBS: TEST_JOBS, COINGECKO_RATE_LIMIT: '100/h' },
       file: { schedule: [{ name: 'hello', cron: '* * * * *', command: 'true' }] },
     });
     server.queue('finnhub', '/stock/profile2', { status: 401, body: '{"error":"Invalid API key"}' });
@@ -151,6 +159,53 @@ describe('rqctl metrics: the exposition of a real run', () => {
     expect(kept.value.stock_quote).toBe(1);
   });
 
+  it('shows each provider limit, its use in the window and a pause after a 429, the same as `rqctl limits --json`', async () => {
+    const limits = new ProviderLimits(env.config, env.queueDb);
+    for (let i = 0; i < 3; i++) expect(await limits.take('coingecko')).toEqual({ granted: true });
+    const before = parseExposition(await (await fetch(url)).text());
+    expect(sampleValue(before, 'rqctl_provider_limit', { provider: 'coingecko', window: '3600' })).toBe(100);
+    expect(sampleValue(before, 'rqctl_provider_limit_used', { provider: 'coingecko', window: '3600' })).toBe(3);
+    expect(sampleValue(before, 'rqctl_provider_paused_seconds', { provider: 'coingecko' })).toBe(0);
+    expect(sampleValue(before, 'rqctl_provider_limit', { provider: 'finnhub', window: '60' })).toBe(60);
+    expect(sampleValue(before, 'rqctl_provider_limit', { provider: 'finnhub', window: '1' })).toBe(30);
+
+    // A 429 with Retry-After: 600, then a permit refused during the pause.
+    await limits.pause('coingecko', 600_000);
+    expect(await limits.take('coingecko')).toMatchObject({ granted: false, by: 'paused after HTTP 429' });
+    const body = await (await fetch(url)).text();
+    const m = parseExposition(body);
+    expect(body).toMatch(/^rqctl_provider_limit_used\{provider="coingecko",window="3600"\} 3$/m);
+    const paused = sampleValue(m, 'rqctl_provider_paused_seconds', { provider: 'coingecko' })!;
+    expect(paused).toBeGreaterThan(0);
+    expect(paused).toBeLessThanOrEqual(600);
+    expect(sampleValue(m, 'rqctl_provider_paused_seconds', { provider: 'finnhub' })).toBe(0);
+    expect(sampleValue(m, 'rqctl_provider_http429_last_hour', { provider: 'coingecko' })).toBe(1);
+    expect(sampleValue(m, 'rqctl_provider_throttled_last_hour', { provider: 'coingecko' })).toBe(1);
+
+    const cli = await runCli(['limits', '--json'], { env: env.env, cwd: env.cwd });
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    const cg = cli.json.providers.find((p: { name: string }) => p.name === 'coingecko');
+    expect(cg).toMatchObject({ limits: [{ max: 100, windowMs: 3_600_000, used: 3 }], throttled1h: 1, http429_1h: 1 });
+    expect(Date.parse(cg.pausedUntil) / 1000 - Date.now() / 1000).toBeLessThanOrEqual(paused);
+  });
+
+  it('a limit whose keys Redis refuses to read leaves the limit series out; the rest of the scrape is served', async () => {
+    const stats = `${env.config.queue.prefix}:rqctl:limits:finnhub:stats`;
+    await env.queueDb.set(stats, 'not a hash');
+    try {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      const m = parseExposition(await res.text());
+      expect(m.get('rqctl_provider_limit_used')?.metrics ?? []).toEqual([]);
+      expect(sampleValue(m, 'rqctl_jobs_completed_total', { queue: 'default', name: 'TestNoop' })).toBe(5);
+      // Each limit series reports the one failed read (at most every 30 s per series).
+      const failed = await exporter.waitFor((e) => e.event === 'metrics.source-failed' && /WRONGTYPE/.test(e.msg), 10_000, 'the refusal in the log');
+      expect(failed.source).toMatch(/^rqctl_provider_/);
+    } finally {
+      await env.queueDb.del(stats);
+    }
+  });
+
   it('metrics --once prints the same exposition and exits 0; SIGTERM stops the server with exit 0', async () => {
     const once = await runCli(['metrics', '--once'], { env: env.env, cwd: env.cwd });
     expect(once.exitCode, once.stderr).toBe(0);
@@ -182,6 +237,7 @@ describe('rqctl metrics: failures', () => {
     const m = parseExposition(await res.text());
     expect(sampleValue(m, 'rqctl_redis_up', { role: 'queue' })).toBe(0);
     expect(m.has('rqctl_jobs_completed_total')).toBe(false);
+    expect(m.has('rqctl_provider_limit_used')).toBe(false);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 });

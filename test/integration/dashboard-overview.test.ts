@@ -80,8 +80,11 @@ describe('the overview collector', () => {
     const reads = mine.filter((a) => /^(lrange|zrange|zrevrange|zrangebyscore|zrevrangebyscore|smembers|sscan|zscan|hscan|sort|hgetall)$/i.test(a[0]));
     const jobListReads = reads.filter((a) => JOB_STATES.test(a[1]) && span(a) > 2);
     expect(jobListReads).toEqual([]);
-    // Nor a job hash beyond the oldest ready job's add time.
-    expect(mine.filter((a) => /^hgetall$/i.test(a[0]))).toEqual([]);
+    // Nor a job hash beyond the oldest ready job's add time (the provider limits' per-minute counts are no job).
+    expect(mine.filter((a) => /^hgetall$/i.test(a[0]) && !a[1].startsWith(`${prefix}:rqctl:limits:`))).toEqual([]);
+    // The provider limits: one status call of the script per provider, as `rqctl limits`.
+    const limitReads = mine.filter((a) => /^evalsha$/i.test(a[0]) && a.includes('status'));
+    expect(limitReads.map((a) => a[3]).sort()).toEqual([`${prefix}:rqctl:limits:coingecko:log`, `${prefix}:rqctl:limits:finnhub:log`]);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/resolve.js';
+import { ProviderLimits } from '../../limits/provider-limits.js';
 import { readJobMetrics } from '../../queue/metrics.js';
 import { discoverQueues } from '../../queue/queues.js';
 import type { DashboardRedis } from '../redis.js';
@@ -36,6 +37,8 @@ export class OverviewCollector {
   private readonly schedule: Refreshing<Awaited<ReturnType<typeof readSchedule>>>;
   private readonly cache: Refreshing<Awaited<ReturnType<typeof readCache>>>;
   private readonly doctor: Refreshing<Awaited<ReturnType<typeof readDoctor>>>;
+  /** On the queue role's client, which stays the same for the dashboard's life. */
+  private readonly providerLimits: ProviderLimits;
 
   constructor(
     private readonly config: Config,
@@ -56,6 +59,7 @@ export class OverviewCollector {
     );
     this.cache = new Refreshing(async () => readCache(config, await this.readyClient('cache')), REFRESH.cacheMs, errorText);
     this.doctor = new Refreshing(async () => readDoctor(config, redis, Date.now()), REFRESH.doctorMs, errorText);
+    this.providerLimits = new ProviderLimits(config, redis.client('queue'));
   }
 
   /** Every queue under the prefix (and the default ones), as last discovered; [] before Redis answers. */
@@ -74,10 +78,15 @@ export class OverviewCollector {
     const queueProblem = this.redis.problem('queue');
     // The queue names come from the last discovery (a cached read): everything else runs at once.
     const names = await this.queueNames();
-    const [roles, workers, queues, hour, day, schedule, cache, doctor] = await Promise.all([
+    const [roles, workers, queues, limits, hour, day, schedule, cache, doctor] = await Promise.all([
       readRoles(this.config, this.redis),
       this.settle(async () => readWorkers(this.config, await this.readyClient('queue'), now)),
       this.settle(async () => readQueues(this.config, await this.readyClient('queue'), names, now)),
+      // One status read per request (a script call per provider), like `rqctl limits`; the role's problem when it is down.
+      this.settle(async () => {
+        await this.readyClient('queue');
+        return this.providerLimits.status();
+      }),
       this.settle(async () => toTimeSeries(await readJobMetrics(this.config, await this.readyClient('queue'), names, 60, now))),
       this.day.get(now),
       this.section(this.schedule, (entries) => ({ entries })),
@@ -99,6 +108,8 @@ export class OverviewCollector {
       queues: queueList,
       queuesError: queues.error,
       charts: this.charts(names, hour, day),
+      limits: limits.value ?? [],
+      limitsError: limits.error,
       schedule,
       cache: liveCacheFigures(cache, roles),
       doctor,

@@ -1,4 +1,5 @@
 import type { Role } from '../../config/endpoints.js';
+import type { ProviderLimitStatus } from '../../limits/provider-limits.js';
 
 /**
  * `GET /api/overview`: the overview page's data as one JSON document (docs/dashboard.md). The page
@@ -21,6 +22,9 @@ export interface Overview {
   queues: QueueView[];
   queuesError: string | null;
   charts: Charts;
+  /** The provider rate limits, as `rqctl limits --json` gives them (docs/rate-limits.md). */
+  limits: ProviderLimitStatus[];
+  limitsError: string | null;
   schedule: Section<{ entries: ScheduleEntryView[] }>;
   cache: Section<CacheView>;
   doctor: Section<{ checks: DoctorCheckView[] }>;

@@ -189,6 +189,50 @@
     );
   }
 
+  // `20/2s`, in the largest unit that divides the window (as `rqctl limits` writes it).
+  function rateLimit(l) {
+    var units = [
+      ['d', 86400000],
+      ['h', 3600000],
+      ['min', 60000],
+      ['s', 1000],
+    ];
+    for (var i = 0; i < units.length; i++) {
+      var ms = units[i][1];
+      if (l.windowMs % ms === 0) return l.max + '/' + (l.windowMs === ms ? '' : l.windowMs / ms) + units[i][0];
+    }
+    return l.max + '/' + l.windowMs + 'ms';
+  }
+
+  function renderLimits(o) {
+    if (o.limitsError) return replace('limits', errorLine('provider limits: ' + o.limitsError));
+    replace(
+      'limits',
+      table(
+        ['provider', 'limit', 'used in window', 'paused until', 'throttled (1h)', '429s (1h)'],
+        o.limits.map(function (p) {
+          var paused = p.pausedUntil ? Date.parse(p.pausedUntil) - Date.now() : 0;
+          return {
+            attrs: { 'data-provider': p.name },
+            cells: [
+              p.name,
+              p.limits.map(rateLimit).join(', '),
+              p.limits
+                .map(function (l) {
+                  return l.used + '/' + l.max;
+                })
+                .join(', '),
+              paused > 0 ? badge(when(p.pausedUntil) + ' (' + duration(paused) + ' left)', 'warn') : '–',
+              num(p.throttled1h),
+              p.http429_1h ? el('span', { class: 'bad' }, num(p.http429_1h)) : '0',
+            ],
+          };
+        }),
+        'no provider has rate limits (limits: in rqctl.config.yaml)',
+      ),
+    );
+  }
+
   function renderSchedule(o) {
     var s = o.schedule;
     if (s.error) return replace('schedule', errorLine('schedule: ' + s.error));
@@ -378,6 +422,7 @@
     renderQueues(o);
     renderCharts(o);
     renderWorkers(o);
+    renderLimits(o);
     renderSchedule(o);
     renderCache(o);
     renderDoctor(o);
