@@ -26,7 +26,7 @@ function failure(fn: () => unknown): { exitCode: number; problems: string[]; mes
 }
 
 describe('item 12: strict configuration', () => {
-  it("item 12: --redis-url '' is exit 2, not a silent 127.0.0.1:6379", () => {
+  it("item 12: --redis-url '' is exit 2, not silently the default server (port 6379 on this host)", () => {
     const f = failure(() => resolveConfig({ env: {}, flags: { redisUrl: '' }, cwd: dir() }));
     expect(f.exitCode).toBe(2);
     expect(f.problems.join('\n')).toMatch(/redis\.url \(--redis-url\): .*empty/);
