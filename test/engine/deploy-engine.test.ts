@@ -262,7 +262,14 @@ describe.skipIf(!!skipReason)('rqctl deploy against a real Docker engine', () =>
     const composeText = readFileSync(join(aclDir, 'docker-compose.e2e.yml'), 'utf8');
     const aclPorts: Record<string, number> = {};
     for (const n of redisServiceNames(composeText)) aclPorts[n] = await freePort();
-    const override = hostNetworkOverride({ config: composeText, baseImage: BASE_IMAGE, ports: aclPorts, healthcheckUser: 'healthcheck' });
+    // The dashboard on loopback (host networking): off loopback it refuses to start without credentials.
+    const override = hostNetworkOverride({
+      config: composeText,
+      baseImage: BASE_IMAGE,
+      ports: aclPorts,
+      healthcheckUser: 'healthcheck',
+      dashboardPort: await freePort(),
+    });
     writeFileSync(join(aclDir, 'e2e-host-network.yml'), override.yaml);
     const aclFiles = ['docker-compose.e2e.yml', 'e2e-host-network.yml'];
 
