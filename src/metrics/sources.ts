@@ -2,9 +2,9 @@ import type { Config } from '../config/resolve.js';
 import { ROLES, type Role } from '../config/endpoints.js';
 import { ProviderLimits, type ProviderLimitStatus } from '../limits/provider-limits.js';
 import { sampleQueues, type QueueSample } from '../queue/monitor.js';
+import { queueCounts } from '../queue/status.js';
 import { DEFAULT_QUEUES } from '../queue/discover.js';
 import type { RedisClient } from '../redis/connect.js';
-import { execPipeline } from '../redis/pipeline.js';
 import { readRoleStats, type RoleStats } from '../redis/stats.js';
 import { listWorkers, type WorkerRecord } from '../runtime/worker-registry.js';
 import { scheduleKeys } from '../schedule/keys.js';
@@ -159,41 +159,23 @@ function usable(client: RedisClient | undefined): RedisClient | undefined {
 }
 
 /**
- * Jobs per BullMQ state, one pipeline of O(1) reads for every queue (no BullMQ Queue is opened: that
- * would write the meta key of a queue that does not exist). `paused` counts the jobs a pause holds:
- * the waiting and prioritized jobs of a paused queue (also counted under their own state), plus
- * BullMQ < 5's paused list.
+ * Jobs per BullMQ state, from the one pipelined reader of every queue's counts (src/queue/status.ts
+ * `queueCounts`: O(1) reads, no BullMQ Queue opened). `waiting` is the wait list (and BullMQ < 5's
+ * paused list) without the prioritized jobs, which have a state of their own here; `paused` counts
+ * the jobs a pause holds.
  */
 async function readQueueCounts(config: Config, client: RedisClient, queues: readonly string[]): Promise<QueueCounts[]> {
-  const k = (q: string, s: string) => `${config.queue.prefix}:${q}:${s}`;
-  const pipe = client.pipeline();
-  for (const q of queues) {
-    pipe
-      .llen(k(q, 'wait'))
-      .llen(k(q, 'active'))
-      .zcard(k(q, 'delayed'))
-      .zcard(k(q, 'prioritized'))
-      .zcard(k(q, 'waiting-children'))
-      .zcard(k(q, 'completed'))
-      .zcard(k(q, 'failed'))
-      .llen(k(q, 'paused'))
-      .hexists(k(q, 'meta'), 'paused');
-  }
-  const r = (await execPipeline(pipe)).map(([err, v]) => (err ? 0 : Number(v)));
-  return queues.map((queue, i) => {
-    const [waiting, active, delayed, prioritized, waitingChildren, completed, failed, legacyPaused, isPaused] = r.slice(i * 9, i * 9 + 9);
-    return {
-      queue,
-      states: {
-        waiting: waiting + legacyPaused,
-        active,
-        delayed,
-        prioritized,
-        'waiting-children': waitingChildren,
-        completed,
-        failed,
-        paused: isPaused ? waiting + prioritized + legacyPaused : legacyPaused,
-      },
-    };
-  });
+  return (await queueCounts(config, client, queues)).map((q) => ({
+    queue: q.name,
+    states: {
+      waiting: q.waiting - q.prioritized,
+      active: q.active,
+      delayed: q.delayed,
+      prioritized: q.prioritized,
+      'waiting-children': q.waitingChildren,
+      completed: q.completed,
+      failed: q.failed,
+      paused: q.paused,
+    },
+  }));
 }
