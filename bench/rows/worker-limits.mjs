@@ -1,7 +1,7 @@
 // Worker with provider rate limits (BENCHMARKS.md, docs/rate-limits.md): fetch-shaped no-op jobs
 // (bench/jobs/fetch.mjs: a permit from the `bench` provider's budget, no request) through 3 ×
 // `rqctl worker --concurrency 10`, with a limit far above the load (100,000/s: every permit granted,
-// one Redis round trip each) vs the same workers with no limit for that provider (nothing asked).
+// from leases of up to 64 permits per Redis call once the load is up: docs/rate-limits.md "Leases") vs the same workers with no limit for that provider (nothing asked).
 // Same queue, same jobs, same measurement as the worker rows (bench/rows/worker.mjs).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

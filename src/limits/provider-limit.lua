@@ -1,7 +1,7 @@
 --[[
   rqctl provider rate limits: one budget per provider, shared by every client that runs this script
   (rqctl workers on every host, and any other application: docs/rate-limits.md). One call per
-  permit. The clock is Redis' own (TIME), never a client's. Requires Redis 5+ (effects replication).
+  permit, or per lease of several. The clock is Redis' own (TIME), never a client's. Requires Redis 5+ (effects replication).
 
   A sliding-window log: every request start is an entry in KEYS[1], so "at most N starts in ANY
   window of W ms" holds exactly for every limit passed, at every boundary (fixed windows allow 2N
@@ -15,12 +15,19 @@
   KEYS[4]  <prefix>:rqctl:limits:<provider>:stats    hash   throttled:<minute>, 429:<minute> (minute = ms / 60000)
   KEYS[5]  pause only, optional: an existing hash to count this caller's 429s in (field ARGV[3])
 
-  take    ARGV: 'take', n, max_1, windowMs_1, ..., max_n, windowMs_n [, caller]
+  take    ARGV: 'take', n, max_1, windowMs_1, ..., max_n, windowMs_n [, caller [, want, leaseMs] ]
           → {1}             granted: start the request now (it is logged)
+          → {1, g, leaseMs} granted g permits (2 ≤ g ≤ want) for leaseMs: a lease, see below
           → {0, waitMs, i}  refused: ask again in waitMs; i = the limit that refused (1..n), 0 = paused
           Refused callers get turns in line, one every window/N. `caller` (any id, the same each time
-          it asks for the same request) keeps the caller's place: nobody who arrives later takes a
-          slot from a caller whose turn has come. Without it a caller is only told when to ask again.
+          it asks for the same request, or '') keeps the caller's place: nobody who arrives later takes
+          a slot from a caller whose turn has come. Without it a caller is only told when to ask again.
+          A lease (want > 1, leaseMs > 0, at most the arrival margin of every limit): while nobody is
+          in line and no pause is in force, up to `want` permits at once (at most 1000), at most an
+          eighth of what each limit has left. They are logged as
+          starting at the lease's end (now + leaseMs), the latest moment the caller may use them, so
+          every window still holds exactly: a permit of a lease not used by then is dropped by the
+          caller (it stays counted, never reused).
   pause   ARGV: 'pause', ms [, field]    after an HTTP 429: ms = Retry-After (at least 1000), 0 = only count it
           → {pausedUntilMs, waitMs, count of 429s in KEYS[5] (0 without it)}
   status  ARGV: 'status', n, max_1, windowMs_1, ...
@@ -105,15 +112,19 @@ if op == 'take' then
     spacing = math.min(spacing, windows[i] / maxes[i])
   end
   redis.call('ZREMRANGEBYSCORE', LOG, '-inf', ms(now - longest))
-  -- A turn whose caller has not come back well after it (a job removed, a request given up) is let go.
-  redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', ms(now - math.max(1000, 2 * spacing)))
-  local mine = caller and tonumber(redis.call('ZSCORE', WAITING, caller))
-  -- Callers whose turn has come before this one's keep their slots: nobody jumps the line.
-  local ahead
-  if mine and mine <= now then
-    ahead = redis.call('ZCOUNT', WAITING, '-inf', '(' .. ms(mine))
-  else
-    ahead = redis.call('ZCOUNT', WAITING, '-inf', ms(now))
+  -- Nobody in line (no throttling going on): three calls fewer on the path every unthrottled request takes.
+  local line = redis.call('EXISTS', WAITING) == 1
+  local mine, ahead = nil, 0
+  if line then
+    -- A turn whose caller has not come back well after it (a job removed, a request given up) is let go.
+    redis.call('ZREMRANGEBYSCORE', WAITING, '-inf', ms(now - math.max(1000, 2 * spacing)))
+    mine = caller and tonumber(redis.call('ZSCORE', WAITING, caller))
+    -- Callers whose turn has come before this one's keep their slots: nobody jumps the line.
+    if mine and mine <= now then
+      ahead = redis.call('ZCOUNT', WAITING, '-inf', '(' .. ms(mine))
+    else
+      ahead = redis.call('ZCOUNT', WAITING, '-inf', ms(now))
+    end
   end
   local paused = pausedUntil()
   local used, full = {}, paused > 0
@@ -124,6 +135,34 @@ if op == 'take' then
     end
   end
   if not full then
+    local want = math.min(tonumber(ARGV[4 + 2 * n] or '') or 1, 1000)
+    -- A lease lasts at most every limit's arrival margin: its permits then never outlive the log's expiry.
+    local leaseMs = tonumber(ARGV[5 + 2 * n] or '') or 0
+    for i = 1, n do
+      local w = tonumber(ARGV[2 + 2 * i])
+      leaseMs = math.min(leaseMs, w / 10, 250)
+    end
+    leaseMs = math.floor(leaseMs)
+    local g = 1
+    if want > 1 and leaseMs >= 1 and not line and paused == 0 then
+      g = want
+      for i = 1, n do
+        g = math.min(g, math.floor((maxes[i] - used[i]) / 8))
+      end
+    end
+    if g > 1 then
+      local at, base, args = now + leaseMs, ms(now), {}
+      for k = 1, g do
+        args[2 * k - 1] = at
+        args[2 * k] = base .. '#' .. k
+      end
+      local added = redis.call('ZADD', LOG, 'NX', unpack(args))
+      for _ = added + 1, g do
+        unique(LOG, at)
+      end
+      redis.call('PEXPIRE', LOG, math.ceil(longest + leaseMs))
+      return {1, g, leaseMs}
+    end
     unique(LOG, now)
     redis.call('PEXPIRE', LOG, math.ceil(longest))
     if mine then

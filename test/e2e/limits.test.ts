@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ProviderLimits } from '../../src/limits/provider-limits.js';
 import { closeClient, connectRole } from '../../src/redis/connect.js';
@@ -198,6 +199,33 @@ describe('a provider budget shared by three worker processes', () => {
     expect(cg).toMatchObject({ limits: [{ max: 20, windowMs: 2000 }], pausedUntil: null, throttled1h: throttled.length, http429_1h: 0 });
     console.log(`[limits] ${throttledJobs} of 300 jobs were throttled, ${throttled.length} throttled runs in all; rqctl limits: ${JSON.stringify(cg)}`);
   }, 300_000);
+});
+
+describe('leases: a budget far above the load', () => {
+  it('300 fetch jobs at 100000/min: every job completes with one request, most permits come from leases (fewer script calls than requests)', async () => {
+    const t = await setup('lease', '100000/min');
+    await add(t.prefix, 'default', fetches(300));
+    t.workers(3, 10);
+    await finished(t.prefix, 'default', 300, 120_000);
+    const arrivals = await t.server.arrivals();
+    expect(arrivals).toHaveLength(300);
+    // The provider's log: a lease's permits share one call's member stem (`<time>#<k>`), a single
+    // permit stands alone. Unused permits of a lease stay counted, so there are at least 300 entries.
+    const c = new Redis(redisUrl);
+    try {
+      const members = await c.zrange(`${t.prefix}:rqctl:limits:coingecko:log`, '0', '-1');
+      const calls = new Set(members.map((m) => m.split('#')[0])).size;
+      const inLeases = members.filter((m) => m.includes('#')).length;
+      console.log(
+        `[limits] 300 fetch jobs at 100000/min, 3 workers x concurrency 10: ${members.length} permits logged, ${inLeases} of them in leases, from ${calls} script calls`,
+      );
+      expect(members.length).toBeGreaterThanOrEqual(300);
+      expect(inLeases).toBeGreaterThan(0);
+      expect(calls).toBeLessThan(300);
+    } finally {
+      c.disconnect();
+    }
+  }, 180_000);
 });
 
 describe('an HTTP 429 pauses the provider for every worker', () => {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
@@ -218,6 +219,81 @@ describe('the provider-limit script', () => {
       throttled1h: 0,
       http429_1h: 0,
     });
+  });
+
+  it('a lease: one call grants several permits while nobody waits, logged at the lease end, an eighth of what is left at most', async () => {
+    const { prefix, c } = budget({});
+    const keys = limitKeys(prefix, 'lease');
+    const script = readFileSync(SCRIPT, 'utf8');
+    const take = (want: number, leaseMs: number, caller = '') => c.eval(script, 4, ...keys, 'take', 1, 80, 1000, caller, want, leaseMs) as Promise<number[]>;
+    const [s0, us0] = (await c.time()) as unknown as [string, string];
+    const before = Number(s0) * 1000 + Number(us0) / 1000;
+    // 80/s: an eighth of 80 is 10, of the 70 left 8; the lease lasts at most the margin (100 ms here).
+    expect(await take(16, 25)).toEqual([1, 10, 25]);
+    expect(await take(16, 500)).toEqual([1, 8, 100]);
+    const scores = await starts(c, prefix, 'lease');
+    expect(scores).toHaveLength(18);
+    // Logged as starting at the lease's end: the latest moment its permits may be used.
+    expect(Math.min(...scores.slice(0, 10))).toBeGreaterThanOrEqual(before + 25);
+    // Without want (PHP, Python, `take`): one permit, the documented answer.
+    expect(await take(1, 0)).toEqual([1]);
+    // Someone in line: no lease, one permit (nobody jumps the line).
+    const { limits: strict, prefix: p2, c: c2 } = budget({ api: [{ max: 1, windowMs: 60_000 }] });
+    expect(await strict.take('api', 'a')).toEqual({ granted: true });
+    expect((await strict.take('api', 'b')).granted).toBe(false);
+    const k2 = limitKeys(p2, 'api');
+    await c2.zrem(k2[0], ...(await c2.zrange(k2[0], '0', '-1')));
+    expect(await c2.eval(script, 4, ...k2, 'take', 1, 100, 60_000, 'c', 16, 25)).toEqual([1]);
+  });
+
+  it('leases under load: eight clients holding leases, every sliding window exact where the permits are used', async () => {
+    const provider = 'leased';
+    const set: RateLimit[] = [{ max: 400, windowMs: 1000 }];
+    const { c } = budget({});
+    const prefix = uniquePrefix('lease');
+    prefixes.push(prefix);
+    const keys = limitKeys(prefix, provider);
+    const script = readFileSync(SCRIPT, 'utf8');
+    const uses: number[] = [];
+    let calls = 0;
+    let leased = 0;
+    const at = () => performance.timeOrigin + performance.now();
+    // Each client uses a permit only before its lease ends, as ProviderLimits does; the time of use is
+    // what the provider would see (the test's clock: the same host's as Redis').
+    async function client(id: number): Promise<void> {
+      const redis = c.duplicate();
+      clients.push(redis);
+      let left = 0;
+      let until = 0;
+      const end = Date.now() + 2500;
+      while (Date.now() < end) {
+        if (left > 0 && performance.now() < until) {
+          left--;
+          uses.push(at());
+          await sleep(Math.random() < 0.5 ? 0 : 1);
+          continue;
+        }
+        const sent = performance.now();
+        const r = (await redis.eval(script, 4, ...keys, 'take', 1, set[0].max, set[0].windowMs, `c${id}`, 32, 25)) as number[];
+        calls++;
+        if (r[0] === 1) {
+          uses.push(at());
+          left = (r[1] ?? 1) - 1;
+          until = sent + (r[2] ?? 0);
+          if (r[1]) leased++;
+        } else await sleep(r[1]);
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, (_, i) => client(i)));
+    uses.sort((a, b) => a - b);
+    const busiest = busiestWindow(uses, 1000);
+    console.log(
+      `[limits] 400/s, 8 clients with leases for 2.5 s: ${uses.length} permits used from ${calls} calls (${leased} leases); most in any 1 s window: ${busiest}`,
+    );
+    expect(leased).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(uses.length);
+    expect(busiest).toBeLessThanOrEqual(400);
+    expect(busiest).toBeGreaterThanOrEqual(300);
   });
 
   it('a provider without limits is never throttled and touches no key', async () => {
