@@ -7,7 +7,7 @@ import cacheClear from './cache-clear.mjs';
 import jobsFind from './jobs-find.mjs';
 import dashboardOverview from './dashboard-overview.mjs';
 import { cacheHit2k, cacheHit200k } from './cache-hit.mjs';
-import { workerC50, worker3x10, workerC50Counters, workerC50Retention } from './worker.mjs';
+import { workerC50, worker3x10, workerC50Counters, workerC50Floor, workerC50Retention } from './worker.mjs';
 import workerLimits from './worker-limits.mjs';
 
 export const rows = [
@@ -16,6 +16,7 @@ export const rows = [
   workerC50Counters,
   workerLimits,
   workerC50Retention,
+  workerC50Floor,
   dispatch,
   dashboardOverview,
   cacheHit2k,

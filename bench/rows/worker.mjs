@@ -232,3 +232,39 @@ export const workerC50Retention = {
     rawSubject('rqctl-retention', (state) => ({ db: FIXTURE_DB, kept: state.keepCompleted })),
   ],
 };
+
+// The floor of the worker rows (BENCHMARKS.md "What stops the worker rows"): against the same raw
+// worker, a BullMQ worker configured as rqctl's (metrics, name, lock/drain settings, retention) that
+// writes rqctl's two log lines per job (bench/raw/worker-configured.mjs), and rqctl itself. The first
+// ratio is what BullMQ charges for what rqctl must do before any of rqctl's own code runs; the gap
+// between the two is rqctl's own. Informational: no target.
+const floor = makeRow({ id: 'worker-c50-floor', title: 'worker c50: configured raw and rqctl vs raw', processes: 1, concurrency: 50 });
+export const workerC50Floor = {
+  ...floor,
+  measure:
+    "1 process × concurrency 50, no-op jobs: a BullMQ Worker configured and logging like rqctl's, and rqctl worker, vs the raw BullMQ Worker (informational)",
+  target: undefined,
+  extraTarget: 'informational',
+  checkExtra: undefined,
+  subjects: [
+    floor.subjects[0],
+    {
+      name: 'raw-configured',
+      run: (state, ctx) =>
+        runWorkers(
+          state,
+          ctx,
+          (i) => {
+            const logFile = logFileFor(state, `raw-configured-${i}`);
+            const p = startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker-configured.mjs'), state.redis.url(), QUEUE, '50'], {
+              env: cleanEnv(),
+              stdoutFile: logFile,
+            });
+            return Object.assign(p, { logFile });
+          },
+          1,
+        ),
+    },
+    floor.subjects[1],
+  ],
+};

@@ -1,0 +1,63 @@
+// The floor of the worker rows (BENCHMARKS.md, row worker-c50-floor): a plain BullMQ Worker with a
+// no-op processor, configured as `rqctl worker` configures its own (docs/worker.md): BullMQ's
+// per-minute metrics kept two weeks (the dashboard's charts), the worker's name (bull-board's
+// "processed by"), the lock, stall and drain settings and the fallback retention; and the two lines
+// rqctl logs per job (`processing`, `processed`), the same text, built from one template each and
+// written in batches every 25 ms. What it costs over bench/raw/worker.mjs is what a BullMQ worker
+// pays for what rqctl must do, before any code of rqctl's own.
+//   node bench/raw/worker-configured.mjs <redis-url> <queue> <concurrency>
+import { MetricsTime, Worker } from 'bullmq';
+
+const [url, queue, concurrency] = process.argv.slice(2);
+const u = new URL(url);
+const connection = { host: u.hostname, port: Number(u.port), db: Number(u.pathname.slice(1) || 0), maxRetriesPerRequest: null };
+
+let pending = [];
+let timer;
+const flush = () => {
+  timer = undefined;
+  const text = pending.join('');
+  pending = [];
+  process.stdout.write(text);
+};
+const log = (line) => {
+  pending.push(line);
+  timer ??= setTimeout(flush, 25);
+};
+const started = new Map();
+
+const worker = new Worker(
+  queue,
+  async (job) => {
+    started.set(job.id, performance.now());
+    log(
+      `{"time":"${new Date().toISOString()}","level":"info","event":"processing","msg":"${job.name} #${job.id}","queue":"${queue}","job":"${job.name}","id":"${job.id}","attempt":${job.attemptsMade + 1}}\n`,
+    );
+    return null;
+  },
+  {
+    connection,
+    concurrency: Number(concurrency),
+    prefix: 'bull',
+    name: `bench-${process.pid}`,
+    drainDelay: 3,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 100_000 },
+    metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
+  },
+);
+worker.on('completed', (job) => {
+  const durationMs = Math.round(performance.now() - started.get(job.id));
+  started.delete(job.id);
+  log(
+    `{"time":"${new Date().toISOString()}","level":"info","event":"processed","msg":"${job.name} #${job.id}","queue":"${queue}","job":"${job.name}","id":"${job.id}","durationMs":${durationMs}}\n`,
+  );
+});
+worker.on('error', (e) => process.stderr.write(`worker error: ${e.message}\n`));
+process.once('SIGTERM', async () => {
+  await worker.close();
+  if (pending.length) flush();
+  process.exitCode = 0;
+});
