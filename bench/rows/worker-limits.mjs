@@ -6,23 +6,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBackground } from '../lib/proc.mjs';
-import { cleanEnv, distHas, missing } from '../lib/env.mjs';
-import { fillQueue, logFileFor, QUEUE, runWorkers } from './worker.mjs';
+import { distHas, missing } from '../lib/env.mjs';
+import { fillQueue, loggedWorker, QUEUE, runWorkers } from './worker.mjs';
 
 const PROCESSES = 3;
 const CONCURRENCY = 10;
 
 function spawnWorkers(state, ctx, tag, configFile) {
-  return (i) => {
-    const logFile = logFileFor(state, `${tag}-${i}`);
-    const p = startBackground(
-      process.execPath,
+  return (i) =>
+    loggedWorker(
+      state,
+      `${tag}-${i}`,
       [ctx.bin, ...(configFile ? ['--config', configFile] : []), 'worker', '--queue', QUEUE, '--concurrency', String(CONCURRENCY), '--name', `${tag}-${i}`],
-      { env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/fetch.mjs') }), stdoutFile: logFile },
+      { REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/fetch.mjs') },
     );
-    return Object.assign(p, { logFile });
-  };
 }
 
 export default {

@@ -156,6 +156,13 @@ function makeRow({ id, title, processes, concurrency }) {
   };
 }
 
+/** A worker process that logs into a file (as under supervisord's stdout_logfile): the row counts its lines. */
+export function loggedWorker(state, tag, args, env = {}) {
+  const logFile = logFileFor(state, tag);
+  const p = startBackground(process.execPath, args, { env: cleanEnv(env), stdoutFile: logFile });
+  return Object.assign(p, { logFile });
+}
+
 /** `rqctl worker` as the bench runs it: a no-op job type, its log into a file; `env` on top (RQCTL_METRICS_COUNTERS). */
 function rqctlSubject(name, processes, concurrency, env = {}, baseline = false) {
   return {
@@ -165,14 +172,12 @@ function rqctlSubject(name, processes, concurrency, env = {}, baseline = false) 
       runWorkers(
         state,
         ctx,
-        (i) => {
-          const logFile = logFileFor(state, `${name}-${i}`);
-          const p = startBackground(process.execPath, [ctx.bin, 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
-            env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/noop.mjs'), ...env }),
-            stdoutFile: logFile,
-          });
-          return Object.assign(p, { logFile });
-        },
+        (i) =>
+          loggedWorker(state, `${name}-${i}`, [ctx.bin, 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `bench-${i}`], {
+            REDIS_URL: state.redis.url(),
+            RQCTL_EXTRA_JOBS: join(ctx.root, 'bench/jobs/noop.mjs'),
+            ...env,
+          }),
         processes,
       ),
   };
@@ -254,14 +259,7 @@ export const workerC50Floor = {
         runWorkers(
           state,
           ctx,
-          (i) => {
-            const logFile = logFileFor(state, `raw-configured-${i}`);
-            const p = startBackground(process.execPath, [join(ctx.root, 'bench/raw/worker-configured.mjs'), state.redis.url(), QUEUE, '50'], {
-              env: cleanEnv(),
-              stdoutFile: logFile,
-            });
-            return Object.assign(p, { logFile });
-          },
+          (i) => loggedWorker(state, `raw-configured-${i}`, [join(ctx.root, 'bench/raw/worker-configured.mjs'), state.redis.url(), QUEUE, '50']),
           1,
         ),
     },

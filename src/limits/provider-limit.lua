@@ -1,7 +1,8 @@
 --[[
   rqctl provider rate limits: one budget per provider, shared by every client that runs this script
   (rqctl workers on every host, and any other application: docs/rate-limits.md). One call per
-  permit, or per lease of several. The clock is Redis' own (TIME), never a client's. Requires Redis 5+ (effects replication).
+  permit, or per lease of several. The clock is Redis' own (TIME), never a client's. Requires
+  Redis 5+ (effects replication).
 
   A sliding-window log: every request start is an entry in KEYS[1], so "at most N starts in ANY
   window of W ms" holds exactly for every limit passed, at every boundary (fixed windows allow 2N
@@ -24,10 +25,10 @@
           a slot from a caller whose turn has come. Without it a caller is only told when to ask again.
           A lease (want > 1, leaseMs > 0, at most the arrival margin of every limit): while nobody is
           in line and no pause is in force, up to `want` permits at once (at most 1000), at most an
-          eighth of what each limit has left. They are logged as
-          starting at the lease's end (now + leaseMs), the latest moment the caller may use them, so
-          every window still holds exactly: a permit of a lease not used by then is dropped by the
-          caller (it stays counted, never reused).
+          eighth of what each limit has left. They are logged as starting at the lease's end (now +
+          leaseMs), the latest moment the caller may use them, so every window still holds exactly:
+          a permit of a lease not used by then is dropped by the caller (it stays counted, never
+          reused).
   pause   ARGV: 'pause', ms [, field]    after an HTTP 429: ms = Retry-After (at least 1000), 0 = only count it
           → {pausedUntilMs, waitMs, count of 429s in KEYS[5] (0 without it)}
   status  ARGV: 'status', n, max_1, windowMs_1, ...
