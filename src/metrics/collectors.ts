@@ -183,26 +183,27 @@ function limitsByWindow(p: ProviderLimitStatus): { labels: Record<string, string
   return [...byWindow].map(([window, l]) => ({ labels: { provider: p.name, window }, ...l }));
 }
 
+/** One gauge per provider and limit window: the limit (`max`) or its use in the current window (`used`). */
+function limitWindowSeries(name: string, help: string, field: 'max' | 'used'): SeriesDefinition {
+  return {
+    name,
+    type: 'gauge',
+    help,
+    labelNames: ['provider', 'window'],
+    async collect(s) {
+      return (await s.providerLimits()).flatMap(limitsByWindow).map((l) => ({ labels: l.labels, value: l[field] }));
+    },
+  };
+}
+
 /** The provider rate limits as `rqctl limits` shows them (docs/rate-limits.md), from one status read per scrape. */
 const limitSeries: SeriesDefinition[] = [
-  {
-    name: 'rqctl_provider_limit',
-    type: 'gauge',
-    help: 'Requests a provider rate limit allows in any window of the labelled length in seconds (limits: in the configuration)',
-    labelNames: ['provider', 'window'],
-    async collect(s) {
-      return (await s.providerLimits()).flatMap(limitsByWindow).map((l) => ({ labels: l.labels, value: l.max }));
-    },
-  },
-  {
-    name: 'rqctl_provider_limit_used',
-    type: 'gauge',
-    help: 'Requests started in the current window of a provider rate limit, by every client of the budget',
-    labelNames: ['provider', 'window'],
-    async collect(s) {
-      return (await s.providerLimits()).flatMap(limitsByWindow).map((l) => ({ labels: l.labels, value: l.used }));
-    },
-  },
+  limitWindowSeries(
+    'rqctl_provider_limit',
+    'Requests a provider rate limit allows in any window of the labelled length in seconds (limits: in the configuration)',
+    'max',
+  ),
+  limitWindowSeries('rqctl_provider_limit_used', 'Requests started in the current window of a provider rate limit, by every client of the budget', 'used'),
   {
     name: 'rqctl_provider_paused_seconds',
     type: 'gauge',
