@@ -90,7 +90,7 @@ class WorkerProcess implements StopSwitch {
       stop: this,
     });
     const control = new ControlLoop({ config, settings, client: redis.queue, stats, jobs, heartbeat, stop: this, restartBaseline, refusals });
-    const deadlines = new JobDeadlines(settings, log, this);
+    const deadlines = new JobDeadlines(settings, jobs, log, this);
     const counters = config.metrics.counters ? workerCounters(config, settings, redis, log) : undefined;
     const limits = new ProviderLimits(config, redis.queue);
     const runner = new JobRunner({ config, settings, redis, limits, log, stats, slots, jobs, deadlines, control, stop: this, counters });

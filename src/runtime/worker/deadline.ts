@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { JobType } from '../../jobs/types.js';
 import type { EventLog } from '../events.js';
 import { jobFields } from './logging.js';
-import type { RunningJob } from './running-jobs.js';
+import type { RunningJob, RunningJobs } from './running-jobs.js';
 import type { StopSwitch, WorkerSettings } from './settings.js';
 
 /** Errors BullMQ uses for control flow: a processor throws them on purpose, they are not failures. */
@@ -18,32 +18,37 @@ const SWEEP_MS = 100;
 /**
  * Each job's deadline: its AbortSignal fires after its timeout (the type's own, capped by --timeout);
  * a job that ignores it for --grace keeps its lock until this process exits, so the worker stops and
- * exits non-zero, and BullMQ recovers the job as stalled. One sweep every 100 ms over the armed jobs
- * instead of a timer per job (a setTimeout + clearTimeout per job was ~0.6 µs of the worker's CPU per
- * no-op job, profiled with bench/profile-worker.mjs); the sweep stops while no job runs. The grace
- * timer exists only once a job has timed out.
+ * exits non-zero, and BullMQ recovers the job as stalled. One sweep every 100 ms over the running
+ * jobs instead of a timer per job (a setTimeout + clearTimeout per job was ~0.6 µs of the worker's CPU
+ * per no-op job, profiled with bench/profile-worker.mjs), and no set of armed jobs beside the list of
+ * running ones (see RunningJobs: a Set changed per job costs garbage collection); the sweep stops
+ * while no job runs. The grace timer exists only once a job has timed out.
  */
 export class JobDeadlines {
-  private readonly armed = new Set<RunningJob>();
+  private armed = 0;
   private sweeper: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     private readonly settings: Pick<WorkerSettings, 'timeout' | 'grace'>,
+    private readonly jobs: RunningJobs,
     private readonly log: EventLog,
     private readonly stop: StopSwitch,
   ) {}
 
-  /** Starts the job's timeout. */
+  /** Starts the job's timeout, counted from when it started (`t.startedAt`, or now). */
   arm(t: RunningJob, type: JobType<any>): void {
     t.timeoutS = Math.min(type.timeout ?? this.settings.timeout, this.settings.timeout);
-    t.deadlineAt = performance.now() + t.timeoutS * 1000;
-    this.armed.add(t);
+    t.deadlineAt = (t.startedAt ?? performance.now()) + t.timeoutS * 1000;
+    this.armed++;
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
   }
 
   /** The job returned (or threw): its deadline goes. */
   disarm(t: RunningJob): void {
-    this.armed.delete(t);
+    if (t.deadlineAt !== Infinity) {
+      t.deadlineAt = Infinity;
+      this.armed--;
+    }
     if (t.graceTimer) clearTimeout(t.graceTimer);
   }
 
@@ -54,16 +59,18 @@ export class JobDeadlines {
   }
 
   private sweep(): void {
-    if (this.armed.size === 0) {
+    if (this.armed === 0) {
       this.close();
       return;
     }
     const now = performance.now();
-    for (const t of this.armed)
+    this.jobs.each((t) => {
       if (now >= t.deadlineAt) {
-        this.armed.delete(t);
+        t.deadlineAt = Infinity;
+        this.armed--;
         this.expire(t);
       }
+    });
   }
 
   /** What a job that threw `e` failed with: "timed out after S s" once its timeout fired. */
