@@ -55,6 +55,9 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
     let cpu0;
     let end;
     let cpu = NaN;
+    // The second half of the run on its own (jobs left, time, CPU when half the queue was taken): the
+    // worker's steady state, without its JIT warm-up, which a long-running worker pays once.
+    let half;
     try {
       // From the moment the first job is taken to the moment none is left, polled every 20 ms: the
       // same clock for both sides, without either's start-up or its way of noticing an empty queue.
@@ -69,6 +72,7 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
             first = now;
             cpu0 = procs.map((p) => cpuMs(p.child.pid));
           }
+          if (half === undefined && waiting <= n / 2) half = { left: waiting + running, at: now, cpu: procs.map((p) => cpuMs(p.child.pid)) };
           if (first !== undefined && waiting === 0 && running === 0) {
             end = now;
             return true;
@@ -78,7 +82,9 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
         { timeoutMs: 600_000, everyMs: 20 },
       );
     } finally {
-      cpu = procs.reduce((sum, p, i) => sum + cpuMs(p.child.pid) - (cpu0?.[i] ?? 0), 0);
+      const cpuEnd = procs.map((p) => cpuMs(p.child.pid));
+      cpu = cpuEnd.reduce((sum, c, i) => sum + c - (cpu0?.[i] ?? 0), 0);
+      if (half) half.cpu = cpuEnd.reduce((sum, c, i) => sum + c - half.cpu[i], 0);
       await Promise.all(procs.map((p) => p.stop()));
     }
     const [completed, failed, delayed] = await Promise.all([
@@ -92,7 +98,14 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
     const logLines = procs.reduce((sum, p) => sum + (p.logFile ? countLines(p.logFile) : 0), 0);
     return {
       value: (n * 1000) / (end - first),
-      extra: { cpuUsPerJob: Math.round((cpu * 1000) / n), rssMb: Math.max(...procs.map((p) => p.peakRssMb)), ...(logLines ? { logLines } : {}) },
+      extra: {
+        cpuUsPerJob: Math.round((cpu * 1000) / n),
+        ...(half && end > half.at
+          ? { steadyJobsPerSec: Math.round((half.left * 1000) / (end - half.at)), steadyCpuUsPerJob: Math.round((half.cpu * 1000) / half.left) }
+          : {}),
+        rssMb: Math.max(...procs.map((p) => p.peakRssMb)),
+        ...(logLines ? { logLines } : {}),
+      },
     };
   } finally {
     c.disconnect();
