@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatEvent, Output } from '../../src/cli/render.js';
 import { JobDoneEvent, JobStartedEvent } from '../../src/runtime/events.js';
@@ -36,5 +39,33 @@ describe('event log lines (JSON, as written to a file or pipe)', () => {
     const quiet = new Output({ quiet: true }, {}, { stdout: { write: () => true }, stderr: { write: () => true } });
     expect(formatEvent(quiet, new JobStartedEvent('q', 'J', '1', 1))).toBeUndefined();
     expect(formatEvent(quiet, { level: 'warn', event: 'x' })).toBeDefined();
+  });
+});
+
+describe('the event log writer (batched into a buffer, written every 25 ms or 64 KB)', () => {
+  it('every line arrives whole and in order: multi-byte text, a line over 64 KB, and the lines still queued at exit', () => {
+    // A real process writing to a pipe, as a worker under supervisord or `up` does (npm test builds dist/).
+    const render = pathToFileURL(join(process.cwd(), 'dist/cli/render.js')).href;
+    const events = pathToFileURL(join(process.cwd(), 'dist/runtime/events.js')).href;
+    const script = `
+      const { eventLogger, Output } = await import(${JSON.stringify(render)});
+      const { JobStartedEvent } = await import(${JSON.stringify(events)});
+      const log = eventLogger(new Output({}));
+      for (let i = 0; i < 3000; i++) {
+        log(new JobStartedEvent('q', 'Job', String(i), 1));
+        if (i === 1000) log({ event: 'note', msg: 'Ünïcødé 日本 🚀', i });
+        if (i === 2000) log({ event: 'big', text: 'é'.repeat(100000) + 'x'.repeat(200000) });
+      }
+      log({ event: 'last' });
+    `;
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const lines = stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed).toHaveLength(3003);
+    expect(parsed.filter((e) => e.event === 'processing').map((e) => Number(e.id))).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect(parsed[1001]).toMatchObject({ event: 'note', msg: 'Ünïcødé 日本 🚀', i: 1000 });
+    expect(parsed[2002]!.text).toBe('é'.repeat(100000) + 'x'.repeat(200000));
+    expect(parsed.at(-1)).toMatchObject({ event: 'last' });
   });
 });
