@@ -19,6 +19,15 @@ import { cleanEnv, distHas, hasCommand, missing } from '../lib/env.mjs';
 export const QUEUE = 'bench';
 /** The filled queue is kept here and copied to DB 0 before each run. */
 const FIXTURE_DB = 15;
+/** Where the copy is made, to be swapped into DB 0 once the workers wait (SWAPDB). */
+const STAGING_DB = 13;
+
+/** Clients of DB 0 blocked in a command (BullMQ's workers wait for jobs with BZPOPMIN). */
+function blockedOnDb0(clientList) {
+  let n = 0;
+  for (const line of clientList.split('\n')) if (/ db=0 /.test(line) && / flags=\w*b/.test(line) && / cmd=bzpopmin/.test(line)) n++;
+  return n;
+}
 
 function countLines(file) {
   const b = readFileSync(file);
@@ -49,8 +58,23 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
   const wait = `bull:${QUEUE}:wait`;
   const active = `bull:${QUEUE}:active`;
   try {
-    await copyDb(c, fixture.db, 0);
+    // Every worker starts on an empty DB 0 and the jobs appear at once (SWAPDB wakes the workers
+    // blocked on the queue) only when all of them wait for jobs: no side is charged for start-up,
+    // even with several processes, where the first to start would otherwise run while the others
+    // still load their modules (and their start-up CPU would count per job).
+    await copyDb(c, fixture.db, STAGING_DB);
+    await c.select(0);
+    await c.flushdb();
     const procs = Array.from({ length: processes }, (_, i) => spawnOne(i));
+    await waitUntil(
+      `${processes} worker(s) waiting for jobs`,
+      async () => {
+        for (const p of procs) if (p.child.exitCode !== null) throw new Error(`a worker exited ${p.child.exitCode}: ${p.tail.slice(-1500)}`);
+        return blockedOnDb0(await c.client('LIST')) >= processes;
+      },
+      { timeoutMs: 60_000, everyMs: 10 },
+    );
+    await c.swapdb(0, STAGING_DB);
     let first;
     let cpu0;
     let end;
