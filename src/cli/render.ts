@@ -146,6 +146,11 @@ export interface LogEvent {
 export function eventLogger(out: Output): (e: LogEvent) => void {
   const write = batchedStdout();
   return (e) => {
+    // The two lines of every job, as JSON: straight into the write buffer (see queueJobLine).
+    if ((e instanceof JobStartedEvent || e instanceof JobDoneEvent) && !out.quiet && (out.json || !out.stdoutIsTTY) && queueJobLine(e)) {
+      lineQueued();
+      return;
+    }
     const line = formatEvent(out, e);
     if (line !== undefined) write(line);
   };
@@ -249,8 +254,9 @@ function plainId(id: string): boolean {
 function jobLine(e: JobStartedEvent | JobDoneEvent): string | undefined {
   if (e.id === undefined || !plainName(e.job) || !plainName(e.queue) || !plainId(e.id)) return undefined;
   const head = `{"time":"${isoNow()}","level":"info","event":"${e.event}","msg":"${e.msg}","queue":"${e.queue}","job":"${e.job}","id":"${e.id}"`;
-  if (e instanceof JobStartedEvent) return `${head},"attempt":${e.attempt}}`;
-  return e.durationMs === undefined ? `${head}}` : `${head},"durationMs":${e.durationMs}}`;
+  if (e instanceof JobStartedEvent) return Number.isFinite(e.attempt) ? `${head},"attempt":${e.attempt}}` : undefined;
+  if (e.durationMs === undefined) return `${head}}`;
+  return Number.isFinite(e.durationMs) ? `${head},"durationMs":${e.durationMs}}` : undefined;
 }
 
 /** One event as its log line (without the newline), or undefined when -q/-v filter it out. */
@@ -301,6 +307,94 @@ function queueLine(line: string): void {
   pending[pendingBytes++] = 0x0a;
 }
 
+/** The fixed parts of the per-job lines (jobLine's template), as bytes: all ASCII. */
+const JOB_OPEN = Buffer.from('{"time":"', 'latin1');
+const JOB_PROCESSING = Buffer.from('","level":"info","event":"processing","msg":"', 'latin1');
+const JOB_PROCESSED = Buffer.from('","level":"info","event":"processed","msg":"', 'latin1');
+const JOB_HASH = Buffer.from(' #', 'latin1');
+const JOB_QUEUE = Buffer.from('","queue":"', 'latin1');
+const JOB_JOB = Buffer.from('","job":"', 'latin1');
+const JOB_ID = Buffer.from('","id":"', 'latin1');
+const JOB_ATTEMPT = Buffer.from('","attempt":', 'latin1');
+const JOB_DURATION = Buffer.from('","durationMs":', 'latin1');
+/** The fixed bytes of the longest per-job line, its newline and a number of up to 24 characters. */
+const JOB_FIXED = JOB_OPEN.length + JOB_PROCESSING.length + JOB_HASH.length + JOB_QUEUE.length + JOB_JOB.length + JOB_ID.length + JOB_DURATION.length + 2 + 24;
+
+/** Copies an ASCII string (checked by the caller: plainName, plainId, the time) into `b` at `o`. */
+function putAscii(b: Buffer, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
+  return o + s.length;
+}
+
+function putBytes(b: Buffer, o: number, bytes: Buffer): number {
+  b.set(bytes, o);
+  return o + bytes.length;
+}
+
+/** A count or duration as JSON.stringify writes it (null if not finite); integers digit by digit, without a string. */
+function putNumber(b: Buffer, o: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return putAscii(b, o, JSON.stringify(n));
+  let end = o + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  let i = end;
+  let m = n;
+  do {
+    b[--i] = 0x30 + (m % 10);
+    m = Math.floor(m / 10);
+  } while (m > 0);
+  return end;
+}
+
+/**
+ * Queues one per-job line as bytes, written field by field into the batch's buffer: the text jobLine
+ * makes (a test compares the two), without building it as a string first. A string line is ~16
+ * pieces joined, then encoded: ~700 bytes of garbage per line, two lines per job, the largest part
+ * of what rqctl's worker allocated per job beyond BullMQ (bench/own-path.mjs). False, and nothing
+ * queued, when a name or id needs escaping: the caller takes the generic path.
+ */
+function queueJobLine(e: JobStartedEvent | JobDoneEvent): boolean {
+  const { job, queue, id } = e;
+  if (id === undefined || !plainName(job) || !plainName(queue) || !plainId(id)) return false;
+  const started = e instanceof JobStartedEvent;
+  const n = started ? e.attempt : e.durationMs;
+  if (typeof n !== 'number' && (started || n !== undefined)) return false;
+  const time = isoNow();
+  const most = JOB_FIXED + time.length + 2 * job.length + queue.length + 2 * id.length;
+  if (pendingBytes + most > pending.length) {
+    flushPending();
+    pending = Buffer.allocUnsafe(Math.max(most, 2 * FLUSH_BYTES));
+  }
+  const b = pending;
+  let o = putBytes(b, pendingBytes, JOB_OPEN);
+  o = putAscii(b, o, time);
+  o = putBytes(b, o, started ? JOB_PROCESSING : JOB_PROCESSED);
+  o = putAscii(b, o, job);
+  o = putBytes(b, o, JOB_HASH);
+  o = putAscii(b, o, id);
+  o = putBytes(b, o, JOB_QUEUE);
+  o = putAscii(b, o, queue);
+  o = putBytes(b, o, JOB_JOB);
+  o = putAscii(b, o, job);
+  o = putBytes(b, o, JOB_ID);
+  o = putAscii(b, o, id);
+  if (n === undefined) {
+    b[o++] = 0x22; // "
+  } else {
+    o = putBytes(b, o, started ? JOB_ATTEMPT : JOB_DURATION);
+    o = putNumber(b, o, n);
+  }
+  b[o++] = 0x7d; // }
+  b[o++] = 0x0a;
+  pendingBytes = o;
+  return true;
+}
+
+/** After a line was queued: written now if the batch is full, else within FLUSH_MS. */
+function lineQueued(): void {
+  if (pendingBytes >= FLUSH_BYTES) flushPending();
+  else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
+}
+
 /**
  * Event lines are written in batches, at most 25 ms late, not one write per line. On Linux, stdout
  * to a pipe or a file is synchronous: a worker logs two lines per job, and one write(2) per line cost
@@ -324,7 +418,6 @@ function batchedStdout(): (line: string) => void {
   }
   return (line) => {
     queueLine(line);
-    if (pendingBytes >= FLUSH_BYTES) flushPending();
-    else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
+    lineQueued();
   };
 }

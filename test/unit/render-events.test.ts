@@ -43,6 +43,70 @@ describe('event log lines (JSON, as written to a file or pipe)', () => {
 });
 
 describe('the event log writer (batched into a buffer, written every 25 ms or 64 KB)', () => {
+  /** Runs `body` in a real process writing to a pipe, as a worker under supervisord or `up` does (npm test builds dist/). */
+  const runLogger = (body: string) => {
+    const render = pathToFileURL(join(process.cwd(), 'dist/cli/render.js')).href;
+    const events = pathToFileURL(join(process.cwd(), 'dist/runtime/events.js')).href;
+    const script = `
+      const { eventLogger, Output } = await import(${JSON.stringify(render)});
+      const { JobStartedEvent, JobDoneEvent } = await import(${JSON.stringify(events)});
+      ${body}
+    `;
+    return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  };
+
+  it('per-job lines written as bytes are the text the generic serialiser makes', () => {
+    const events: [string, string, string, string | undefined, number | undefined][] = [
+      ['started', 'default', 'FetchCryptoData', '12345', 1],
+      ['started', 'mail', 'SendEmail', 'refresh:crypto:2026-12-05T01:00', 3],
+      ['started', 'q', 'J', '0', 10],
+      ['started', 'q', 'J', '9', 1234567890123],
+      ['started', 'q', 'J', '9', 2.5],
+      ['started', 'q', 'J', '9', Number.NaN],
+      ['done', 'q', 'J', '9', Number.POSITIVE_INFINITY],
+      ['done', 'default', 'FetchCryptoData', '12345', 17],
+      ['done', 'default', 'FetchCryptoData', '12345', 0],
+      ['done', 'default', 'FetchCryptoData', '12345', undefined],
+      ['done', 'default', 'FetchCryptoData', undefined, 3],
+      ['started', 'q"1', 'Odd\\Name', 'a/b', 1],
+      ['done', 'default', 'Job\n', '7', 5],
+      ['done', 'default', 'Ünïcode', '1', 5],
+      ['done', 'q', 'J', 'ïd', 5],
+    ];
+    const stdout = runLogger(`
+      const log = eventLogger(new Output({}));
+      // JSON has no undefined, NaN or Infinity: they travel as null and as text.
+      const value = (v) => (v === null ? undefined : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v);
+      for (const [kind, queue, job, id, n] of ${JSON.stringify(events.map((e) => e.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))))}) {
+        log(kind === 'started' ? new JobStartedEvent(queue, job, value(id), value(n)) : new JobDoneEvent(queue, job, value(id), value(n)));
+      }
+    `);
+    const lines = stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(events.length);
+    lines.forEach((line, i) => {
+      const [kind, queue, job, id, n] = events[i]!;
+      const e = kind === 'started' ? new JobStartedEvent(queue, job, id, n!) : new JobDoneEvent(queue, job, id, n);
+      expect(untimed(line), line).toBe(reference({ ...e }));
+      expect(line).toMatch(/^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",/);
+    });
+  });
+
+  it('-q: the per-job lines are dropped, warnings still written', () => {
+    const stdout = runLogger(`
+      const log = eventLogger(new Output({ quiet: true }));
+      log(new JobStartedEvent('q', 'J', '1', 1));
+      log({ level: 'warn', event: 'stalled', id: '1' });
+      log(new JobDoneEvent('q', 'J', '1', 4));
+    `);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(['stalled']);
+  });
+
   it('every line arrives whole and in order: multi-byte text, a line over 64 KB, and the lines still queued at exit', () => {
     // A real process writing to a pipe, as a worker under supervisord or `up` does (npm test builds dist/).
     const render = pathToFileURL(join(process.cwd(), 'dist/cli/render.js')).href;
