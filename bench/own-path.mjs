@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // rqctl's own per-job work, without Redis or BullMQ's: the worker's JobRunner (slot, tracking,
-// deadline, payload check, context, outcome) and its two log lines written by the CLI's logger into a
-// file, for N jobs handed over 50 at a time, against a bare async no-op processor in the same run.
+// deadline, payload check, context, outcome, the metrics counters, on by default) and its two log
+// lines written by the CLI's logger into a file, for N jobs handed over 50 at a time, against a bare
+// async no-op processor in the same run.
 // What BullMQ and ioredis cost per job is the worker rows' business (bench/rows/worker.mjs); this
 // isolates the part rqctl can change, which this host's noise hides in those rows (BENCHMARKS.md).
 //
@@ -47,6 +48,7 @@ if (!process.env.RQCTL_OWN_PATH_CHILD) {
   const { JobDeadlines } = await dist('runtime/worker/deadline.js');
   const { Slots } = await dist('runtime/worker/slots.js');
   const { Output, eventLogger } = await dist('cli/render.js');
+  const { CounterStore } = await dist('metrics/counter-store.js');
   const { registerJobType } = await dist('jobs/registry.js');
   for (const t of (await import(pathToFileURL(join(ROOT, 'bench/jobs/noop.mjs')).href)).default) registerJobType({ ...t });
 
@@ -78,6 +80,8 @@ if (!process.env.RQCTL_OWN_PATH_CHILD) {
       deadlines: new JobDeadlines(settings, jobs, log, stop),
       control: {},
       stop,
+      // On by default (metrics.counters): counted in memory per job; never flushed here (no start()).
+      counters: new CounterStore({ client: {}, queuePrefix: 'bull', queues: ['bench'], jobNames: ['BenchNoop'] }),
     });
   };
   const logged = runnerWith(eventLogger(new Output({})));
