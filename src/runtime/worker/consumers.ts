@@ -7,7 +7,6 @@ import type { JobRunner } from './job-runner.js';
 import { throttledErrorLog } from './logging.js';
 import { keepBullmqPendingInList } from './pending-promises.js';
 import type { RunningJobs } from './running-jobs.js';
-import { keepBullmqLocksInDictionary } from './tracked-jobs.js';
 import type { WriteRefusals } from './refusals.js';
 import type { WorkerSettings } from './settings.js';
 
@@ -28,10 +27,8 @@ export interface ConsumerContext {
 /** One BullMQ Worker per queue, all feeding the one runner. They start taking jobs at once. */
 export function startConsumers(ctx: ConsumerContext): Worker[] {
   const { config } = ctx;
-  // BullMQ's in-flight Set and its lock manager's Map cost garbage collection per job (see
-  // pending-promises.ts, tracked-jobs.ts).
+  // BullMQ's in-flight Set costs garbage collection per job (see pending-promises.ts).
   keepBullmqPendingInList();
-  keepBullmqLocksInDictionary();
   // Own connections per BullMQ Worker (options); a cluster needs the open client, which BullMQ shares.
   const connection = queueConnection(config, 'worker', config.roles.queue.kind === 'cluster' ? ctx.queueClient : undefined);
   return ctx.settings.queues.map((queue) => startConsumer(ctx, queue, connection));
