@@ -307,20 +307,64 @@ function queueLine(line: string): void {
   pending[pendingBytes++] = 0x0a;
 }
 
-/** The fixed parts of the per-job lines (jobLine's template), as bytes: all ASCII. */
-const JOB_OPEN = Buffer.from('{"time":"', 'latin1');
-const JOB_PROCESSING = Buffer.from('","level":"info","event":"processing","msg":"', 'latin1');
-const JOB_PROCESSED = Buffer.from('","level":"info","event":"processed","msg":"', 'latin1');
-const JOB_HASH = Buffer.from(' #', 'latin1');
-const JOB_QUEUE = Buffer.from('","queue":"', 'latin1');
-const JOB_JOB = Buffer.from('","job":"', 'latin1');
-const JOB_ID = Buffer.from('","id":"', 'latin1');
-const JOB_ATTEMPT = Buffer.from('","attempt":', 'latin1');
-const JOB_DURATION = Buffer.from('","durationMs":', 'latin1');
-/** The fixed bytes of the longest per-job line, its newline and a number of up to 24 characters. */
-const JOB_FIXED = JOB_OPEN.length + JOB_PROCESSING.length + JOB_HASH.length + JOB_QUEUE.length + JOB_JOB.length + JOB_ID.length + JOB_DURATION.length + 2 + 24;
+/**
+ * The bytes of one (queue, job name)'s per-job lines around the id, made at its first line: the
+ * `processing` and `processed` heads up to `"msg":"<name> #`, and the middle from there to `"id":"`.
+ */
+interface JobLineParts {
+  started: Buffer;
+  done: Buffer;
+  middle: Buffer;
+}
 
-/** Copies an ASCII string (checked by the caller: plainName, plainId, the time) into `b` at `o`. */
+const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const JOB_OPEN = latin1('{"time":"');
+const JOB_ATTEMPT = latin1('","attempt":');
+const JOB_DURATION = latin1('","durationMs":');
+/** A number of up to 24 characters, the closing `}` and the newline. */
+const JOB_TAIL_MOST = JOB_DURATION.length + 26;
+/** Parts per queue, then per job name; null for a name that needs escaping (it takes the generic path). */
+const jobLineParts = new Map<string, Map<string, JobLineParts | null>>();
+let jobLinePartsCount = 0;
+/** Names a worker sees are few; a producer inventing names cannot grow this past it. */
+const JOB_LINE_PARTS_MAX = 1000;
+
+/** The parts for `queue` and `name`; null if either needs escaping, undefined past the cap. */
+function jobLinePartsFor(queue: string, name: string): JobLineParts | null | undefined {
+  let byName = jobLineParts.get(queue);
+  let parts = byName?.get(name);
+  if (parts !== undefined) return parts;
+  if (jobLinePartsCount >= JOB_LINE_PARTS_MAX) return undefined;
+  parts =
+    PLAIN.test(queue) && PLAIN.test(name)
+      ? {
+          started: latin1(`","level":"info","event":"processing","msg":"${name} #`),
+          done: latin1(`","level":"info","event":"processed","msg":"${name} #`),
+          middle: latin1(`","queue":"${queue}","job":"${name}","id":"`),
+        }
+      : null;
+  if (!byName) jobLineParts.set(queue, (byName = new Map()));
+  byName.set(name, parts);
+  jobLinePartsCount++;
+  return parts;
+}
+
+/** The time text as bytes, made at most once per millisecond (with isoNow's text). */
+let timeBytes = Buffer.alloc(0);
+let timeBytesOf = '';
+/** toISOString's length, 24 (27 past the year 9999). */
+const TIME_MOST = 27;
+
+function putTime(b: Buffer, o: number): number {
+  const text = isoNow();
+  if (text !== timeBytesOf) {
+    timeBytesOf = text;
+    timeBytes = latin1(text);
+  }
+  return putBytes(b, o, timeBytes);
+}
+
+/** Copies an ASCII string (checked by the caller: plainId) into `b` at `o`. */
 function putAscii(b: Buffer, o: number, s: string): number {
   for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
   return o + s.length;
@@ -346,36 +390,33 @@ function putNumber(b: Buffer, o: number, n: number): number {
 }
 
 /**
- * Queues one per-job line as bytes, written field by field into the batch's buffer: the text jobLine
- * makes (a test compares the two), without building it as a string first. A string line is ~16
- * pieces joined, then encoded: ~700 bytes of garbage per line, two lines per job, the largest part
- * of what rqctl's worker allocated per job beyond BullMQ (bench/own-path.mjs). False, and nothing
- * queued, when a name or id needs escaping: the caller takes the generic path.
+ * Queues one per-job line as bytes, copied into the batch's buffer from parts made once per (queue,
+ * job name) and the time made once per ms: the text jobLine makes (a test compares the two), without
+ * building it as a string first. A string line is ~16 pieces joined, then encoded: ~700 bytes of
+ * garbage per line, two lines per job, and in the worker (its CPU profile) the costliest part of
+ * what rqctl does per job. False, and nothing queued, when a name or id needs escaping: the caller
+ * takes the generic path.
  */
 function queueJobLine(e: JobStartedEvent | JobDoneEvent): boolean {
-  const { job, queue, id } = e;
-  if (id === undefined || !plainName(job) || !plainName(queue) || !plainId(id)) return false;
+  const { id } = e;
+  if (id === undefined || !plainId(id)) return false;
   const started = e instanceof JobStartedEvent;
   const n = started ? e.attempt : e.durationMs;
   if (typeof n !== 'number' && (started || n !== undefined)) return false;
-  const time = isoNow();
-  const most = JOB_FIXED + time.length + 2 * job.length + queue.length + 2 * id.length;
+  const parts = jobLinePartsFor(e.queue, e.job);
+  if (!parts) return false;
+  const head = started ? parts.started : parts.done;
+  const most = JOB_OPEN.length + TIME_MOST + head.length + parts.middle.length + 2 * id.length + JOB_TAIL_MOST;
   if (pendingBytes + most > pending.length) {
     flushPending();
     pending = Buffer.allocUnsafe(Math.max(most, 2 * FLUSH_BYTES));
   }
   const b = pending;
   let o = putBytes(b, pendingBytes, JOB_OPEN);
-  o = putAscii(b, o, time);
-  o = putBytes(b, o, started ? JOB_PROCESSING : JOB_PROCESSED);
-  o = putAscii(b, o, job);
-  o = putBytes(b, o, JOB_HASH);
+  o = putTime(b, o);
+  o = putBytes(b, o, head);
   o = putAscii(b, o, id);
-  o = putBytes(b, o, JOB_QUEUE);
-  o = putAscii(b, o, queue);
-  o = putBytes(b, o, JOB_JOB);
-  o = putAscii(b, o, job);
-  o = putBytes(b, o, JOB_ID);
+  o = putBytes(b, o, parts.middle);
   o = putAscii(b, o, id);
   if (n === undefined) {
     b[o++] = 0x22; // "

@@ -80,10 +80,13 @@ describe('the event log writer (batched into a buffer, written every 25 ms or 64
       for (const [kind, queue, job, id, n] of ${JSON.stringify(events.map((e) => e.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))))}) {
         log(kind === 'started' ? new JobStartedEvent(queue, job, value(id), value(n)) : new JobDoneEvent(queue, job, value(id), value(n)));
       }
+      // More job names than the line templates are kept for: the rest take the generic path.
+      for (let i = 0; i < 1100; i++) log(new JobDoneEvent('q', 'Name' + i, String(i), i));
     `);
     const lines = stdout.split('\n');
     expect(lines.pop()).toBe('');
-    expect(lines).toHaveLength(events.length);
+    expect(lines).toHaveLength(events.length + 1100);
+    lines.splice(events.length).forEach((line, i) => expect(untimed(line)).toBe(reference({ ...new JobDoneEvent('q', `Name${i}`, String(i), i) })));
     lines.forEach((line, i) => {
       const [kind, queue, job, id, n] = events[i]!;
       const e = kind === 'started' ? new JobStartedEvent(queue, job, id, n!) : new JobDoneEvent(queue, job, id, n);
