@@ -3,6 +3,13 @@
 // worker of the bench) under `node --cpu-prof` and prints self time per function and per package.
 //
 //   npm run build && node bench/profile-worker.mjs [--n 30000] [--concurrency 50] [--raw] [--keep DIR]
+//   node bench/profile-worker.mjs --compare RAW_DIR RQCTL_DIR [--n 30000]
+//
+// --compare reads two profiles kept with --keep (same N) and prints, per function, the self time of
+// the second minus the first, counted only while jobs complete (from the first sample under BullMQ's
+// moveToFinished to the last): start-up and shutdown left out. It finds what a change costs where
+// the per-job work really runs, among BullMQ's and ioredis' (caches, JIT), which a one-process
+// measurement of rqctl's path (bench/own-path.mjs) cannot show.
 //
 // The profile's shares are what to read (this machine is shared and noisy): "rqctl" is rqctl's own
 // code in dist/, "bullmq"/"ioredis"/"zod" their packages, "node" Node's internals, "gc" the collector.
@@ -70,6 +77,55 @@ function summarise(file) {
   for (const [k, v] of [...byCat].sort((a, b) => b[1] - a[1])) console.log(`  ${perJob(v)}  ${k}`);
   console.log('\ntop functions by self time (µs/job):');
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${perJob(v)}  ${k}`);
+}
+
+/** Self time per function (µs) while jobs complete, and that window's length. */
+function jobWindow(dir) {
+  const prof = JSON.parse(
+    readFileSync(
+      join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith('.cpuprofile')),
+      ),
+      'utf8',
+    ),
+  );
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const finishing = (id) => {
+    for (let x = id; x !== undefined; x = parent.get(x)) if (byId.get(x).callFrame.functionName === 'moveToFinished') return true;
+    return false;
+  };
+  let first = -1;
+  let last = -1;
+  prof.samples.forEach((id, i) => {
+    if (!finishing(id)) return;
+    if (first < 0) first = i;
+    last = i;
+  });
+  const self = new Map();
+  let total = 0;
+  for (let i = first; i >= 0 && i <= last; i++) {
+    const { functionName, url, lineNumber } = byId.get(prof.samples[i]).callFrame;
+    if (functionName === '(idle)') continue;
+    const us = prof.timeDeltas[i + 1] ?? 0;
+    const key = `${functionName || '(anonymous)'}  ${url ? url.replace(/^.*\/(node_modules|dist)\//, '$1/') : ''}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + us);
+    total += us;
+  }
+  return { self, total };
+}
+
+if (process.argv.includes('--compare')) {
+  const i = process.argv.indexOf('--compare');
+  const [a, b] = [jobWindow(process.argv[i + 1]), jobWindow(process.argv[i + 2])];
+  const perJob = (us) => (us / N).toFixed(2).padStart(7);
+  console.log(`busy CPU while jobs complete, µs/job: ${perJob(a.total)} → ${perJob(b.total)} (N=${N})\n\n  second − first    first   second  function`);
+  const rows = [...new Set([...a.self.keys(), ...b.self.keys()])].map((k) => [k, a.self.get(k) ?? 0, b.self.get(k) ?? 0]);
+  rows.sort((x, y) => y[2] - y[1] - (x[2] - x[1]));
+  for (const [k, x, y] of [...rows.slice(0, 30), ...rows.slice(-8)]) console.log(`  ${perJob(y - x)}      ${perJob(x)}  ${perJob(y)}  ${k}`);
+  process.exit(0);
 }
 
 const redis = await BenchRedis.start();
