@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// A/B of worker variants, the way the worker rows measure (bench/rows/worker.mjs: the same queue of
+// N no-op jobs, every worker waiting before the jobs appear, CPU per job over the run and over its
+// second half), with more rounds and any number of variants, in rotating order. For deciding whether
+// a change to the worker helps when the rows' three rounds cannot tell on a noisy host.
+//
+//   npm run build && node bench/ab-worker.mjs [--rounds 5] [--processes 1] [--concurrency 50] '<variants>'
+//
+// <variants> is a JSON object, name → variant:
+//   {"raw": true}                      bench/raw/worker.mjs (or {"raw": true, "script": "bench/raw/worker-configured.mjs"})
+//   {"args": ["-q"], "env": {...}}     `rqctl [args] worker …` with extra environment
+//   {"root": "/path/to/other/checkout"} rqctl (bin/ and dist/) from another built checkout
+// e.g. '{"raw":{"raw":true},"rqctl":{},"quiet":{"args":["-q"]},"no-counters":{"env":{"RQCTL_METRICS_COUNTERS":"false"}}}'
+//
+// Prints each round, then per variant the medians: jobs/s, CPU µs per job, the same over the second half.
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBackground } from './lib/proc.mjs';
+import { cleanEnv } from './lib/env.mjs';
+import { fillQueue, loggedWorker, QUEUE, runWorkers } from './rows/worker.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv.splice(i, 2)[1]) : dflt;
+};
+const rounds = opt('rounds', 5);
+const processes = opt('processes', 1);
+const concurrency = opt('concurrency', 50);
+if (argv.length !== 1) {
+  process.stderr.write('usage: node bench/ab-worker.mjs [--rounds 5] [--processes 1] [--concurrency 50] \'{"raw":{"raw":true},"rqctl":{}}\'\n');
+  process.exit(2);
+}
+const variants = Object.entries(JSON.parse(argv[0]));
+
+const ctx = { root: ROOT, quick: false, bin: join(ROOT, 'bin/rqctl.js') };
+const state = await fillQueue(ctx, 'bench/jobs/noop.mjs', 'BenchNoop');
+const results = new Map(variants.map(([name]) => [name, []]));
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const [name, v] = variants[(k + r) % variants.length];
+      const spawn = (i) =>
+        v.raw
+          ? startBackground(process.execPath, [join(ROOT, v.script ?? 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], {
+              env: cleanEnv(v.env ?? {}),
+            })
+          : loggedWorker(
+              state,
+              `${name}-${i}`,
+              [join(v.root ?? ROOT, 'bin/rqctl.js'), ...(v.args ?? []), 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `ab-${i}`],
+              { REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ROOT, 'bench/jobs/noop.mjs'), ...(v.env ?? {}) },
+            );
+      const res = await runWorkers(state, ctx, spawn, processes);
+      const row = { jobsPerSec: Math.round(res.value), cpuUsPerJob: res.extra.cpuUsPerJob, steadyCpuUsPerJob: res.extra.steadyCpuUsPerJob };
+      results.get(name).push(row);
+      console.log(`round ${r + 1}/${rounds} ${name}: ${JSON.stringify(row)}`);
+    }
+  }
+} finally {
+  await state.redis.stop();
+}
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+console.log(`\nmedians of ${rounds} rounds (${processes} process(es) × concurrency ${concurrency}, ${state.n} jobs):`);
+for (const [name, rows] of results) {
+  const m = (k) => median(rows.map((x) => x[k]));
+  console.log(
+    `  ${name.padEnd(16)} ${String(m('jobsPerSec')).padStart(6)} jobs/s   CPU ${m('cpuUsPerJob')} µs/job   second half ${m('steadyCpuUsPerJob')} µs/job`,
+  );
+}
