@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,12 +42,17 @@ export function loadBundledJobTypes(): Promise<void> {
   return bundled;
 }
 
+/**
+ * A path (`./jobs.mjs`, `/srv/jobs.mjs`, or `jobs/my.mjs` when that file exists) or a package name,
+ * resolved from the working directory. A name that is both a package and a file is the package.
+ */
 function moduleUrl(spec: string, cwd: string): string {
   if (spec.startsWith('.') || isAbsolute(spec)) return pathToFileURL(resolve(cwd, spec)).href;
   try {
     return pathToFileURL(createRequire(join(cwd, 'noop.js')).resolve(spec)).href;
   } catch {
-    return spec;
+    const file = resolve(cwd, spec);
+    return existsSync(file) ? pathToFileURL(file).href : spec;
   }
 }
 

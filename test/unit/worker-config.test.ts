@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -25,6 +25,13 @@ describe('worker configuration', () => {
       writeFileSync(join(dir, 'bad.mjs'), `export default [{ name: 'UnitBad', schema: {}, async process() {} }];`);
       const loaded = await loadJobModule('./good.mjs', dir);
       expect(loaded.map((t) => t.name)).toEqual(['UnitGood']);
+      // A relative path without "./" (as an operator writes it in RQCTL_EXTRA_JOBS) is a file too.
+      mkdirSync(join(dir, 'jobs'));
+      writeFileSync(
+        join(dir, 'jobs', 'plain.mjs'),
+        `export default { name: 'UnitPlainPath', schema: { safeParse: (d) => ({ success: true, data: d }) }, async process() { return 1 } };`,
+      );
+      expect((await loadJobModule('jobs/plain.mjs', dir)).map((t) => t.name)).toEqual(['UnitPlainPath']);
       expect(findJobType('UnitGood')).toMatchObject({ queue: 'default' });
       await expect(loadJobModule('./bad.mjs', dir)).rejects.toMatchObject({
         exitCode: 2,
