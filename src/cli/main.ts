@@ -1,3 +1,5 @@
+// First: before anything loads ioredis (see src/redis/verbatim-string.ts).
+import './preload.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { ExitCode, isRqctlError, redisRefusal, RqctlError } from '../errors.js';

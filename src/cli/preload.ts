@@ -1,0 +1,5 @@
+// Evaluated before every other module of the CLI (the first import of main.ts): what must happen
+// before any dependency loads.
+import { installVerbatimString } from '../redis/verbatim-string.js';
+
+installVerbatimString();
