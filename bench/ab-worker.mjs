@@ -17,17 +17,12 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackground } from './lib/proc.mjs';
 import { cleanEnv } from './lib/env.mjs';
+import { takeNumbers, variantCommand } from './lib/variants.mjs';
 import { fillQueue, loggedWorker, QUEUE, runWorkers } from './rows/worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv.splice(i, 2)[1]) : dflt;
-};
-const rounds = opt('rounds', 5);
-const processes = opt('processes', 1);
-const concurrency = opt('concurrency', 50);
+const { rounds, processes, concurrency } = takeNumbers(argv, { rounds: 5, processes: 1, concurrency: 50 });
 if (argv.length !== 1) {
   process.stderr.write('usage: node bench/ab-worker.mjs [--rounds 5] [--processes 1] [--concurrency 50] \'{"raw":{"raw":true},"rqctl":{}}\'\n');
   process.exit(2);
@@ -41,17 +36,10 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < variants.length; k++) {
       const [name, v] = variants[(k + r) % variants.length];
-      const spawn = (i) =>
-        v.raw
-          ? startBackground(process.execPath, [join(ROOT, v.script ?? 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], {
-              env: cleanEnv(v.env ?? {}),
-            })
-          : loggedWorker(
-              state,
-              `${name}-${i}`,
-              [join(v.root ?? ROOT, 'bin/rqctl.js'), ...(v.args ?? []), 'worker', '--queue', QUEUE, '--concurrency', String(concurrency), '--name', `ab-${i}`],
-              { REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ROOT, 'bench/jobs/noop.mjs'), ...(v.env ?? {}) },
-            );
+      const spawn = (i) => {
+        const cmd = variantCommand(ROOT, v, { redisUrl: state.redis.url(), queue: QUEUE, concurrency, name: `ab-${i}` });
+        return cmd.logged ? loggedWorker(state, `${name}-${i}`, cmd.args, cmd.env) : startBackground(process.execPath, cmd.args, { env: cleanEnv(cmd.env) });
+      };
       const res = await runWorkers(state, ctx, spawn, processes);
       const row = { jobsPerSec: Math.round(res.value), cpuUsPerJob: res.extra.cpuUsPerJob, steadyCpuUsPerJob: res.extra.steadyCpuUsPerJob };
       results.get(name).push(row);

@@ -20,16 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { startBackground, waitUntil } from './lib/proc.mjs';
 import { copyDb } from './lib/queue.mjs';
 import { cleanEnv, hasCommand } from './lib/env.mjs';
+import { takeNumbers, variantCommand } from './lib/variants.mjs';
 import { fillQueue, QUEUE } from './rows/worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv.splice(i, 2)[1]) : dflt;
-};
-const concurrency = opt('concurrency', 50);
-const top = opt('top', 30);
+const { concurrency, top } = takeNumbers(argv, { concurrency: 50, top: 30 });
 if (argv.length !== 1) {
   process.stderr.write('usage: node bench/perf-worker.mjs [--concurrency 50] [--top 30] \'{"raw":{"raw":true},"rqctl":{}}\'\n');
   process.exit(2);
@@ -87,19 +83,11 @@ async function record(state, name, v, dir) {
     await copyDb(c, 15, 13);
     await c.select(0);
     await c.flushdb();
-    const node = [process.execPath, '--perf-basic-prof'];
-    const p = v.raw
-      ? startBackground(node[0], [...node.slice(1), join(ROOT, v.script ?? 'bench/raw/worker.mjs'), state.redis.url(), QUEUE, String(concurrency)], {
-          env: cleanEnv(v.env ?? {}),
-        })
-      : startBackground(
-          node[0],
-          [...node.slice(1), join(v.root ?? ROOT, 'bin/rqctl.js'), ...(v.args ?? []), 'worker', '--queue', QUEUE, '--concurrency', String(concurrency)],
-          {
-            env: cleanEnv({ REDIS_URL: state.redis.url(), RQCTL_EXTRA_JOBS: join(ROOT, 'bench/jobs/noop.mjs'), ...(v.env ?? {}) }),
-            stdoutFile: join(dir, `${name}.log`),
-          },
-        );
+    const cmd = variantCommand(ROOT, v, { redisUrl: state.redis.url(), queue: QUEUE, concurrency, name: `perf-${name}` });
+    const p = startBackground(process.execPath, ['--perf-basic-prof', ...cmd.args], {
+      env: cleanEnv(cmd.env),
+      ...(cmd.logged ? { stdoutFile: join(dir, `${name}.log`) } : {}),
+    });
     const pid = p.child.pid;
     try {
       await waitUntil('the worker waiting for jobs', async () => / cmd=bzpopmin/.test(await c.client('LIST')), { timeoutMs: 60_000, everyMs: 10 });

@@ -13,7 +13,8 @@ function probe(throughCli: boolean): { subclass: boolean; value: string; format:
     ${throughCli ? `await import(${JSON.stringify(main)});` : ''}
     const { createRequire } = await import('node:module');
     const require = createRequire(${JSON.stringify(join(process.cwd(), 'package.json'))});
-    require('ioredis');
+    // As rqctl's modules load it: an ESM import (ioredis is CommonJS; its own modules are required from there).
+    await import('ioredis');
     const { VerbatimString } = require('ioredis/built/resp/verbatim-string.js');
     const { Decoder, RESP_TYPES } = require('ioredis/built/resp/decoder.js');
     const replies = [];
