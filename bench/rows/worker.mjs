@@ -279,14 +279,14 @@ export const workerC50Retention = {
 // worker, a BullMQ worker configured as rqctl's (metrics, name, lock/drain settings, retention) that
 // writes rqctl's two log lines per job (bench/raw/worker-configured.mjs), and rqctl itself. The first
 // ratio is what BullMQ charges for what rqctl must do before any of rqctl's own code runs; the gap
-// between the two is rqctl's own. And the raw worker with the fix rqctl applies to ioredis in its own
-// processes (bench/raw/worker-fixed.mjs, src/redis/verbatim-string.ts): rqctl against it is rqctl's
-// cost without that advantage. Informational: no target.
+// between the two is rqctl's own. And the raw worker with the process-level fixes rqctl makes in its
+// own processes (bench/raw/worker-fixed.mjs, src/cli/preload.ts): rqctl against it is rqctl's cost
+// without that advantage. Informational: no target.
 const floor = makeRow({ id: 'worker-c50-floor', title: 'worker c50: configured raw and rqctl vs raw', processes: 1, concurrency: 50 });
 export const workerC50Floor = {
   ...floor,
   measure:
-    "1 process × concurrency 50, no-op jobs: the raw BullMQ Worker with rqctl's ioredis fix, one configured and logging like rqctl's, and rqctl worker, vs the raw BullMQ Worker (informational)",
+    "1 process × concurrency 50, no-op jobs: the raw BullMQ Worker with rqctl's process-level fixes, one configured and logging like rqctl's, and rqctl worker, vs the raw BullMQ Worker (informational)",
   target: undefined,
   extraTarget: 'informational',
   checkExtra: undefined,

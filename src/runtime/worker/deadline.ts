@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { UnrecoverableError } from 'bullmq';
 import type { JobType } from '../../jobs/types.js';
 import type { EventLog } from '../events.js';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Config } from '../../config/resolve.js';
 import { formatIssues } from '../../jobs/define.js';

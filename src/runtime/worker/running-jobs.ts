@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Job } from 'bullmq';
 import type { EventLog } from '../events.js';
 import { jobFields } from './logging.js';
