@@ -5,7 +5,8 @@
 // Throughput: N / (time from the first job taken to the queue empty and nothing active), polled every
 // 20 ms, so neither side is charged for process start-up or for how it notices an empty queue. The
 // jobs are made by rqctl's dispatchBulk, with rqctl's retention. cpuUsPerJob: the workers' CPU time
-// over the same span, per job (less sensitive to a noisy host than throughput).
+// over the same span, per job (less sensitive to a noisy host than throughput); redisCpuUsPerJob:
+// redis-server's (the scripts BullMQ runs per job), which shares the host's cores with the workers.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,13 @@ export function logFileFor(state, name) {
 }
 
 /** utime + stime of a process so far, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+/** redis-server's own CPU so far (INFO cpu: user + sys), ms: the Lua scripts BullMQ runs per job. */
+async function redisCpuMs(client) {
+  const info = await client.info('cpu');
+  const num = (k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (num('used_cpu_user') + num('used_cpu_sys')) * 1000;
+}
+
 function cpuMs(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -79,6 +87,8 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
     let cpu0;
     let end;
     let cpu = NaN;
+    let redisCpu0 = NaN;
+    let redisCpu = NaN;
     // The second half of the run on its own (jobs left, time, CPU when half the queue was taken): the
     // worker's steady state, without its JIT warm-up, which a long-running worker pays once.
     let half;
@@ -95,10 +105,12 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
           if (first === undefined && waiting < n) {
             first = now;
             cpu0 = procs.map((p) => cpuMs(p.child.pid));
+            redisCpu0 = await redisCpuMs(c);
           }
           if (half === undefined && waiting <= n / 2) half = { left: waiting + running, at: now, cpu: procs.map((p) => cpuMs(p.child.pid)) };
           if (first !== undefined && waiting === 0 && running === 0) {
             end = now;
+            redisCpu = (await redisCpuMs(c)) - redisCpu0;
             return true;
           }
           return false;
@@ -124,6 +136,7 @@ export async function runWorkers(state, ctx, spawnOne, processes, fixture = { db
       value: (n * 1000) / (end - first),
       extra: {
         cpuUsPerJob: Math.round((cpu * 1000) / n),
+        ...(Number.isFinite(redisCpu) ? { redisCpuUsPerJob: Math.round((redisCpu * 1000) / n) } : {}),
         ...(half && end > half.at
           ? { steadyJobsPerSec: Math.round((half.left * 1000) / (end - half.at)), steadyCpuUsPerJob: Math.round((half.cpu * 1000) / half.left) }
           : {}),
