@@ -1,4 +1,4 @@
-// First: before anything loads ioredis (see src/redis/verbatim-string.ts).
+// First: what must happen before any dependency loads (see preload.ts).
 import './preload.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';

@@ -7,9 +7,9 @@ import Module, { createRequire } from 'node:module';
  * ioredis 6 declares `class VerbatimString extends String` for RESP3 verbatim strings. Once any
  * subclass of String exists in a process, V8's optimised code no longer loads the methods of string
  * primitives directly (`s.charCodeAt`, `s.slice`, `s.indexOf`…) but through its generic property
- * stub: a loop over a string's characters runs ~3× slower, and a BullMQ worker spends 1.5–3 µs
- * more CPU per job (bench/perf-worker.mjs: the `Builtins_LoadIC` stub, in msgpackr, ioredis and
- * rqctl's log lines). ioredis itself never makes one (its reply decoder maps verbatim strings to
+ * stub: a loop over a string's characters runs ~3× slower, and a BullMQ worker spends ~5 µs more
+ * CPU per job (BENCHMARKS.md, fifth pass; bench/perf-worker.mjs shows ~1.5 µs of it in the
+ * `Builtins_LoadIC` stub itself, called from msgpackr, ioredis and rqctl's log lines). ioredis itself never makes one (its reply decoder maps verbatim strings to
  * strings or Buffers); the class is there for callers that ask for it in a type mapping.
  *
  * This puts an equivalent into ioredis' module cache before ioredis loads: a constructor returning
