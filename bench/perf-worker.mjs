@@ -6,7 +6,7 @@
 // V8's builtins and inline caches, the optimising compiler's and the collector's threads, libc and
 // the kernel (the log writes, the sockets).
 //
-//   npm run build && node bench/perf-worker.mjs [--concurrency 50] [--top 30] '<variants>'
+//   npm run build && node bench/perf-worker.mjs [--processes 1] [--concurrency 50] [--top 30] '<variants>'
 //
 // <variants> as bench/ab-worker.mjs takes them, e.g. '{"raw":{"raw":true},"rqctl":{}}'. Prints µs
 // per job by category for each variant, then the symbols that differ most between the first variant
@@ -25,9 +25,9 @@ import { fillQueue, QUEUE } from './rows/worker.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const { concurrency, top } = takeNumbers(argv, { concurrency: 50, top: 30 });
+const { processes, concurrency, top } = takeNumbers(argv, { processes: 1, concurrency: 50, top: 30 });
 if (argv.length !== 1) {
-  process.stderr.write('usage: node bench/perf-worker.mjs [--concurrency 50] [--top 30] \'{"raw":{"raw":true},"rqctl":{}}\'\n');
+  process.stderr.write('usage: node bench/perf-worker.mjs [--processes 1] [--concurrency 50] [--top 30] \'{"raw":{"raw":true},"rqctl":{}}\'\n');
   process.exit(2);
 }
 try {
@@ -83,16 +83,22 @@ async function record(state, name, v, dir) {
     await copyDb(c, 15, 13);
     await c.select(0);
     await c.flushdb();
-    const cmd = variantCommand(ROOT, v, { redisUrl: state.redis.url(), queue: QUEUE, concurrency, name: `perf-${name}` });
-    const p = startBackground(process.execPath, ['--perf-basic-prof', ...cmd.args], {
-      env: cleanEnv(cmd.env),
-      ...(cmd.logged ? { stdoutFile: join(dir, `${name}.log`) } : {}),
+    const ps = Array.from({ length: processes }, (_, i) => {
+      const cmd = variantCommand(ROOT, v, { redisUrl: state.redis.url(), queue: QUEUE, concurrency, name: `perf-${name}-${i}` });
+      return startBackground(process.execPath, ['--perf-basic-prof', ...cmd.args], {
+        env: cleanEnv(cmd.env),
+        ...(cmd.logged ? { stdoutFile: join(dir, `${name}-${i}.log`) } : {}),
+      });
     });
-    const pid = p.child.pid;
+    const pids = ps.map((p) => p.child.pid);
     try {
-      await waitUntil('the worker waiting for jobs', async () => / cmd=bzpopmin/.test(await c.client('LIST')), { timeoutMs: 60_000, everyMs: 10 });
+      await waitUntil(
+        `${processes} worker(s) waiting for jobs`,
+        async () => (await c.client('LIST')).split('\n').filter((l) => / cmd=bzpopmin/.test(l)).length >= processes,
+        { timeoutMs: 60_000, everyMs: 10 },
+      );
       const file = join(dir, `${name}.perf`);
-      const perf = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(HZ), '-p', String(pid), '-o', file], { stdio: 'ignore' });
+      const perf = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(HZ), '-p', pids.join(','), '-o', file], { stdio: 'ignore' });
       await new Promise((r) => setTimeout(r, 300));
       await c.swapdb(0, 13);
       await waitUntil(`${state.n} jobs to finish`, async () => (await c.llen(`bull:${QUEUE}:wait`)) === 0 && (await c.llen(`bull:${QUEUE}:active`)) === 0, {
@@ -103,8 +109,8 @@ async function record(state, name, v, dir) {
       await new Promise((r) => perf.on('close', r));
       return samples(file);
     } finally {
-      await p.stop();
-      rmSync(`/tmp/perf-${pid}.map`, { force: true });
+      await Promise.all(ps.map((p) => p.stop()));
+      for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true });
     }
   } finally {
     c.disconnect();
@@ -137,7 +143,7 @@ const byCat = runs.map(([, s]) => {
   return m;
 });
 const cats = [...new Set(byCat.flatMap((m) => [...m.keys()]))].sort((a, b) => (byCat.at(-1).get(b) ?? 0) - (byCat.at(-1).get(a) ?? 0));
-console.log(`CPU per job (µs, all threads; ${state.n} jobs, concurrency ${concurrency}):\n`);
+console.log(`CPU per job (µs, all threads; ${state.n} jobs, ${processes} process(es) × concurrency ${concurrency}):\n`);
 console.log(`${''.padEnd(20)}${runs.map(([n]) => n.slice(0, 8).padStart(8)).join('')}`);
 for (const cat of cats) console.log(`${cat.padEnd(20)}${byCat.map((m) => fmt(usPerJob(m.get(cat) ?? 0))).join('')}`);
 console.log(`${'total'.padEnd(20)}${runs.map(([, s]) => fmt(usPerJob([...s.values()].reduce((a, b) => a + b, 0)))).join('')}`);
