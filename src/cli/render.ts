@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { writeSync } from 'node:fs';
 import { maskSecrets } from '../config/endpoints.js';
 import { JobDoneEvent, JobStartedEvent } from '../runtime/events.js';
+import { isoNow, putIsoTime } from './log-time.js';
 
 /**
  * Output discipline: stdout carries the result only; logs, progress and errors go to stderr. With
@@ -154,19 +155,6 @@ export function eventLogger(out: Output): (e: LogEvent) => void {
     const line = formatEvent(out, e);
     if (line !== undefined) write(line);
   };
-}
-
-let isoAt = 0;
-let isoText = '';
-
-/** The time of a log line; one Date per millisecond at most (a worker logs two lines per job). */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoAt) {
-    isoAt = now;
-    isoText = new Date(now).toISOString();
-  }
-  return isoText;
 }
 
 /** A string that needs no JSON escaping and cannot hold a URL (no quote, backslash, slash or control character). */
@@ -349,20 +337,8 @@ function jobLinePartsFor(queue: string, name: string): JobLineParts | null | und
   return parts;
 }
 
-/** The time text as bytes, made at most once per millisecond (with isoNow's text). */
-let timeBytes = Buffer.alloc(0);
-let timeBytesOf = '';
 /** toISOString's length, 24 (27 past the year 9999). */
 const TIME_MOST = 27;
-
-function putTime(b: Buffer, o: number): number {
-  const text = isoNow();
-  if (text !== timeBytesOf) {
-    timeBytesOf = text;
-    timeBytes = latin1(text);
-  }
-  return putBytes(b, o, timeBytes);
-}
 
 /** Copies an ASCII string (checked by the caller: plainId) into `b` at `o`. */
 function putAscii(b: Buffer, o: number, s: string): number {
@@ -413,7 +389,7 @@ function queueJobLine(e: JobStartedEvent | JobDoneEvent): boolean {
   }
   const b = pending;
   let o = putBytes(b, pendingBytes, JOB_OPEN);
-  o = putTime(b, o);
+  o = putIsoTime(b, o, Date.now());
   o = putBytes(b, o, head);
   o = putAscii(b, o, id);
   o = putBytes(b, o, parts.middle);
