@@ -265,6 +265,15 @@ export function formatEvent(out: Output, e: LogEvent): string | undefined {
 /** Lines wait at most this long, or until this many bytes are queued. */
 const FLUSH_MS = 25;
 const FLUSH_BYTES = 64 * 1024;
+/**
+ * The size at which the batch is written now; 4 KB until that has happened once, FLUSH_BYTES after.
+ * V8 compiles a call it never saw made as a deoptimisation: where batches rarely fill before their
+ * timer (a worker at concurrency 10 writes ~30 KB per 25 ms), the first full one came thousands of
+ * jobs in and threw away the optimised code of the per-job path it was inlined into (`begin`,
+ * `completed`: ~20 ms of recompiling per worker process, seen with --trace-deopt). A small first
+ * batch makes that call within the first few dozen lines.
+ */
+let flushAt = 4 * 1024;
 
 /** Queued lines as UTF-8, written into the buffer as each line is made (allocated at the first line). */
 let pending = Buffer.alloc(0);
@@ -408,7 +417,10 @@ function queueJobLine(e: JobStartedEvent | JobDoneEvent): boolean {
 
 /** After a line was queued: written now if the batch is full, else within FLUSH_MS. */
 function lineQueued(): void {
-  if (pendingBytes >= FLUSH_BYTES) flushPending();
+  if (pendingBytes >= flushAt) {
+    flushAt = FLUSH_BYTES;
+    flushPending();
+  }
   else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
 }
 
