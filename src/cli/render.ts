@@ -420,8 +420,7 @@ function lineQueued(): void {
   if (pendingBytes >= flushAt) {
     flushAt = FLUSH_BYTES;
     flushPending();
-  }
-  else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
+  } else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
 }
 
 /**
