@@ -3,7 +3,7 @@
 // per-minute metrics kept two weeks (the dashboard's charts), the worker's name (bull-board's
 // "processed by"), the lock, stall and drain settings and the fallback retention; and the two lines
 // rqctl logs per job (`processing`, `processed`), the same text, built from one template each (the
-// time text made once per millisecond) and written in batches every 25 ms, the way rqctl writes them. What it costs over
+// time text from the current second's) and written in batches every 25 ms, the way rqctl writes them. What it costs over
 // bench/raw/worker.mjs is what a BullMQ worker pays for what rqctl must do, before any code of
 // rqctl's own.
 //   node bench/raw/worker-configured.mjs <redis-url> <queue> <concurrency>
@@ -36,16 +36,19 @@ const log = (line) => {
   if (used >= 64 * 1024) flush();
   else timer ??= setTimeout(flush, 25);
 };
-// The time text, made once per millisecond at most (as rqctl does).
-let isoAt = 0;
-let isoText = '';
+// The time text: the current second's text, made once per second, and the milliseconds (as rqctl
+// does: src/cli/log-time.ts; Date#toISOString is costly).
+let second = NaN;
+let secondText = '';
 const isoNow = () => {
   const now = Date.now();
-  if (now !== isoAt) {
-    isoAt = now;
-    isoText = new Date(now).toISOString();
+  const s = Math.floor(now / 1000);
+  if (s !== second) {
+    second = s;
+    secondText = new Date(s * 1000).toISOString().slice(0, -4);
   }
-  return isoText;
+  const ms = now - s * 1000;
+  return `${secondText}${ms < 100 ? (ms < 10 ? '00' : '0') : ''}${ms}Z`;
 };
 
 const worker = new Worker(
