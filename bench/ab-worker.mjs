@@ -41,7 +41,12 @@ try {
         return cmd.logged ? loggedWorker(state, `${name}-${i}`, cmd.args, cmd.env) : startBackground(process.execPath, cmd.args, { env: cleanEnv(cmd.env) });
       };
       const res = await runWorkers(state, ctx, spawn, processes);
-      const row = { jobsPerSec: Math.round(res.value), cpuUsPerJob: res.extra.cpuUsPerJob, steadyCpuUsPerJob: res.extra.steadyCpuUsPerJob };
+      const row = {
+        jobsPerSec: Math.round(res.value),
+        cpuUsPerJob: res.extra.cpuUsPerJob,
+        steadyCpuUsPerJob: res.extra.steadyCpuUsPerJob,
+        redisCpuUsPerJob: res.extra.redisCpuUsPerJob,
+      };
       results.get(name).push(row);
       console.log(`round ${r + 1}/${rounds} ${name}: ${JSON.stringify(row)}`);
     }
@@ -54,6 +59,6 @@ console.log(`\nmedians of ${rounds} rounds (${processes} process(es) × concurre
 for (const [name, rows] of results) {
   const m = (k) => median(rows.map((x) => x[k]));
   console.log(
-    `  ${name.padEnd(16)} ${String(m('jobsPerSec')).padStart(6)} jobs/s   CPU ${m('cpuUsPerJob')} µs/job   second half ${m('steadyCpuUsPerJob')} µs/job`,
+    `  ${name.padEnd(16)} ${String(m('jobsPerSec')).padStart(6)} jobs/s   CPU ${m('cpuUsPerJob')} µs/job   second half ${m('steadyCpuUsPerJob')} µs/job   Redis ${m('redisCpuUsPerJob')} µs/job`,
   );
 }
