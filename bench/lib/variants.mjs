@@ -1,5 +1,6 @@
 // Worker variants as bench/ab-worker.mjs and bench/perf-worker.mjs take them, as JSON:
-//   {"raw": true, "script": "bench/raw/….mjs"}   a raw BullMQ worker script (default bench/raw/worker.mjs)
+//   {"raw": true, "script": "bench/raw/….mjs"}   a raw BullMQ worker script (default bench/raw/worker.mjs);
+//                                               "logged": true sends its stdout to a file as rqctl's is
 //   {"root": "/other/checkout", "args": ["-q"]}  `rqctl [args] worker …` from this or another built checkout
 // each with an optional "env" on top.
 import { join } from 'node:path';
@@ -16,10 +17,11 @@ export function takeNumbers(argv, defaults) {
 
 /**
  * The node arguments and extra environment of one worker of variant `v` on `queue` of `redisUrl`;
- * `logged`: an rqctl worker, whose log the caller sends to a file. `name` is the worker's --name.
+ * `logged`: the caller sends its stdout to a file (rqctl's always, a raw script's when asked). `name` is the worker's --name.
  */
 export function variantCommand(root, v, { redisUrl, queue, concurrency, name }) {
-  if (v.raw) return { args: [join(root, v.script ?? 'bench/raw/worker.mjs'), redisUrl, queue, String(concurrency)], env: v.env ?? {}, logged: false };
+  if (v.raw)
+    return { args: [join(root, v.script ?? 'bench/raw/worker.mjs'), redisUrl, queue, String(concurrency)], env: v.env ?? {}, logged: v.logged === true };
   return {
     args: [join(v.root ?? root, 'bin/rqctl.js'), ...(v.args ?? []), 'worker', '--queue', queue, '--concurrency', String(concurrency), '--name', name],
     env: { REDIS_URL: redisUrl, RQCTL_EXTRA_JOBS: join(root, 'bench/jobs/noop.mjs'), ...(v.env ?? {}) },

@@ -7,9 +7,11 @@
 // bench/raw/worker.mjs is what a BullMQ worker pays for what rqctl must do, before any code of
 // rqctl's own.
 //   node bench/raw/worker-configured.mjs <redis-url> <queue> <concurrency>
+// With BENCH_LINES=0 in the environment, without the two lines (the options' cost alone).
 import { MetricsTime, Worker } from 'bullmq';
 
 const [url, queue, concurrency] = process.argv.slice(2);
+const lines = process.env.BENCH_LINES !== '0';
 const u = new URL(url);
 const connection = { host: u.hostname, port: Number(u.port), db: Number(u.pathname.slice(1) || 0), maxRetriesPerRequest: null };
 
@@ -54,9 +56,10 @@ const isoNow = () => {
 const worker = new Worker(
   queue,
   async (job) => {
-    log(
-      `{"time":"${isoNow()}","level":"info","event":"processing","msg":"${job.name} #${job.id}","queue":"${queue}","job":"${job.name}","id":"${job.id}","attempt":${job.attemptsMade + 1}}\n`,
-    );
+    if (lines)
+      log(
+        `{"time":"${isoNow()}","level":"info","event":"processing","msg":"${job.name} #${job.id}","queue":"${queue}","job":"${job.name}","id":"${job.id}","attempt":${job.attemptsMade + 1}}\n`,
+      );
     return null;
   },
   {
@@ -73,6 +76,7 @@ const worker = new Worker(
   },
 );
 worker.on('completed', (job) => {
+  if (!lines) return;
   // The processor's duration from BullMQ's own start time (ms): no per-job structure of the worker's.
   const durationMs = Date.now() - job.processedOn;
   log(
