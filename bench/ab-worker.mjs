@@ -10,9 +10,14 @@
 //   {"raw": true}                      bench/raw/worker.mjs (or {"raw": true, "script": "bench/raw/worker-configured.mjs"})
 //   {"args": ["-q"], "env": {...}}     `rqctl [args] worker …` with extra environment
 //   {"root": "/path/to/other/checkout"} rqctl (bin/ and dist/) from another built checkout
+//   "logged": true                     a raw script's stdout into a file, as rqctl's always is
+//   "logDir": "/dev/shm"               where a logged variant's file goes (default: the OS's temporary
+//                                      directory; a tmpfs has no disk writeback to pay for)
 // e.g. '{"raw":{"raw":true},"rqctl":{},"quiet":{"args":["-q"]},"no-counters":{"env":{"RQCTL_METRICS_COUNTERS":"false"}}}'
 //
-// Prints each round, then per variant the medians: jobs/s, CPU µs per job, the same over the second half.
+// Prints each round, then per variant the medians: jobs/s, CPU µs per job, the same over the second
+// half, and redis-server's CPU per job.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackground } from './lib/proc.mjs';
@@ -36,11 +41,22 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < variants.length; k++) {
       const [name, v] = variants[(k + r) % variants.length];
+      const ownDirs = [];
       const spawn = (i) => {
         const cmd = variantCommand(ROOT, v, { redisUrl: state.redis.url(), queue: QUEUE, concurrency, name: `ab-${i}` });
-        return cmd.logged ? loggedWorker(state, `${name}-${i}`, cmd.args, cmd.env) : startBackground(process.execPath, cmd.args, { env: cleanEnv(cmd.env) });
+        if (!cmd.logged) return startBackground(process.execPath, cmd.args, { env: cleanEnv(cmd.env) });
+        if (!v.logDir) return loggedWorker(state, `${name}-${i}`, cmd.args, cmd.env);
+        const dir = mkdtempSync(join(v.logDir, 'rqctl-ab-'));
+        ownDirs.push(dir);
+        const logFile = join(dir, `${name}-${i}.log`);
+        return Object.assign(startBackground(process.execPath, cmd.args, { env: cleanEnv(cmd.env), stdoutFile: logFile }), { logFile });
       };
-      const res = await runWorkers(state, ctx, spawn, processes);
+      let res;
+      try {
+        res = await runWorkers(state, ctx, spawn, processes);
+      } finally {
+        for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
+      }
       const row = {
         jobsPerSec: Math.round(res.value),
         cpuUsPerJob: res.extra.cpuUsPerJob,

@@ -1,5 +1,5 @@
 // rqctl's own modules, loaded from dist/ (the bench measures the built code, like users run it).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,10 +8,15 @@ export function importDist(ctx, rel) {
   return import(pathToFileURL(join(ctx.root, 'dist', rel)).href);
 }
 
-/** A resolved Config for the bench's server, from a clean environment and an empty directory. */
+/** A resolved Config for the bench's server, from a clean environment and an empty directory (removed at once). */
 export async function benchConfig(ctx, env) {
   const { resolveConfig } = await importDist(ctx, 'config/resolve.js');
-  return resolveConfig({ env: { PATH: process.env.PATH, ...env }, cwd: mkdtempSync(join(tmpdir(), 'rqctl-bench-cwd-')) });
+  const cwd = mkdtempSync(join(tmpdir(), 'rqctl-bench-cwd-'));
+  try {
+    return await resolveConfig({ env: { PATH: process.env.PATH, ...env }, cwd });
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 }
 
 /** Runs `concurrency` loops that call `op(i)` until `total` calls are done; returns ops/s. */
