@@ -12,6 +12,13 @@ let second = NaN;
 /** `YYYY-MM-DDTHH:MM:SS.` of that second (a six-digit signed year past 9999, as toISOString writes it). */
 let secondText = '';
 let secondBytes = Buffer.alloc(0);
+/**
+ * The first lines make the second's text anew whatever the second: V8 compiles a call it never saw
+ * made as a deoptimisation, so a worker's first second boundary after its per-job path was optimised
+ * threw that code away (`node --trace-deopt`: `queueJobLine`, recompiled once per process). 16 calls
+ * (V8 starts recording after about 8) make the call a seen one.
+ */
+let warmUp = 16;
 
 function enterSecond(s: number): void {
   second = s;
@@ -40,7 +47,10 @@ export function isoNow(): string {
 /** Writes isoTime(now) into `b` at `o` (room for 27 bytes); returns the offset after it. */
 export function putIsoTime(b: Buffer, o: number, now: number): number {
   const s = Math.floor(now / 1000);
-  if (s !== second) enterSecond(s);
+  if (s !== second || warmUp > 0) {
+    warmUp--;
+    enterSecond(s);
+  }
   b.set(secondBytes, o);
   o += secondBytes.length;
   const ms = now - s * 1000;

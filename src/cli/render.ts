@@ -360,13 +360,22 @@ function putBytes(b: Buffer, o: number, bytes: Buffer): number {
   return o + bytes.length;
 }
 
-/** A count or duration as JSON.stringify writes it (null if not finite); integers digit by digit, without a string. */
+/**
+ * A count or duration as JSON.stringify writes it (null if not finite); integers digit by digit,
+ * without a string. Both loops run their body at least once, whatever the number: a statement V8
+ * first sees run after optimising (`end++` for the first duration of 10 ms or more) deoptimises
+ * the per-job path.
+ */
 function putNumber(b: Buffer, o: number, n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) return putAscii(b, o, JSON.stringify(n));
-  let end = o + 1;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
-  let i = end;
+  let end = o;
   let m = n;
+  do {
+    end++;
+    m = Math.floor(m / 10);
+  } while (m > 0);
+  let i = end;
+  m = n;
   do {
     b[--i] = 0x30 + (m % 10);
     m = Math.floor(m / 10);
