@@ -266,14 +266,16 @@ export function formatEvent(out: Output, e: LogEvent): string | undefined {
 const FLUSH_MS = 25;
 const FLUSH_BYTES = 64 * 1024;
 /**
- * The size at which the batch is written now; 4 KB until that has happened once, FLUSH_BYTES after.
- * V8 compiles a call it never saw made as a deoptimisation: where batches rarely fill before their
- * timer (a worker at concurrency 10 writes ~30 KB per 25 ms), the first full one came thousands of
- * jobs in and threw away the optimised code of the per-job path it was inlined into (`begin`,
- * `completed`: ~20 ms of recompiling per worker process, seen with --trace-deopt). A small first
- * batch makes that call within the first few dozen lines.
+ * The first batches are written at 4 KB, the rest at FLUSH_BYTES. V8 compiles a call it never saw
+ * made as a deoptimisation, and it records what a function calls only from its ~8th run on: where
+ * batches rarely fill before their timer (a worker at concurrency 10 writes ~30 KB per 25 ms), the
+ * first full one came thousands of jobs in and threw away the optimised code of the per-job path
+ * it was inlined into (`begin`, `completed`: ~20 ms of recompiling per worker process, seen with
+ * --trace-deopt). Ten small batches make those calls, and flushPending's own, within the first few
+ * hundred lines.
  */
-let flushAt = 4 * 1024;
+const SMALL_BATCH_BYTES = 4 * 1024;
+let smallBatchesLeft = 10;
 
 /** Queued lines as UTF-8, written into the buffer as each line is made (allocated at the first line). */
 let pending = Buffer.alloc(0);
@@ -426,8 +428,8 @@ function queueJobLine(e: JobStartedEvent | JobDoneEvent): boolean {
 
 /** After a line was queued: written now if the batch is full, else within FLUSH_MS. */
 function lineQueued(): void {
-  if (pendingBytes >= flushAt) {
-    flushAt = FLUSH_BYTES;
+  if (pendingBytes >= FLUSH_BYTES || (smallBatchesLeft > 0 && pendingBytes >= SMALL_BATCH_BYTES)) {
+    smallBatchesLeft--;
     flushPending();
   } else if (!flushTimer) flushTimer = setTimeout(flushPending, FLUSH_MS).unref();
 }
