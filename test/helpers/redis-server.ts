@@ -53,7 +53,12 @@ export class RedisServer {
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const server = new RedisServer(options.port ?? (await freePort()), options);
-    await server.launch();
+    try {
+      await server.launch();
+    } catch (e) {
+      await server.stop(); // its temporary directory goes too
+      throw e;
+    }
     return server;
   }
 
