@@ -51,15 +51,21 @@ export class RedisServer {
     this.args = options.args ?? [];
   }
 
+  /**
+   * Starts a server on `options.port`, or on a free port: tests run in parallel, so another test's
+   * server can take a port between the check and the start; such a start is tried on another port.
+   */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(options.port ?? (await freePort()), options);
-    try {
-      await server.launch();
-    } catch (e) {
-      await server.stop(); // its temporary directory goes too
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      const server = new RedisServer(options.port ?? (await freePort()), options);
+      try {
+        await server.launch();
+        return server;
+      } catch (e) {
+        await server.stop(); // its temporary directory goes too
+        if (options.port !== undefined || attempt >= 5 || !/Address already in use/.test((e as Error).message)) throw e;
+      }
     }
-    return server;
   }
 
   get pid(): number | undefined {
