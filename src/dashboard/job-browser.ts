@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
+import { quietErrors } from '../queue/queues.js';
 import type { Hono } from 'hono';
 import type { Config } from '../config/resolve.js';
 import type { RedisClient } from '../redis/connect.js';
@@ -53,7 +54,7 @@ export class JobBrowser {
     for (const name of names) {
       if (this.queues.has(name)) continue;
       // skipMetasUpdate: browsing must not create the meta key of a queue that has none yet.
-      this.queues.set(name, new Queue(name, { connection: this.client as never, prefix: this.config.queue.prefix, skipMetasUpdate: true }));
+      this.queues.set(name, quietErrors(new Queue(name, { connection: this.client as never, prefix: this.config.queue.prefix, skipMetasUpdate: true })));
       changed = true;
     }
     for (const [name, q] of this.queues) {

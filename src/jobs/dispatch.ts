@@ -2,7 +2,7 @@ import { Job, QueueEvents } from 'bullmq';
 import type { Config } from '../config/resolve.js';
 import { ExitCode, RqctlError, redisRefusal, usageError } from '../errors.js';
 import { closeClient, connectRole, type RedisClient } from '../redis/connect.js';
-import { openQueue, queueConnection } from '../queue/queues.js';
+import { openQueue, queueConnection, quietErrors } from '../queue/queues.js';
 import { queueNameProblem } from '../config/queue-names.js';
 import { findUnsafeKey } from '../util/unsafe-keys.js';
 import { formatIssues } from './define.js';
@@ -115,7 +115,7 @@ export interface DispatchOptions {
 async function openEvents(config: Config, queue: string): Promise<{ events: QueueEvents; client?: RedisClient }> {
   // QueueEvents blocks on XREAD: it gets its own connection (worker options, maxRetriesPerRequest null).
   const client = config.roles.queue.kind === 'cluster' ? await connectRole(config, 'queue', { use: 'worker' }) : undefined;
-  const events = new QueueEvents(queue, { connection: queueConnection(config, 'worker', client), prefix: config.queue.prefix });
+  const events = quietErrors(new QueueEvents(queue, { connection: queueConnection(config, 'worker', client), prefix: config.queue.prefix }));
   events.on('error', () => {});
   await events.waitUntilReady();
   return { events, client };

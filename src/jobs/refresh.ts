@@ -1,4 +1,5 @@
 import { FlowProducer, Queue, WaitingChildrenError, type FlowJob, type Job } from 'bullmq';
+import { quietErrors } from '../queue/queues.js';
 import { z } from 'zod';
 import type { Config } from '../config/resolve.js';
 import { defineJob, DEFAULT_BACKOFF_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TRIES } from './define.js';
@@ -73,7 +74,7 @@ const holderOf = (job: Job) => `${job.queueName}:${job.id}`;
 
 async function holderRunning(ctx: JobContext, holder: string): Promise<boolean> {
   const i = holder.indexOf(':');
-  const queue = new Queue(holder.slice(0, i), { connection: ctx.redis.queue as never, prefix: ctx.config.queue.prefix });
+  const queue = quietErrors(new Queue(holder.slice(0, i), { connection: ctx.redis.queue as never, prefix: ctx.config.queue.prefix }));
   try {
     return RUNNING_STATES.has(await queue.getJobState(holder.slice(i + 1)));
   } finally {
@@ -117,7 +118,7 @@ async function addChildren(ctx: JobContext, fetchType: JobType<any>, plan: Fetch
       ignoreDependencyOnFailure: true,
     },
   }));
-  const producer = new FlowProducer({ connection: ctx.redis.queue as never, prefix: ctx.config.queue.prefix });
+  const producer = quietErrors(new FlowProducer({ connection: ctx.redis.queue as never, prefix: ctx.config.queue.prefix }));
   try {
     await producer.addBulk(flows);
   } finally {

@@ -24,13 +24,27 @@ export function retention(config: Config): Pick<DefaultJobOptions, 'removeOnComp
   };
 }
 
+/**
+ * Keeps a BullMQ object (Queue, QueueEvents, FlowProducer) from printing its connection's errors.
+ * BullMQ writes an `error` event nobody listens to with console.error, the whole error: when Redis
+ * refuses a reconnect (a rotated password), that is the AUTH command with the old password, on
+ * every attempt. rqctl reports its connections' errors itself (masked, one line: src/redis/connect.ts),
+ * and a failed call still rejects; the event itself adds nothing.
+ */
+export function quietErrors<T extends { on(event: 'error', listener: (e: Error) => void): unknown }>(bull: T): T {
+  bull.on('error', () => {});
+  return bull;
+}
+
 /** A BullMQ Queue on the queue role with rqctl's prefix and retention. The caller closes it. */
 export function openQueue(config: Config, name: string, client?: RedisClient, use: ConnectionUse = 'oneshot'): Queue {
-  return new Queue(name, {
-    connection: queueConnection(config, use, client),
-    prefix: config.queue.prefix,
-    defaultJobOptions: retention(config),
-  });
+  return quietErrors(
+    new Queue(name, {
+      connection: queueConnection(config, use, client),
+      prefix: config.queue.prefix,
+      defaultJobOptions: retention(config),
+    }),
+  );
 }
 
 /**
